@@ -1,0 +1,217 @@
+"""Ingest API v1: thin handlers over services; validation and the OpenAPI document come from
+pydantic through django-ninja."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import neo4j.exceptions
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from . import schemas, selectors, services
+
+logger = logging.getLogger(__name__)
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class UnsupportedMediaType(Exception):
+    pass
+
+
+class IngestAuth(HttpBearer):
+    """Bearer token check; also refuses non-JSON bodies (415) once the caller is known."""
+
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        token = super().__call__(request)
+        has_body = request.META.get("CONTENT_LENGTH") not in (None, "", "0")
+        if token is not None and request.method in BODY_METHODS and has_body:
+            content_type = request.content_type or ""
+            if content_type != "application/json" and not content_type.endswith("+json"):
+                raise UnsupportedMediaType(content_type or "none")
+        return token
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return services.ingest_token_authenticate(raw=token)
+
+
+api = NinjaAPI(
+    title="Mimir Execution Dashboard — ingest API",
+    version="1",
+    description=(
+        "Orchestrators post execution telemetry here. Every call is idempotent: replaying an event "
+        "changes nothing and answers success (`replayed: true`); a different payload for an event "
+        "already recorded is a 409 naming what differs. Events may arrive in any order."
+    ),
+    urls_namespace="api-v1",
+    auth=IngestAuth(),
+    docs_url=None,  # the stock docs page loads from a CDN; the OpenAPI JSON is served as is
+)
+
+
+def _error(request: HttpRequest, status: int, error: str, detail: str, errors: list | None = None) -> HttpResponse:
+    return api.create_response(request, {"error": error, "detail": detail, "errors": errors or []}, status=status)
+
+
+def _field_name(loc: tuple | list) -> str:
+    # ninja prefixes body fields with ("body", "<param name>"); path ones with ("path",).
+    parts = [str(p) for p in loc]
+    if parts[:1] == ["body"]:
+        parts = parts[2:]
+    elif parts[:1] in (["path"], ["query"]):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+_EVENT_TAGS = {"execution_started", "task_result", "execution_finished", "plan"}
+
+
+def _pydantic_errors(errors: list[dict[str, Any]], *, from_ninja: bool) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        # Discriminated unions add the event tag to the location; it names no field.
+        loc = [p for p in err.get("loc", ()) if p not in _EVENT_TAGS]
+        field = _field_name(loc) if from_ninja else ".".join(map(str, loc))
+        message = err.get("msg", "is invalid").removeprefix("Value error, ")
+        out.append({"field": field or "body", "message": message})
+    return out
+
+
+@api.exception_handler(ValidationError)
+def _on_validation_error(request, exc):
+    errors = _pydantic_errors(exc.errors, from_ninja=True)
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return _error(request, 400, "invalid", f"invalid fields: {fields}", errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _on_auth_error(request, exc):
+    response = _error(request, 401, "unauthorized", "send a valid ingest token as `Authorization: Bearer <token>`")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(UnsupportedMediaType)
+def _on_media_type(request, exc):
+    return _error(request, 415, "unsupported_media_type", f"send JSON (Content-Type: application/json), got {exc}")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _on_too_big(request, exc):
+    limit = settings.INGEST_MAX_BODY_BYTES
+    return _error(request, 413, "too_large", f"request body is larger than the limit of {limit} bytes")
+
+
+@api.exception_handler(HttpError)
+def _on_http_error(request, exc):
+    if exc.status_code == 400:
+        return _error(request, 400, "invalid", "the request body is not valid JSON", [{"field": "body", "message": "is not valid JSON"}])
+    return _error(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(services.ServiceError)
+def _on_service_error(request, exc):
+    return api.create_response(request, exc.as_body(), status=exc.status)
+
+
+def _unavailable(request, exc):
+    logger.warning("Neo4j unavailable: %s", exc)
+    response = _error(request, 503, "unavailable", "the graph database is unreachable; retry later")
+    response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
+    return response
+
+
+api.add_exception_handler(services.DatabaseUnavailable, _unavailable)
+api.add_exception_handler(neo4j.exceptions.ServiceUnavailable, _unavailable)
+api.add_exception_handler(neo4j.exceptions.SessionExpired, _unavailable)
+
+
+@api.exception_handler(neo4j.exceptions.TransientError)
+def _on_transient(request, exc):
+    # Retries are exhausted at the service boundary; the client may safely retry (idempotent).
+    logger.warning("transient Neo4j error after retries: %s", exc)
+    response = _error(request, 503, "busy", "the graph database is busy; retry later")
+    response["Retry-After"] = "1"
+    return response
+
+
+Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413: schemas.ErrorOut,
+       415: schemas.ErrorOut, 503: schemas.ErrorOut}
+
+
+def _answer(outcome: services.Outcome) -> Status:
+    return Status(outcome.status, outcome.body)
+
+
+@api.put("/plans/{plan_id}", response={200: schemas.PlanOut, **Err}, summary="Create or replace a plan")
+def plan_put(request, plan_id: schemas.Identifier, payload: schemas.PlanIn):
+    return _answer(services.plan_upsert(plan_id=plan_id, plan=payload))
+
+
+@api.post("/executions", response={200: schemas.ExecutionEventOut, 201: schemas.ExecutionEventOut, **Err},
+          summary="An execution started")
+def execution_start(request, payload: schemas.ExecutionStartIn):
+    return _answer(services.execution_start(start=payload))
+
+
+@api.post("/executions/{execution_id}/tasks",
+          response={200: schemas.TaskResultOut, 201: schemas.TaskResultOut, **Err},
+          summary="A task's result (one attempt, with its QC verdict)")
+def task_result(request, execution_id: schemas.Identifier, payload: schemas.TaskResultIn):
+    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload))
+
+
+@api.post("/executions/{execution_id}/finish",
+          response={200: schemas.ExecutionEventOut, 201: schemas.ExecutionEventOut, **Err},
+          summary="An execution finished or was cancelled")
+def execution_finish(request, execution_id: schemas.Identifier, payload: schemas.ExecutionFinishIn):
+    return _answer(services.execution_finish(execution_id=execution_id, finish=payload))
+
+
+@api.get("/executions/{execution_id}", response={200: dict[str, Any], 404: schemas.ErrorOut, **Err},
+         summary="An execution with its counters and task executions")
+def execution_get(request, execution_id: schemas.Identifier):
+    execution = selectors.execution_get(execution_id=execution_id)
+    if execution is None:
+        raise services.NotFound(f"no execution {execution_id!r}")
+    return Status(200, execution)
+
+
+class BatchIn(Schema):
+    events: list[dict[str, Any]] = Field(
+        max_length=10_000,
+        description="Ordered events, each `{type, ...body}` with `type` one of execution_started, "
+        "task_result (with executionId), execution_finished (with executionId) or plan (with planId).",
+    )
+
+
+_EVENT = TypeAdapter(schemas.Event)
+
+
+@api.post("/events", response={200: schemas.BatchOut, **Err}, summary="A batch of events, applied in order")
+def events(request, payload: BatchIn):
+    results: dict[int, dict[str, Any]] = {}
+    valid: list[tuple[int, Any]] = []
+    for index, raw in enumerate(payload.events):
+        try:
+            valid.append((index, _EVENT.validate_python(raw)))
+        except PydanticValidationError as exc:
+            errors = _pydantic_errors(exc.errors(), from_ninja=False)
+            body = {"error": "invalid", "detail": "invalid fields: " + ", ".join(e["field"] for e in errors),
+                    "errors": errors}
+            results[index] = {"index": index, "type": raw.get("type"), "status": 400, "body": body}
+    outcomes, transactions = services.events_apply(events=valid)
+    for index, event in valid:
+        outcome = outcomes[index]
+        results[index] = {"index": index, "type": event.type, "status": outcome.status, "body": outcome.body}
+    return Status(200, {"results": [results[i] for i in sorted(results)], "transactions": transactions})

@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from executions.models import IngestToken
+
+
+class Command(BaseCommand):
+    help = "List ingest API tokens (names and prefixes; the tokens themselves are not stored)."
+
+    def handle(self, *args, **options):
+        for token in IngestToken.objects.all():
+            state = "active" if token.is_active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            self.stdout.write(f"{token.name}\t{token.prefix}…\t{state}\tlast used {used}")

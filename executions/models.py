@@ -1,0 +1,159 @@
+"""The graph of record (neomodel, in Neo4j) and the ingest tokens (Django ORM).
+
+Times are stored as integer epoch milliseconds: exact, comparable, and what orchestrators send.
+"No QC ran" is a null `qcPassed`/`qcScore`/`qcIssues`; a QC that ran and found nothing is `[]`.
+"""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from neomodel import (
+    ArrayProperty,
+    BooleanProperty,
+    IntegerProperty,
+    JSONProperty,
+    RelationshipTo,
+    StringProperty,
+    StructuredNode,
+)
+
+EXECUTION_STATUSES = ("running", "completed", "failed", "cancelled")
+TASK_STATUSES = ("success", "failure")
+
+
+class Plan(StructuredNode):
+    planId = StringProperty(unique_index=True, required=True)
+    # False while the plan is only known from an execution that names it (plan PUT not yet seen).
+    registered = BooleanProperty(default=False)
+    title = StringProperty()
+    description = StringProperty()
+    version = StringProperty()
+    # Task definitions (ids, titles, roles, dependencies, parallel groups) as sent.
+    tasks = JSONProperty()
+    parallelGroups = JSONProperty()
+    taskCount = IntegerProperty(default=0)
+    created = IntegerProperty(index=True)
+    updated = IntegerProperty()
+
+
+class TaskAttempt(StructuredNode):
+    # <executionId>-<taskId>#<attemptNumber>
+    attemptId = StringProperty(unique_index=True, required=True)
+    attemptNumber = IntegerProperty(required=True)
+    # 'result' for an attempt posted as a task result; 'history' for one known only from a later
+    # result's qcVerificationHistory (QC verdict only), upgraded when its own result arrives.
+    source = StringProperty(choices={"result": "result", "history": "history"})
+    status = StringProperty(choices={s: s for s in TASK_STATUSES})
+    output = StringProperty()
+    error = StringProperty()
+    prompt = StringProperty()
+    agentRoleDescription = StringProperty()
+    durationMs = IntegerProperty()
+    tokensInput = IntegerProperty()
+    tokensOutput = IntegerProperty()
+    tokensTotal = IntegerProperty()
+    toolCalls = IntegerProperty()
+    qcPassed = BooleanProperty()
+    qcScore = IntegerProperty()
+    qcFeedback = StringProperty()
+    qcIssues = ArrayProperty(StringProperty())
+    qcRequiredFixes = ArrayProperty(StringProperty())
+    timestamp = IntegerProperty()
+    # Hash of the attempt's content: an identical replay is a no-op, a different one a conflict.
+    contentHash = StringProperty()
+
+
+class TaskExecution(StructuredNode):
+    # <executionId>-<taskId>, as Mimir's persistTaskExecutionToNeo4j returns.
+    taskExecutionId = StringProperty(unique_index=True, required=True)
+    executionId = StringProperty(index=True, required=True)
+    taskId = StringProperty(index=True, required=True)
+    taskTitle = StringProperty()
+    parallelGroup = IntegerProperty()
+    qcRoleDescription = StringProperty()
+    # Everything below mirrors the latest attempt.
+    status = StringProperty(index=True, choices={s: s for s in TASK_STATUSES})
+    output = StringProperty()
+    error = StringProperty()
+    prompt = StringProperty()
+    agentRoleDescription = StringProperty()
+    durationMs = IntegerProperty()
+    tokensInput = IntegerProperty()
+    tokensOutput = IntegerProperty()
+    tokensTotal = IntegerProperty()
+    toolCalls = IntegerProperty()
+    attemptNumber = IntegerProperty()
+    attemptCount = IntegerProperty()
+    qcPassed = BooleanProperty()
+    qcScore = IntegerProperty()
+    qcFeedback = StringProperty()
+    qcIssues = ArrayProperty(StringProperty())
+    qcRequiredFixes = ArrayProperty(StringProperty())
+    timestamp = IntegerProperty(index=True)
+
+    attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
+
+
+class OrchestrationExecution(StructuredNode):
+    executionId = StringProperty(unique_index=True, required=True)
+    planId = StringProperty(index=True)
+    status = StringProperty(index=True, choices={s: s for s in EXECUTION_STATUSES})
+    # False while only task results or a finish have arrived (the start event is late).
+    started = BooleanProperty(default=False)
+    finished = BooleanProperty(default=False)
+    cancelled = BooleanProperty(default=False)
+    startTime = IntegerProperty(index=True)
+    endTime = IntegerProperty()
+    durationMs = IntegerProperty()
+    tasksTotal = IntegerProperty(default=0)
+    tasksSuccessful = IntegerProperty(default=0)
+    tasksFailed = IntegerProperty(default=0)
+    tokensInput = IntegerProperty(default=0)
+    tokensOutput = IntegerProperty(default=0)
+    tokensTotal = IntegerProperty(default=0)
+    toolCalls = IntegerProperty(default=0)
+    # Server receive time of the latest event: what staleness is measured from.
+    lastEventAt = IntegerProperty()
+    # Bumped on every change; the live page polls it to answer "no change" cheaply.
+    version = IntegerProperty(default=0)
+    created = IntegerProperty(index=True)
+    updated = IntegerProperty()
+
+    plan = RelationshipTo(Plan, "EXECUTES_PLAN")
+    task_executions = RelationshipTo(TaskExecution, "HAS_TASK_EXECUTION")
+    failed_tasks = RelationshipTo(TaskExecution, "FAILED_TASK")
+
+
+GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt)
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class IngestToken(models.Model):
+    """A bearer token for the ingest API. Only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def generate() -> str:
+        return "mimir_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return _hash_token(raw)

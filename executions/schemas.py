@@ -1,0 +1,243 @@
+"""Ingest payloads: Mimir's own objects (camelCase), validated by pydantic.
+
+Unknown extra fields are accepted and ignored, as orchestrators send more than we store
+(`preamblePath`, `graphNodeId`, `outputPreview`, ...).
+"""
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+
+# Ids appear in URLs and node keys: printable, no slashes or spaces.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$"
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# Strict: JSON true is not the number 1, and "5" is not 5.
+Count = Annotated[int, Strict(), Field(ge=0, le=2**53)]
+Score = Annotated[int, Strict(), Field(ge=0, le=100)]
+AttemptNumber = Annotated[int, Strict(), Field(ge=1, le=10_000)]
+ShortText = Annotated[str, StringConstraints(max_length=2_000)]
+
+# Epoch milliseconds from 2000-01-01 up to 2200-01-01: a guard against seconds-vs-ms mix-ups.
+_MIN_MS = 946_684_800_000
+_MAX_MS = 7_258_118_400_000
+
+
+def _to_epoch_ms(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be epoch milliseconds or an ISO 8601 date-time, not a boolean")
+    if isinstance(value, int):
+        ms = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be epoch milliseconds or an ISO 8601 date-time") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        ms = int(parsed.timestamp() * 1000)
+    else:
+        raise ValueError("must be epoch milliseconds (integer) or an ISO 8601 date-time string")
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise ValueError("is out of range (expected epoch milliseconds between the years 2000 and 2200)")
+    return ms
+
+
+EpochMs = Annotated[int, BeforeValidator(_to_epoch_ms)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow", str_max_length=50_000_000)
+
+
+class TaskDefinition(_Payload):
+    id: Identifier
+    title: ShortText | None = None
+    agentRoleDescription: str | None = None
+    recommendedModel: ShortText | None = None
+    prompt: str | None = None
+    dependencies: list[Identifier] = Field(default_factory=list, max_length=1_000)
+    estimatedDuration: ShortText | Count | None = None
+    parallelGroup: Count | None = None
+    taskType: ShortText | None = None
+    qcRole: str | None = None
+    verificationCriteria: str | list[str] | None = None
+    maxRetries: Count | None = None
+    estimatedToolCalls: Count | None = None
+
+
+class QCResult(_Payload):
+    passed: Annotated[bool, Strict()]
+    score: Score
+    feedback: str = ""
+    issues: list[str] = Field(default_factory=list, max_length=10_000)
+    requiredFixes: list[str] = Field(default_factory=list, max_length=10_000)
+    timestamp: EpochMs | None = None
+
+
+class Tokens(_Payload):
+    input: Count = 0
+    output: Count = 0
+
+
+class ExecutionResult(_Payload):
+    taskId: Identifier | None = None
+    status: Literal["success", "failure"]
+    output: str = ""
+    error: str | None = None
+    duration: Count = 0
+    agentRoleDescription: str | None = None
+    prompt: str | None = None
+    tokens: Tokens | None = None
+    toolCalls: Count = 0
+    qcVerification: QCResult | None = None
+    qcVerificationHistory: list[QCResult] | None = Field(default=None, max_length=10_000)
+    qcFailureReport: Any = None
+    attemptNumber: AttemptNumber | None = None
+    # Completion time. Without it the server's receive time is used.
+    timestamp: EpochMs | None = None
+
+
+class PlanIn(_Payload):
+    """Body of PUT /api/v1/plans/<planId>; `name` (workflow files) is accepted for `title`."""
+
+    title: ShortText | None = None
+    name: ShortText | None = None
+    description: str | None = None
+    goal: str | None = None
+    version: ShortText | None = None
+    tasks: list[TaskDefinition] = Field(default_factory=list, max_length=10_000)
+    parallelGroups: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _unique_task_ids(self) -> "PlanIn":
+        seen: set[str] = set()
+        for task in self.tasks:
+            if task.id in seen:
+                raise ValueError(f"tasks: duplicate task id {task.id!r}")
+            seen.add(task.id)
+        return self
+
+
+class ExecutionStartIn(_Payload):
+    executionId: Identifier
+    planId: Identifier
+    totalTasks: Count
+    startTime: EpochMs
+
+
+class TaskResultIn(_Payload):
+    taskId: Identifier
+    result: ExecutionResult
+    task: TaskDefinition | None = None
+
+    @model_validator(mode="after")
+    def _ids_agree(self) -> "TaskResultIn":
+        if self.result.taskId is not None and self.result.taskId != self.taskId:
+            raise ValueError(f"result.taskId {self.result.taskId!r} differs from taskId {self.taskId!r}")
+        if self.task is not None and self.task.id != self.taskId:
+            raise ValueError(f"task.id {self.task.id!r} differs from taskId {self.taskId!r}")
+        return self
+
+
+class ExecutionFinishIn(_Payload):
+    endTime: EpochMs
+    cancelled: Annotated[bool, Strict()] = False
+
+
+# Batch events: each carries its type and the body of the matching endpoint; path parameters
+# (executionId, planId) travel in the body.
+class StartEvent(ExecutionStartIn):
+    type: Literal["execution_started"]
+
+
+class TaskResultEvent(TaskResultIn):
+    type: Literal["task_result"]
+    executionId: Identifier
+
+
+class FinishEvent(ExecutionFinishIn):
+    type: Literal["execution_finished"]
+    executionId: Identifier
+
+
+class PlanEvent(PlanIn):
+    type: Literal["plan"]
+    planId: Identifier
+
+
+Event = Annotated[Union[StartEvent, TaskResultEvent, FinishEvent, PlanEvent], Field(discriminator="type")]
+
+
+# ---- responses ----
+
+
+class ExecutionCounters(BaseModel):
+    executionId: str
+    planId: str | None
+    status: str
+    started: bool
+    finished: bool
+    startTime: int | None
+    endTime: int | None
+    durationMs: int | None
+    tasksTotal: int
+    tasksSuccessful: int
+    tasksFailed: int
+    tokensInput: int
+    tokensOutput: int
+    tokensTotal: int
+    toolCalls: int
+    version: int
+
+
+class TaskResultOut(BaseModel):
+    id: str
+    executionId: str
+    taskId: str
+    attemptNumber: int
+    replayed: bool
+    execution: ExecutionCounters
+
+
+class ExecutionEventOut(BaseModel):
+    replayed: bool
+    execution: ExecutionCounters
+
+
+class PlanOut(BaseModel):
+    planId: str
+    title: str | None
+    taskCount: int
+    replayed: bool
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    type: str | None
+    status: int
+    body: dict[str, Any]
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+    transactions: int

@@ -1,0 +1,533 @@
+"""Writes to the graph of record. Every public function here is one Neo4j transaction.
+
+Counters, statuses and FAILED_TASK links are never supplied by callers: after each write they
+are recomputed by Neo4j from the stored attempts, under a write lock on the execution node, so
+parallel posts, retries and replays cannot double-count or lose an update (Mimir bug 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import neo4j.exceptions
+from django.utils import timezone
+from neomodel import db
+
+from . import schemas
+from .models import IngestToken
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_TRANSIENT_RETRIES = 8
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ServiceError(Exception):
+    status = 400
+    error = "invalid"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+    def as_body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.detail, "errors": self.errors}
+
+
+class InvalidInput(ServiceError):
+    status = 400
+    error = "invalid"
+
+
+class ConflictError(ServiceError):
+    """The event was already recorded with different content."""
+
+    status = 409
+    error = "conflict"
+
+
+class NotFound(ServiceError):
+    status = 404
+    error = "not_found"
+
+
+class DatabaseUnavailable(Exception):
+    """Neo4j cannot be reached; callers answer 503 and the client retries."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def run_write(fn: Callable[[], T]) -> T:
+    """Run fn in one write transaction, retrying transient errors (deadlocks, leader switches).
+
+    neomodel neither nests nor retries transactions, so the retry lives here at the service boundary.
+    """
+    for attempt in range(MAX_TRANSIENT_RETRIES + 1):
+        try:
+            with db.write_transaction:
+                return fn()
+        except neo4j.exceptions.TransientError:
+            if attempt == MAX_TRANSIENT_RETRIES:
+                raise
+            time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError) as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+    raise AssertionError("unreachable")
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- Cypher
+
+_LOCK_EXECUTIONS = """
+UNWIND $eids AS eid
+MERGE (e:OrchestrationExecution {executionId: eid})
+ON CREATE SET e.status = 'running', e.started = false, e.finished = false, e.cancelled = false,
+  e.tasksTotal = 0, e.tasksSuccessful = 0, e.tasksFailed = 0, e.tokensInput = 0,
+  e.tokensOutput = 0, e.tokensTotal = 0, e.toolCalls = 0, e.version = 0,
+  e.created = $now, e.updated = $now, e.lastEventAt = $now
+// A real write, so this transaction holds the execution's lock until it commits: every
+// read below sees all committed task results and no other writer can interleave.
+SET e.lockNonce = $nonce
+"""
+
+_READ_EXECUTION_STATE = """
+MATCH (e:OrchestrationExecution {executionId: $eid})
+RETURN e.started AS started, e.planId AS planId, e.tasksTotal AS totalTasks, e.startTime AS startTime,
+       e.finished AS finished, e.endTime AS endTime, e.cancelled AS cancelled
+"""
+
+_RECORD_START = """
+MATCH (e:OrchestrationExecution {executionId: $eid})
+SET e.planId = $planId, e.tasksTotal = $totalTasks, e.startTime = $startTime, e.started = true
+MERGE (p:Plan {planId: $planId})
+ON CREATE SET p.registered = false, p.taskCount = 0, p.created = $now, p.updated = $now
+MERGE (e)-[:EXECUTES_PLAN]->(p)
+"""
+
+_RECORD_FINISH = """
+MATCH (e:OrchestrationExecution {executionId: $eid})
+SET e.endTime = $endTime, e.cancelled = $cancelled, e.finished = true
+"""
+
+_RECORD_ATTEMPTS = """
+UNWIND $rows AS r
+MATCH (e:OrchestrationExecution {executionId: r.eid})
+MERGE (t:TaskExecution {taskExecutionId: r.teid})
+ON CREATE SET t.executionId = r.eid, t.taskId = r.taskId, t.created = $now
+SET t.taskTitle = coalesce(r.title, t.taskTitle, r.taskId),
+    t.parallelGroup = coalesce(r.parallelGroup, t.parallelGroup),
+    t.qcRoleDescription = coalesce(r.qcRole, t.qcRoleDescription)
+MERGE (e)-[:HAS_TASK_EXECUTION]->(t)
+MERGE (a:TaskAttempt {attemptId: r.aid})
+ON CREATE SET a += r.props, a.source = 'result', a.nonce = r.nonce
+WITH r, t, a, a.nonce = r.nonce AS created, a.source AS source, a.contentHash = r.props.contentHash AS same
+MERGE (t)-[:HAS_ATTEMPT]->(a)
+// An attempt known only from a later result's QC history gets its full record now.
+FOREACH (_ IN CASE WHEN source = 'history' THEN [1] ELSE [] END |
+  SET a += r.props, a.source = 'result', a.nonce = r.nonce)
+RETURN r.idx AS idx, created, source = 'history' AS upgraded, same
+"""
+
+_ATTEMPT_DIFF = """
+MATCH (a:TaskAttempt {attemptId: $aid})
+RETURN [k IN $keys WHERE NOT (a[k] = $props[k] OR (a[k] IS NULL AND $props[k] IS NULL))] AS differing
+"""
+
+_RECORD_HISTORY = """
+UNWIND $rows AS h
+MATCH (t:TaskExecution {taskExecutionId: h.teid})
+MERGE (a:TaskAttempt {attemptId: h.aid})
+ON CREATE SET a += h.props, a.source = 'history'
+MERGE (t)-[:HAS_ATTEMPT]->(a)
+"""
+
+# The task execution mirrors its latest attempt; FAILED_TASK exists exactly while that attempt failed.
+_REFRESH_TASK_EXECUTIONS = """
+UNWIND $teids AS teid
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {taskExecutionId: teid})
+CALL (t) {
+  MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+  WITH a ORDER BY a.attemptNumber DESC
+  WITH collect(a) AS attempts
+  RETURN attempts[0] AS latest, size(attempts) AS attemptCount
+}
+SET t += latest {.status, .output, .error, .prompt, .agentRoleDescription, .durationMs, .tokensInput,
+                 .tokensOutput, .tokensTotal, .toolCalls, .attemptNumber, .qcPassed, .qcScore,
+                 .qcFeedback, .qcIssues, .qcRequiredFixes, .timestamp},
+    t.attemptCount = attemptCount
+WITH e, t, latest
+OPTIONAL MATCH (e)-[f:FAILED_TASK]->(t)
+FOREACH (_ IN CASE WHEN latest.status = 'failure' AND f IS NULL THEN [1] ELSE [] END |
+  CREATE (e)-[:FAILED_TASK]->(t))
+FOREACH (_ IN CASE WHEN latest.status <> 'failure' AND f IS NOT NULL THEN [1] ELSE [] END |
+  DELETE f)
+"""
+
+# Counters derive from stored facts: task status from each task's latest attempt; tokens and
+# tool calls from every attempt (retries cost real tokens).
+_REFRESH_EXECUTIONS = """
+UNWIND $eids AS eid
+MATCH (e:OrchestrationExecution {executionId: eid})
+CALL (e) {
+  OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+  RETURN count(CASE WHEN t.status = 'success' THEN 1 END) AS ok,
+         count(CASE WHEN t.status = 'failure' THEN 1 END) AS bad
+}
+CALL (e) {
+  OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+  RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
+         coalesce(sum(a.toolCalls), 0) AS calls
+}
+WITH e, eid, ok, bad, tin, tout, calls, eid IN $changed AS changed
+SET e.tasksSuccessful = ok, e.tasksFailed = bad,
+    e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
+    e.status = CASE WHEN NOT e.finished THEN 'running' WHEN e.cancelled THEN 'cancelled'
+                    WHEN bad > 0 THEN 'failed' ELSE 'completed' END,
+    e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
+                        THEN e.endTime - e.startTime ELSE null END,
+    e.version = e.version + CASE WHEN changed THEN 1 ELSE 0 END,
+    e.updated = CASE WHEN changed THEN $now ELSE e.updated END,
+    e.lastEventAt = CASE WHEN changed THEN $now ELSE e.lastEventAt END
+RETURN e {.executionId, .planId, .status, .started, .finished, .startTime, .endTime, .durationMs,
+          .tasksTotal, .tasksSuccessful, .tasksFailed, .tokensInput, .tokensOutput, .tokensTotal,
+          .toolCalls, .version} AS execution
+"""
+
+_UPSERT_PLAN = """
+MERGE (p:Plan {planId: $planId})
+ON CREATE SET p.created = $now
+WITH p, p.contentHash = $contentHash AS same
+SET p += $props, p.registered = true,
+    p.updated = CASE WHEN same THEN p.updated ELSE $now END
+RETURN same
+"""
+
+
+# ---------------------------------------------------------------- event application
+
+
+@dataclass
+class Outcome:
+    """What one event did: HTTP-ish status and body (execution counters are filled in last)."""
+
+    status: int
+    body: dict[str, Any]
+    execution_id: str | None = None
+
+
+@dataclass
+class _Batch:
+    now: int
+    changed: set[str] = field(default_factory=set)
+
+
+def _attempt_props(
+    result: schemas.ExecutionResult, attempt_number: int, now: int
+) -> tuple[dict[str, Any], list[str]]:
+    """The attempt's stored properties, and the keys that make up its content (for conflicts)."""
+    qc = result.qcVerification
+    history = result.qcVerificationHistory or []
+    if qc is None and len(history) >= attempt_number:
+        qc = history[attempt_number - 1]
+    tokens_in = result.tokens.input if result.tokens else 0
+    tokens_out = result.tokens.output if result.tokens else 0
+    content: dict[str, Any] = {
+        "attemptNumber": attempt_number,
+        "status": result.status,
+        "output": result.output,
+        "error": result.error,
+        "prompt": result.prompt,
+        "agentRoleDescription": result.agentRoleDescription,
+        "durationMs": result.duration,
+        "tokensInput": tokens_in,
+        "tokensOutput": tokens_out,
+        "tokensTotal": tokens_in + tokens_out,
+        "toolCalls": result.toolCalls,
+        "qcPassed": qc.passed if qc else None,
+        "qcScore": qc.score if qc else None,
+        "qcFeedback": qc.feedback if qc else None,
+        "qcIssues": list(qc.issues) if qc else None,
+        "qcRequiredFixes": list(qc.requiredFixes) if qc else None,
+        # A replay must not conflict because the server's clock moved: only a client-supplied
+        # completion time is part of the content.
+        "timestamp": result.timestamp,
+    }
+    props = dict(content)
+    props["contentHash"] = _hash(content)
+    content_keys = list(content)
+    if props["timestamp"] is None:
+        props["timestamp"] = now
+        content_keys.remove("timestamp")
+    return props, content_keys
+
+
+def _history_props(qc: schemas.QCResult, attempt_number: int) -> dict[str, Any]:
+    return {
+        "attemptNumber": attempt_number,
+        "status": "success" if qc.passed else "failure",
+        "qcPassed": qc.passed,
+        "qcScore": qc.score,
+        "qcFeedback": qc.feedback,
+        "qcIssues": list(qc.issues),
+        "qcRequiredFixes": list(qc.requiredFixes),
+        "timestamp": qc.timestamp,
+    }
+
+
+def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.TaskResultIn]]) -> dict[int, Outcome]:
+    rows, history_rows, meta = [], [], {}
+    for idx, eid, ev in items:
+        result = ev.result
+        history = result.qcVerificationHistory or []
+        attempt_number = result.attemptNumber or max(1, len(history))
+        teid = f"{eid}-{ev.taskId}"
+        aid = f"{teid}#{attempt_number}"
+        props, content_keys = _attempt_props(result, attempt_number, batch.now)
+        task = ev.task
+        rows.append(
+            {
+                "idx": idx,
+                "eid": eid,
+                "teid": teid,
+                "taskId": ev.taskId,
+                "aid": aid,
+                "nonce": uuid.uuid4().hex,
+                "title": task.title if task else None,
+                "parallelGroup": task.parallelGroup if task else None,
+                "qcRole": task.qcRole if task else None,
+                "props": props,
+            }
+        )
+        for number, qc in enumerate(history[: attempt_number - 1], start=1):
+            history_rows.append({"teid": teid, "aid": f"{teid}#{number}", "props": _history_props(qc, number)})
+        meta[idx] = (eid, teid, ev.taskId, attempt_number, aid, props, content_keys)
+
+    records, _ = db.cypher_query(_RECORD_ATTEMPTS, {"rows": rows, "now": batch.now})
+    outcomes: dict[int, Outcome] = {}
+    for idx, created, upgraded, same in records:
+        eid, teid, task_id, attempt_number, aid, props, content_keys = meta[idx]
+        if not created and not upgraded and not same:
+            (row,), _ = db.cypher_query(_ATTEMPT_DIFF, {"aid": aid, "keys": content_keys, "props": props})
+            differing = row[0]
+            raise ConflictError(
+                f"attempt {attempt_number} of task {task_id!r} in execution {eid!r} was already recorded "
+                f"with different content ({', '.join(differing) or 'content'} differ)",
+                errors=[{"field": f"result.{k}", "message": "differs from the recorded attempt"} for k in differing],
+            )
+        replayed = not created and not upgraded
+        if not replayed:
+            batch.changed.add(eid)
+        body = {"id": teid, "executionId": eid, "taskId": task_id, "attemptNumber": attempt_number, "replayed": replayed}
+        outcomes[idx] = Outcome(status=200 if replayed else 201, body=body, execution_id=eid)
+    if history_rows:
+        db.cypher_query(_RECORD_HISTORY, {"rows": history_rows})
+    db.cypher_query(_REFRESH_TASK_EXECUTIONS, {"teids": sorted({m[1] for m in meta.values()})})
+    return outcomes
+
+
+def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> Outcome:
+    eid = ev.executionId
+    (state,), _ = db.cypher_query(_READ_EXECUTION_STATE, {"eid": eid})
+    started, plan_id, total, start_time, finished, end_time, _cancelled = state
+    if started:
+        wanted = {"planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime}
+        stored = {"planId": plan_id, "totalTasks": total, "startTime": start_time}
+        differing = [k for k in wanted if wanted[k] != stored[k]]
+        if differing:
+            raise ConflictError(
+                f"execution {eid!r} was already started with different {', '.join(differing)}",
+                errors=[{"field": k, "message": f"already recorded as {stored[k]!r}"} for k in differing],
+            )
+        return Outcome(status=200, body={"replayed": True}, execution_id=eid)
+    if finished and end_time is not None and end_time < ev.startTime:
+        raise InvalidInput(
+            "startTime is after the execution's recorded endTime",
+            errors=[{"field": "startTime", "message": f"must not be after endTime {end_time}"}],
+        )
+    db.cypher_query(
+        _RECORD_START,
+        {"eid": eid, "planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime, "now": batch.now},
+    )
+    batch.changed.add(eid)
+    return Outcome(status=201, body={"replayed": False}, execution_id=eid)
+
+
+def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> Outcome:
+    (state,), _ = db.cypher_query(_READ_EXECUTION_STATE, {"eid": eid})
+    started, _plan, _total, start_time, finished, end_time, cancelled = state
+    if finished:
+        wanted = {"endTime": ev.endTime, "cancelled": ev.cancelled}
+        stored = {"endTime": end_time, "cancelled": cancelled}
+        differing = [k for k in wanted if wanted[k] != stored[k]]
+        if differing:
+            raise ConflictError(
+                f"execution {eid!r} was already finished with different {', '.join(differing)}",
+                errors=[{"field": k, "message": f"already recorded as {stored[k]!r}"} for k in differing],
+            )
+        return Outcome(status=200, body={"replayed": True}, execution_id=eid)
+    if started and start_time is not None and ev.endTime < start_time:
+        raise InvalidInput(
+            "endTime is before the execution's startTime",
+            errors=[{"field": "endTime", "message": f"must not be before startTime {start_time}"}],
+        )
+    db.cypher_query(_RECORD_FINISH, {"eid": eid, "endTime": ev.endTime, "cancelled": ev.cancelled})
+    batch.changed.add(eid)
+    return Outcome(status=201, body={"replayed": False}, execution_id=eid)
+
+
+def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> Outcome:
+    tasks = [t.model_dump(mode="json", exclude_none=True) for t in ev.tasks]
+    props = {
+        "title": ev.title or ev.name or plan_id,
+        "description": ev.description or ev.goal,
+        "version": ev.version,
+        "tasks": json.dumps(tasks),
+        "parallelGroups": json.dumps(ev.parallelGroups) if ev.parallelGroups is not None else None,
+        "taskCount": len(tasks),
+    }
+    content_hash = _hash(props)
+    props["contentHash"] = content_hash
+    (row,), _ = db.cypher_query(
+        _UPSERT_PLAN, {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now}
+    )
+    same = bool(row[0])
+    body = {"planId": plan_id, "title": props["title"], "taskCount": len(tasks), "replayed": same}
+    return Outcome(status=200, body=body)
+
+
+def _event_execution_id(ev: Any) -> str | None:
+    return getattr(ev, "executionId", None)
+
+
+def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, Outcome]:
+    """Apply (index, event) pairs in order inside the open transaction."""
+    batch = _Batch(now=now_ms())
+    eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
+    if eids:
+        # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
+        db.cypher_query(_LOCK_EXECUTIONS, {"eids": eids, "now": batch.now, "nonce": uuid.uuid4().hex})
+    outcomes: dict[int, Outcome] = {}
+    pos = 0
+    while pos < len(events):
+        idx, ev = events[pos]
+        if isinstance(ev, schemas.TaskResultEvent):
+            run = []
+            while pos < len(events) and isinstance(events[pos][1], schemas.TaskResultEvent):
+                run.append((events[pos][0], events[pos][1].executionId, events[pos][1]))
+                pos += 1
+            outcomes.update(_record_task_results(batch, run))
+            continue
+        if isinstance(ev, schemas.StartEvent):
+            outcomes[idx] = _record_start(batch, ev)
+        elif isinstance(ev, schemas.FinishEvent):
+            outcomes[idx] = _record_finish(batch, ev.executionId, ev)
+        elif isinstance(ev, schemas.PlanEvent):
+            outcomes[idx] = _record_plan(batch, ev.planId, ev)
+        else:  # pragma: no cover - the schema's discriminator admits nothing else
+            raise TypeError(type(ev))
+        pos += 1
+    if eids:
+        records, _ = db.cypher_query(
+            _REFRESH_EXECUTIONS, {"eids": eids, "changed": sorted(batch.changed), "now": batch.now}
+        )
+        counters = {rec[0]["executionId"]: rec[0] for rec in records}
+        for outcome in outcomes.values():
+            if outcome.execution_id:
+                outcome.body["execution"] = counters[outcome.execution_id]
+    return outcomes
+
+
+def _apply_one(event: Any) -> Outcome:
+    return run_write(lambda: _apply_in_tx([(0, event)]))[0]
+
+
+# ---------------------------------------------------------------- public services
+
+
+def plan_upsert(*, plan_id: str, plan: schemas.PlanIn) -> Outcome:
+    event = schemas.PlanEvent.model_construct(**dict(plan), type="plan", planId=plan_id)
+    return _apply_one(event)
+
+
+def execution_start(*, start: schemas.ExecutionStartIn) -> Outcome:
+    event = schemas.StartEvent.model_construct(**dict(start), type="execution_started")
+    return _apply_one(event)
+
+
+def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> Outcome:
+    event = schemas.TaskResultEvent.model_construct(**dict(task_result), type="task_result", executionId=execution_id)
+    return _apply_one(event)
+
+
+def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> Outcome:
+    event = schemas.FinishEvent.model_construct(**dict(finish), type="execution_finished", executionId=execution_id)
+    return _apply_one(event)
+
+
+def events_apply(*, events: list[tuple[int, Any]]) -> tuple[dict[int, Outcome], int]:
+    """Apply a batch in one transaction; if any event is refused, fall back to one transaction per
+    event so that each gets its own answer and the good ones still land. Returns (outcomes, transactions)."""
+    if not events:
+        return {}, 0
+    try:
+        return run_write(lambda: _apply_in_tx(events)), 1
+    except ServiceError:
+        pass
+    outcomes: dict[int, Outcome] = {}
+    for idx, ev in events:
+        try:
+            outcomes[idx] = run_write(lambda ev=ev: _apply_in_tx([(idx, ev)]))[idx]
+        except ServiceError as exc:
+            outcomes[idx] = Outcome(status=exc.status, body=exc.as_body())
+    return outcomes, 1 + len(events)
+
+
+# ---------------------------------------------------------------- ingest tokens
+
+
+def ingest_token_create(*, name: str) -> str:
+    """Create a token and return it; only its hash is kept."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("token name must not be empty", errors=[{"field": "name", "message": "is empty"}])
+    if IngestToken.objects.filter(name=name).exists():
+        raise ConflictError(f"a token named {name!r} exists", errors=[{"field": "name", "message": "already used"}])
+    raw = IngestToken.generate()
+    IngestToken.objects.create(name=name, token_hash=IngestToken.hash(raw), prefix=raw[:12])
+    return raw
+
+
+def ingest_token_revoke(*, name: str) -> IngestToken:
+    token = IngestToken.objects.filter(name=name).first()
+    if token is None:
+        raise NotFound(f"no token named {name!r}")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def ingest_token_authenticate(*, raw: str) -> IngestToken | None:
+    token = IngestToken.objects.filter(token_hash=IngestToken.hash(raw), revoked_at__isnull=True).first()
+    if token is not None:
+        # At most one write a minute per token: last-use is informative, not an audit log.
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
