@@ -33,9 +33,10 @@ def neo4j_url():
         from scripts.neo4j_server import ensure_jars, start
 
         ensure_jars()
-        home = REPO / "var" / "neo4j-test"
-        shutil.rmtree(home, ignore_errors=True)
         port = int(os.environ.get("TEST_NEO4J_PORT", "7688"))
+        # One data folder per port, so that several test runs can share the machine.
+        home = REPO / "var" / f"neo4j-test-{port}"
+        shutil.rmtree(home, ignore_errors=True)
         handle = start(home=home, port=port, heap=os.environ.get("TEST_NEO4J_HEAP", "1g"))
         url = f"bolt://neo4j:neo4j@127.0.0.1:{port}"
     neomodel.get_config().database_url = url
