@@ -460,24 +460,31 @@ def _apply_one(event: Any) -> Outcome:
 # ---------------------------------------------------------------- public services
 
 
+def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
+    # Extra fields in a body may be named like the event's own (`type`, `executionId`): the
+    # path and the endpoint decide those, so drop the body's copies.
+    body = {k: v for k, v in dict(payload).items() if k not in fields}
+    return event_class.model_construct(**body, **fields)
+
+
 def plan_upsert(*, plan_id: str, plan: schemas.PlanIn) -> Outcome:
-    event = schemas.PlanEvent.model_construct(**dict(plan), type="plan", planId=plan_id)
-    return _apply_one(event)
+    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id))
 
 
 def execution_start(*, start: schemas.ExecutionStartIn) -> Outcome:
-    event = schemas.StartEvent.model_construct(**dict(start), type="execution_started")
-    return _apply_one(event)
+    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"))
 
 
 def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> Outcome:
-    event = schemas.TaskResultEvent.model_construct(**dict(task_result), type="task_result", executionId=execution_id)
-    return _apply_one(event)
+    return _apply_one(
+        _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
+    )
 
 
 def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> Outcome:
-    event = schemas.FinishEvent.model_construct(**dict(finish), type="execution_finished", executionId=execution_id)
-    return _apply_one(event)
+    return _apply_one(
+        _as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id)
+    )
 
 
 def events_apply(*, events: list[tuple[int, Any]]) -> tuple[dict[int, Outcome], int]:

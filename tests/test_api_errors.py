@@ -144,3 +144,13 @@ def test_it_reports_health(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"app": "ok", "neo4j": "ok"}
+
+
+def test_it_ignores_extra_body_fields_named_like_path_or_event_fields(ingest):
+    # The path decides the execution and the endpoint decides the event type.
+    assert ingest.plan("p", {"title": "x", "type": "bogus", "planId": "other"}).status_code == 200
+    response = ingest._send("post", "/executions/e/tasks", {**TASK_OK, "executionId": "other", "type": "x"})
+    assert response.status_code == 201
+    assert ingest._send("post", "/executions/e/finish", {"endTime": T0, "executionId": "zzz"}).status_code == 201
+    assert cypher("MATCH (e:OrchestrationExecution) RETURN e.executionId") == [["e"]]
+    assert cypher("MATCH (p:Plan) RETURN p.planId") == [["p"]]
