@@ -38,7 +38,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = REPO_ROOT / "neo4j" / "pom.xml"
 LAUNCHER = REPO_ROOT / "neo4j" / "Launcher.java"
 LIB_DIR = REPO_ROOT / "var" / "neo4j-lib"
-MARKER = LIB_DIR / ".neo4j-version"  # written last, so a half-finished fetch is never trusted
+# Holds the Neo4j version the jars belong to. A fetch writes it, then moves the finished directory
+# into place, so an interrupted fetch is never mistaken for a complete one.
+MARKER = LIB_DIR / ".neo4j-version"
 HOST = "127.0.0.1"
 
 # The flags the stock neo4j.conf passes to the JVM; Neo4j's page cache and Netty use these internals.
@@ -57,7 +59,7 @@ class Neo4jStartError(RuntimeError):
 
 
 class PortInUseError(Neo4jStartError):
-    pass
+    """Something already listens on the Bolt port (the CLI exits with code 2)."""
 
 
 def pinned_version() -> str:

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Run the dashboard locally the way production runs it (DEBUG off, gunicorn, collected static files):
+#   1. Neo4j, embedded, in var/neo4j-dev on 127.0.0.1:${NEO4J_PORT:-7687} (skipped if NEO4J_BOLT_URL
+#      is set, e.g. to use a server you started yourself),
+#   2. migrate, install_schema, collectstatic,
+#   3. gunicorn on 127.0.0.1:${PORT:-8000},
+#   4. unless DEMO=0, the simulator that feeds demo executions into the running server.
+# Ctrl-C (or SIGTERM) stops all of them, Neo4j last and cleanly. Normally started by `make run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+PORT=${PORT:-8000}
+NEO4J_PORT=${NEO4J_PORT:-7687}
+NEO4J_PID='' GUNICORN_PID='' SIM_PID=''
+mkdir -p var
+
+[[ -x $PY ]] || { echo "no virtualenv in .venv: run 'make run' instead" >&2; exit 1; }
+
+# --- shutdown ------------------------------------------------------------------------------------
+stop_pid() {  # SIGTERM a child and wait for it; each child handles its own graceful shutdown
+  local pid=$1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  trap - INT TERM EXIT  # run once, even if another signal arrives meanwhile
+  # Reverse order of start: the simulator needs gunicorn, gunicorn needs Neo4j.
+  stop_pid "$SIM_PID"
+  stop_pid "$GUNICORN_PID"
+  if [[ -n $NEO4J_PID ]]; then
+    echo "stopping Neo4j ..." >&2
+    stop_pid "$NEO4J_PID"  # the script stops the JVM cleanly (and SIGKILLs it after 30 s)
+  fi
+}
+# `wait` below returns as soon as a trapped signal arrives, so Ctrl-C is handled at once.
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'rc=$?; cleanup; exit $rc' EXIT
+
+# --- environment -----------------------------------------------------------------------------------
+unset DJANGO_DEBUG  # production-like, also in development
+if [[ -z ${DJANGO_SECRET_KEY:-} ]]; then
+  # A stable per-checkout key, so sessions survive restarts; never committed (var/ is ignored).
+  if [[ ! -s var/dev-secret-key ]]; then
+    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' >var/dev-secret-key)
+  fi
+  DJANGO_SECRET_KEY=$(<var/dev-secret-key)
+  export DJANGO_SECRET_KEY
+fi
+export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
+
+# --- Neo4j -----------------------------------------------------------------------------------------
+if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
+  log=var/neo4j-dev.log
+  echo "starting Neo4j on 127.0.0.1:$NEO4J_PORT (log: $log, data: var/neo4j-dev) ..."
+  "$PY" scripts/neo4j_server.py run --home var/neo4j-dev --port "$NEO4J_PORT" >"$log" 2>&1 &
+  NEO4J_PID=$!
+  # The script prints NEO4J_READY only after a Bolt connection succeeded, and exits (non-zero)
+  # on failure or after its own 120 s timeout, so this loop cannot spin forever.
+  until grep -q '^NEO4J_READY' "$log"; do
+    if ! kill -0 "$NEO4J_PID" 2>/dev/null; then
+      NEO4J_PID=''
+      echo "Neo4j did not start:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+    sleep 0.3
+  done
+  # neomodel's URL parser wants user:password even though auth is disabled.
+  export NEO4J_BOLT_URL="bolt://neo4j:neo4j@127.0.0.1:$NEO4J_PORT"
+fi
+
+# --- Django ----------------------------------------------------------------------------------------
+"$PY" manage.py migrate --noinput
+"$PY" manage.py install_schema
+"$PY" manage.py collectstatic --noinput
+
+# --no-control-socket: gunicorn 27's control socket defaults to one path per user
+# (~/.gunicorn/gunicorn.ctl), shared with every other gunicorn of that user (tests, benchmarks).
+.venv/bin/gunicorn mimir_dashboard.wsgi:application \
+  --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --worker-class gthread \
+  --access-logfile - --no-control-socket &
+GUNICORN_PID=$!
+
+healthy() {
+  "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+    "http://127.0.0.1:$PORT/healthz" 2>/dev/null
+}
+for ((i = 0; ; i++)); do
+  healthy && break
+  kill -0 "$GUNICORN_PID" 2>/dev/null || { GUNICORN_PID=''; echo "gunicorn exited" >&2; exit 1; }
+  ((i < 120)) || { echo "no answer from http://127.0.0.1:$PORT/healthz after 60 s" >&2; exit 1; }
+  sleep 0.5
+done
+
+if [[ ${DEMO:-1} != 0 ]]; then
+  "$PY" manage.py simulate --url "http://127.0.0.1:$PORT" &
+  SIM_PID=$!
+fi
+
+echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
+wait "$GUNICORN_PID" && rc=0 || rc=$?
+GUNICORN_PID=''
+echo "gunicorn exited with code $rc" >&2
+exit "$rc"
