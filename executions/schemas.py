@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -51,7 +52,18 @@ def _to_epoch_ms(value: Any) -> Any:
     return ms
 
 
-EpochMs = Annotated[int, BeforeValidator(_to_epoch_ms)]
+EpochMs = Annotated[
+    int,
+    BeforeValidator(_to_epoch_ms),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": _MIN_MS, "maximum": _MAX_MS, "description": "epoch milliseconds"},
+                {"type": "string", "format": "date-time"},
+            ]
+        }
+    ),
+]
 
 
 class _Payload(BaseModel):

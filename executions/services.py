@@ -412,7 +412,8 @@ def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> Outcome:
 
 
 def _event_execution_id(ev: Any) -> str | None:
-    return getattr(ev, "executionId", None)
+    # A plan event names no execution (an `executionId` in its body is an ignored extra field).
+    return None if isinstance(ev, schemas.PlanEvent) else ev.executionId
 
 
 def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, Outcome]:

@@ -1,0 +1,293 @@
+"""Shared helpers for the benchmark and load scripts: a fresh Neo4j, the app under gunicorn, tokens.
+
+Everything is a context manager that tears down what it started, also on Ctrl-C or SIGTERM
+(call `install_signal_handlers()` first in a script's main so SIGTERM/SIGHUP take the same path
+as Ctrl-C). Neo4j is started with `--exit-on-stdin-eof` (scripts/neo4j_server.py), and gunicorn
+runs in its own process group that is terminated (then killed) on exit, so nothing is orphaned.
+
+Only 127.0.0.1 is ever targeted.
+
+    with neo4j_server("throughput", port=7695) as bolt_url:          # or NEO4J_BOLT_URL=... to reuse one
+        with app_server("throughput", bolt_url, port=8094) as app:   # migrate, install_schema, token, gunicorn
+            requests.get(app.url + "/healthz")
+            app.token                                              # a fresh ingest token
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+VENV_BIN = REPO / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+HOST = "127.0.0.1"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM/SIGHUP raise KeyboardInterrupt, so every `finally` (teardown) runs as for Ctrl-C."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+
+
+def check_local_url(url: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in ("127.0.0.1", "localhost"):
+        raise SystemExit(f"refusing to target {url!r}: benchmarks only run against 127.0.0.1")
+
+
+# ---------------------------------------------------------------- Neo4j
+
+
+@dataclass
+class Neo4jHandle:
+    """A Neo4j we started (restartable on the same data dir) or an external one (handle is None)."""
+
+    bolt_url: str
+    home: Path | None
+    port: int | None
+    heap: str = "1g"
+    server: object = None  # scripts.neo4j_server.Neo4jServer
+
+    @property
+    def external(self) -> bool:
+        return self.home is None
+
+    @property
+    def uri(self) -> str:
+        parts = urlsplit(self.bolt_url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 7687}"
+
+    def stop(self) -> int | None:
+        """Stop it cleanly (SIGTERM via scripts.neo4j_server.stop); returns the JVM's exit code."""
+        from scripts.neo4j_server import stop
+
+        if self.server is None:
+            return None
+        code = stop(self.server)
+        self.server = None
+        return code
+
+    def restart(self) -> float:
+        """Start it again on the same data dir and port; returns the start-up seconds."""
+        from scripts.neo4j_server import start
+
+        if self.external:
+            raise RuntimeError("cannot restart an external Neo4j")
+        if self.server is not None:
+            self.stop()
+        # The old JVM may hold the port for a moment after exiting.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.server = start(home=self.home, port=self.port, heap=self.heap)
+                return self.server.startup_seconds
+            except Exception as exc:  # PortInUseError while the socket is released
+                if "already in use" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = True) -> Iterator[Neo4jHandle]:
+    """A fresh Neo4j with its data in var/bench-<name>-neo4j on `port`, unless NEO4J_BOLT_URL is set
+    (then that one is used as is, and never stopped; note that the scripts add data to it)."""
+    external = os.environ.get("NEO4J_BOLT_URL")
+    if external:
+        check_local_url(external)
+        url = external if "@" in urlsplit(external).netloc else external.replace("://", "://neo4j:neo4j@", 1)
+        log(f"using external Neo4j {url}")
+        yield Neo4jHandle(bolt_url=url, home=None, port=None)
+        return
+    from scripts.neo4j_server import ensure_jars, start
+
+    ensure_jars()
+    home = REPO / "var" / f"bench-{name}-neo4j"
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+    log(f"starting Neo4j on 127.0.0.1:{port} (data in {home.relative_to(REPO)}, heap {heap}) ...")
+    server = start(home=home, port=port, heap=heap)
+    log(f"Neo4j ready in {server.startup_seconds:.1f} s")
+    handle = Neo4jHandle(bolt_url=server.bolt_url, home=home, port=port, heap=heap, server=server)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        log("Neo4j stopped")
+
+
+# ---------------------------------------------------------------- the app under gunicorn
+
+
+@dataclass
+class AppServer:
+    url: str
+    token: str
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+
+DASHBOARD_USER, DASHBOARD_PASSWORD = "bench", "bench-password-1234"
+
+
+def login(session, base_url: str, username: str = DASHBOARD_USER, password: str = DASHBOARD_PASSWORD) -> bool:
+    """Sign a requests.Session in through /accounts/login/ (CSRF cookie + form); True on success."""
+    import re as _re
+
+    page = session.get(base_url + "/accounts/login/", timeout=30)
+    match = _re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if not match:
+        return False
+    r = session.post(base_url + "/accounts/login/", timeout=30, allow_redirects=False,
+                     data={"username": username, "password": password, "csrfmiddlewaretoken": match.group(1), "next": "/"},
+                     headers={"Referer": base_url + "/accounts/login/"})
+    return r.status_code == 302 and "sessionid" in session.cookies
+
+
+def app_env(name: str, bolt_url: str, port: int | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NEO4J_BOLT_URL=bolt_url,
+        DJANGO_SECRET_KEY="bench",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"sqlite:///{REPO / 'var' / f'bench-{name}.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="mimir_dashboard.settings",
+        DJANGO_DEBUG="0",
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+    )
+    env.pop("PYTEST_VERSION", None)  # not a test run: production settings
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 180) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def prepare_app(name: str, bolt_url: str) -> tuple[dict[str, str], str]:
+    """A fresh SQLite (users, tokens), the graph schema and a new ingest token."""
+    sqlite = REPO / "var" / f"bench-{name}.sqlite3"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(sqlite) + suffix).unlink()
+    env = app_env(name, bolt_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "install_schema")
+    manage(env, "collectstatic", "--noinput", "-v", "0")  # as scripts/run.sh does: DEBUG is off
+    token = manage(env, "create_ingest_token", f"bench-{name}-{int(time.time())}").strip()
+    # A dashboard user, for scripts that look at pages.
+    manage(env, "shell", "-c", "from django.contrib.auth.models import User; "
+           f"User.objects.create_user({DASHBOARD_USER!r}, password={DASHBOARD_PASSWORD!r})")
+    return env, token
+
+
+def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def app_server(
+    name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60
+) -> Iterator[AppServer]:
+    """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port."""
+    import requests
+    from scripts.neo4j_server import port_in_use
+
+    if port_in_use(port):
+        raise SystemExit(f"port {port} is in use; pass another --app-port")
+    env, token = prepare_app(name, bolt_url)
+    log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
+    log_file = open(log_path, "wb")
+    cmd = [
+        str(VENV_BIN / "gunicorn"), "mimir_dashboard.wsgi:application",
+        "-b", f"{HOST}:{port}", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+        "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
+        # gunicorn 27's control socket is one path per user, shared with every other gunicorn (see run.sh).
+        "--no-control-socket",
+        "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(L)s',
+    ]
+    log(f"starting gunicorn on {HOST}:{port} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+            try:
+                if requests.get(url + "/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn not healthy within {timeout:.0f} s; see {log_path}")
+            time.sleep(0.2)
+        log("gunicorn healthy")
+        yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path)
+    finally:
+        _terminate_group(proc)
+        log_file.close()
+        log("gunicorn stopped")
+
+
+def access_log_statuses(log_path: Path) -> dict[int, int]:
+    """Count the HTTP statuses in gunicorn's access log (our format: ... "<request>" <status> ...)."""
+    counts: dict[int, int] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        parts = line.rsplit('" ', 1)
+        if len(parts) != 2:
+            continue
+        fields = parts[1].split()
+        if fields and fields[0].isdigit():
+            code = int(fields[0])
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+# ---------------------------------------------------------------- direct driver access
+
+
+def driver(bolt_url: str, max_pool: int = 64):
+    """A neo4j driver for the given neomodel-style URL (user:pass@ is ignored: auth is off)."""
+    from neo4j import GraphDatabase
+
+    parts = urlsplit(bolt_url)
+    auth = (parts.username or "neo4j", parts.password or "neo4j")
+    return GraphDatabase.driver(f"{parts.scheme}://{parts.hostname}:{parts.port}", auth=auth,
+                                max_connection_pool_size=max_pool)

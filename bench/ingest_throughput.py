@@ -1,0 +1,458 @@
+"""Ingest throughput, same Neo4j, same machine, side by side in one run.
+
+Phases (each writes its own executions, so every phase is checked on its own):
+
+  (a) HTTP, one task result per request, N concurrent clients (requests.Session per thread),
+      through gunicorn (-w 2 -k gthread --threads 8);
+  (b) HTTP, the batch endpoint POST /api/v1/events, B events per request, M concurrent clients;
+  (c) the neo4j driver directly, one transaction per result, running the very Cypher statements
+      of executions/services.py (imported from it) with the same parameters, N concurrent;
+  (d) the driver, the same statements UNWIND-batched B results per transaction, M concurrent
+      (what the batch endpoint does in its one transaction, without HTTP and Django): the floor for (b).
+
+Reports results/s for each, (a)/(c) and (b)/(d) (targets >= 0.5 and >= 0.8), latency percentiles and
+where the CPU went (app workers, Neo4j, this client). After every phase it checks that each
+execution's counters and FAILED_TASK links in Neo4j equal what was sent, and fails (exit 1) if not.
+
+    .venv/bin/python bench/ingest_throughput.py                              # defaults: 40 x 50 results per phase
+    .venv/bin/python bench/ingest_throughput.py --executions 10 --tasks 20   # smoke run
+    .venv/bin/python bench/ingest_throughput.py --write docs/benchmarks.md   # also (re)write that section
+
+A fresh Neo4j is started on --neo4j-port (default 7695) unless NEO4J_BOLT_URL is set; gunicorn
+listens on 127.0.0.1:--app-port (default 8094).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import harness  # noqa: E402
+
+T0 = 1_763_000_000_000
+
+
+# ---------------------------------------------------------------- workload
+
+
+@dataclass
+class Workload:
+    prefix: str
+    items: list[tuple[str, dict]]  # (executionId, TaskResultIn body), interleaved across executions
+    expected: dict[str, dict[str, int]]  # per execution: counters as they must end up
+
+
+def make_workload(prefix: str, executions: int, tasks: int, seed: int, fail_rate: float = 0.1) -> Workload:
+    rng = random.Random(seed)
+    items, expected = [], {}
+    for e in range(executions):
+        eid = f"{prefix}-e{e:04d}"
+        exp = {"tasksSuccessful": 0, "tasksFailed": 0, "tokensTotal": 0, "toolCalls": 0, "failedLinks": 0, "tasks": 0}
+        for t in range(tasks):
+            failed = rng.random() < fail_rate
+            tin, tout, calls = rng.randint(100, 5000), rng.randint(50, 2000), rng.randint(0, 12)
+            result = {
+                "status": "failure" if failed else "success",
+                "output": "".join(rng.choice("abcdefghij ") for _ in range(rng.randint(100, 400))),
+                "error": "QC rejected the output" if failed else None,
+                "duration": rng.randint(1_000, 90_000),
+                "tokens": {"input": tin, "output": tout},
+                "toolCalls": calls,
+                "timestamp": T0 + e * 1_000_000 + t * 1_000,
+                "qcVerification": {"passed": not failed, "score": 30 if failed else 90,
+                                   "feedback": "ok" if not failed else "missing tests",
+                                   "issues": ["missing tests"] if failed else [], "requiredFixes": []},
+            }
+            items.append((eid, {"taskId": f"t{t:03d}", "result": result}))
+            exp["tasksFailed" if failed else "tasksSuccessful"] += 1
+            exp["failedLinks"] += failed
+            exp["tokensTotal"] += tin + tout
+            exp["toolCalls"] += calls
+            exp["tasks"] += 1
+        expected[eid] = exp
+    rng.shuffle(items)
+    return Workload(prefix, items, expected)
+
+
+def batches(seq: list, size: int) -> list[list]:
+    return [seq[i : i + size] for i in range(0, len(seq), size)]
+
+
+# ---------------------------------------------------------------- verification
+
+
+def verify(drv, wl: Workload) -> list[str]:
+    """Compare every execution's stored counters with what was sent; return the mismatches."""
+    with drv.session() as s:
+        rows = s.run(
+            "MATCH (e:OrchestrationExecution) WHERE e.executionId STARTS WITH $p "
+            "RETURN e.executionId AS eid, e.tasksSuccessful AS tasksSuccessful, e.tasksFailed AS tasksFailed, "
+            "e.tokensTotal AS tokensTotal, e.toolCalls AS toolCalls, "
+            "size([(e)-[:FAILED_TASK]->(t) | t]) AS failedLinks, size([(e)-[:HAS_TASK_EXECUTION]->(t) | t]) AS tasks, "
+            "COUNT { (e)-[:HAS_TASK_EXECUTION]->()-[:HAS_ATTEMPT]->() } AS attempts",
+            p=wl.prefix + "-",
+        ).data()
+    got = {r["eid"]: r for r in rows}
+    problems = []
+    for eid, exp in wl.expected.items():
+        row = got.get(eid)
+        if row is None:
+            problems.append(f"{eid}: missing")
+            continue
+        for key, value in exp.items():
+            if row[key] != value:
+                problems.append(f"{eid}: {key} = {row[key]}, expected {value}")
+        if row["attempts"] != exp["tasks"]:
+            problems.append(f"{eid}: {row['attempts']} attempts stored, expected {exp['tasks']}")
+    extra = set(got) - set(wl.expected)
+    if extra:
+        problems.append(f"unexpected executions: {sorted(extra)[:5]}")
+    return problems
+
+
+# ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used by the app (gunicorn master + workers), Neo4j's JVM and this process."""
+
+    def __init__(self, app_pid: int | None, neo4j_pid: int | None):
+        self.app_pid, self.neo4j_pid = app_pid, neo4j_pid
+
+    def sample(self) -> dict[str, float]:
+        app = 0.0
+        if self.app_pid:
+            app = sum(_proc_cpu(p) for p in [self.app_pid, *_children(self.app_pid)])
+        neo = _proc_cpu(self.neo4j_pid) if self.neo4j_pid else 0.0
+        return {"app": app, "neo4j": neo, "client": time.process_time()}
+
+
+# ---------------------------------------------------------------- phases
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    label: str
+    results: int
+    seconds: float
+    clients: int
+    per_request: int
+    latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.results / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float | None:
+        if not self.latencies:
+            return None
+        data = sorted(self.latencies)
+        return data[min(len(data) - 1, int(q * len(data)))] * 1000
+
+
+def _pool_run(fn, work: list, clients: int, max_seconds: float) -> tuple[float, list[float], list[str]]:
+    """Run fn(item) for every item on `clients` threads; bounded by count and by time."""
+    deadline = time.monotonic() + max_seconds
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(item):
+        if time.monotonic() > deadline:
+            with lock:
+                errors.append("time limit reached before this item was sent")
+            return
+        began = time.perf_counter()
+        try:
+            error = fn(item)
+        except Exception as exc:  # noqa: BLE001 - reported, never hidden
+            error = f"{type(exc).__name__}: {exc}"
+        elapsed = time.perf_counter() - began
+        with lock:
+            latencies.append(elapsed)
+            if error:
+                errors.append(error)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, work))
+    return time.perf_counter() - began, latencies, errors
+
+
+def http_single(app: harness.AppServer, wl: Workload, clients: int, max_seconds: float) -> tuple:
+    import requests
+
+    local = threading.local()
+    headers = {"Authorization": f"Bearer {app.token}"}
+
+    def post(item):
+        eid, body = item
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        r = local.s.post(f"{app.url}/api/v1/executions/{eid}/tasks", json=body, headers=headers, timeout=60)
+        if r.status_code != 201:
+            return f"HTTP {r.status_code}: {r.text[:200]}"
+        return None
+
+    return _pool_run(post, wl.items, clients, max_seconds)
+
+
+def http_batch(app: harness.AppServer, wl: Workload, size: int, clients: int, max_seconds: float) -> tuple:
+    import requests
+
+    local = threading.local()
+    headers = {"Authorization": f"Bearer {app.token}"}
+    fallbacks = []
+
+    def post(chunk):
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        events = [{"type": "task_result", "executionId": eid, **body} for eid, body in chunk]
+        r = local.s.post(f"{app.url}/api/v1/events", json={"events": events}, headers=headers, timeout=120)
+        if r.status_code != 200:
+            return f"HTTP {r.status_code}: {r.text[:200]}"
+        data = r.json()
+        bad = [x for x in data["results"] if x["status"] != 201]
+        if data["transactions"] != 1:
+            fallbacks.append(data["transactions"])
+        if bad:
+            return f"{len(bad)} events not created, e.g. {bad[0]}"
+        return None
+
+    seconds, lat, errors = _pool_run(post, batches(wl.items, size), clients, max_seconds)
+    if fallbacks:
+        errors.append(f"{len(fallbacks)} batches fell back to one transaction per event")
+    return seconds, lat, errors
+
+
+def service_rows(items: list[tuple[str, dict]], now: int) -> list[dict]:
+    """The parameters executions.services._record_task_results builds for these results (same code path
+    for the attempt properties: services._attempt_props over the validated pydantic models)."""
+    from executions import schemas, services
+
+    rows = []
+    for idx, (eid, body) in enumerate(items):
+        ev = schemas.TaskResultIn.model_validate(body)
+        result = ev.result
+        history = result.qcVerificationHistory or []
+        attempt_number = result.attemptNumber or max(1, len(history))
+        teid = f"{eid}-{ev.taskId}"
+        props, _ = services._attempt_props(result, attempt_number, now)
+        rows.append({
+            "idx": idx, "eid": eid, "teid": teid, "taskId": ev.taskId, "aid": f"{teid}#{attempt_number}",
+            "nonce": uuid.uuid4().hex, "title": None, "parallelGroup": None, "qcRole": None, "props": props,
+        })
+    return rows
+
+
+def _driver_tx(tx, rows: list[dict], now: int) -> None:
+    """The four statements of one ingest transaction, as executions/services.py runs them."""
+    from executions.services import _LOCK_EXECUTIONS, _RECORD_ATTEMPTS, _REFRESH_EXECUTIONS, _REFRESH_TASK_EXECUTIONS
+
+    eids = sorted({r["eid"] for r in rows})
+    tx.run(_LOCK_EXECUTIONS, {"eids": eids, "now": now, "nonce": uuid.uuid4().hex}).consume()
+    created = [rec["created"] for rec in tx.run(_RECORD_ATTEMPTS, {"rows": rows, "now": now})]
+    if not all(created) or len(created) != len(rows):
+        raise RuntimeError("attempt was not created")
+    tx.run(_REFRESH_TASK_EXECUTIONS, {"teids": sorted({r["teid"] for r in rows})}).consume()
+    changed = eids
+    list(tx.run(_REFRESH_EXECUTIONS, {"eids": eids, "changed": changed, "now": now}))
+
+
+def driver_phase(drv, wl: Workload, size: int, clients: int, max_seconds: float) -> tuple:
+    now = int(time.time() * 1000)
+    rows = service_rows(wl.items, now)  # built before the clock starts: this phase is the database floor
+
+    def write(chunk):
+        with drv.session() as s:
+            s.execute_write(_driver_tx, chunk, int(time.time() * 1000))
+        return None
+
+    return _pool_run(write, batches(rows, size), clients, max_seconds)
+
+
+# ---------------------------------------------------------------- report
+
+
+def markdown(results: dict[str, PhaseResult], args, started: str, load_before: tuple) -> str:
+    r = results
+    lines = [
+        f"Run {started} on {platform.node() or 'this machine'}: {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average before the run {load_before[0]:.2f}. "
+        f"{args.executions} executions x {args.tasks} task results = {args.executions * args.tasks} results per phase "
+        f"(10 % failures, ~250-byte outputs, QC verdicts), batch size {args.batch_size}, gunicorn -w {args.workers} "
+        f"-k gthread --threads {args.threads}, Neo4j heap {args.heap}.",
+        "",
+        "| phase | what | clients | results/request | results/s | p50 ms | p95 ms | CPU s per 1000 results (app / Neo4j / client) | counters |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for key in "abcd":
+        if key not in r:
+            continue
+        p = r[key]
+        n = max(p.results, 1) / 1000
+        cpu = " / ".join(f"{p.cpu.get(k, 0) / n:.2f}" for k in ("app", "neo4j", "client"))
+        p50, p95 = p.pct(0.5), p.pct(0.95)
+        ok = "exact" if not p.problems else f"**{len(p.problems)} mismatches**"
+        lines.append(
+            f"| ({key}) | {p.label} | {p.clients} | {p.per_request} | {p.rate:,.0f} | "
+            f"{p50:.0f} | {p95:.0f} | {cpu} | {ok} |"
+        )
+    lines.append("")
+    if "a" in r and "c" in r:
+        ratio = r["a"].rate / r["c"].rate
+        lines.append(f"- (a)/(c) = **{ratio:.2f}** (target >= 0.5): {'met' if ratio >= 0.5 else 'NOT met'}")
+    if "b" in r and "d" in r:
+        ratio = r["b"].rate / r["d"].rate
+        lines.append(f"- (b)/(d) = **{ratio:.2f}** (target >= 0.8): {'met' if ratio >= 0.8 else 'NOT met'}")
+    for p in r.values():
+        for note in p.notes:
+            lines.append(f"- ({p.name}) {note}")
+    return "\n".join(lines) + "\n"
+
+
+SECTION_START = "<!-- ingest-throughput:start -->"
+SECTION_END = "<!-- ingest-throughput:end -->"
+
+
+def write_section(path: Path, body: str, command: str) -> None:
+    section = (
+        f"{SECTION_START}\n## Ingest throughput (bench/ingest_throughput.py)\n\n"
+        f"Command: `{command}`\n\n{body}{SECTION_END}\n"
+    )
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if SECTION_START in text and SECTION_END in text:
+        text = re.sub(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END) + "\n?", lambda m: section, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--executions", type=int, default=40)
+    ap.add_argument("--tasks", type=int, default=50, help="task results per execution")
+    ap.add_argument("--clients", type=int, default=16, help="concurrent clients for (a) and (c)")
+    ap.add_argument("--batch-size", type=int, default=200)
+    ap.add_argument("--batch-clients", type=int, default=4, help="concurrent clients for (b) and (d)")
+    ap.add_argument("--warmup", type=int, default=200, help="results written through each path before measuring")
+    ap.add_argument("--phases", default="abcd", help="phases to run, in this order (a phase may repeat; "
+                    "the last run of each is reported)")
+    ap.add_argument("--max-seconds", type=float, default=600, help="time limit per phase")
+    ap.add_argument("--neo4j-port", type=int, default=7695)
+    ap.add_argument("--heap", default="1g")
+    ap.add_argument("--app-port", type=int, default=8094)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--write", type=Path, help="(re)write the 'Ingest throughput' section of this markdown file")
+    args = ap.parse_args(argv)
+    harness.install_signal_handlers()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    load_before = os.getloadavg()
+    command = "python bench/ingest_throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    results: dict[str, PhaseResult] = {}
+    failed = False
+    try:
+        with harness.neo4j_server("throughput", port=args.neo4j_port, heap=args.heap) as neo:
+            with harness.app_server("throughput", neo.bolt_url, port=args.app_port, workers=args.workers,
+                                    threads=args.threads) as app:
+                import django
+
+                os.environ.update({k: v for k, v in app.env.items() if k.startswith(("DJANGO", "NEO4J", "DATABASE"))})
+                django.setup()  # for executions.schemas/services (no database is touched here)
+                drv = harness.driver(neo.bolt_url, max_pool=max(64, args.clients * 2))
+                run_id = uuid.uuid4().hex[:6]
+                meter = CpuMeter(app.proc.pid, neo.server.proc.pid if neo.server else None)
+                if args.warmup:
+                    harness.log(f"warm-up: {args.warmup} results through each path")
+                    n = max(1, args.warmup // 20)
+                    http_single(app, make_workload(f"w{run_id}a", n, 20, 99), args.clients, args.max_seconds)
+                    http_batch(app, make_workload(f"w{run_id}b", n, 20, 98), args.batch_size, args.batch_clients, args.max_seconds)
+                    driver_phase(drv, make_workload(f"w{run_id}c", n, 20, 97), 1, args.clients, args.max_seconds)
+                    driver_phase(drv, make_workload(f"w{run_id}d", n, 20, 96), args.batch_size, args.batch_clients, args.max_seconds)
+                specs = {
+                    "a": ("HTTP, one result per request", args.clients, 1,
+                          lambda wl: http_single(app, wl, args.clients, args.max_seconds)),
+                    "b": ("HTTP batch POST /api/v1/events", args.batch_clients, args.batch_size,
+                          lambda wl: http_batch(app, wl, args.batch_size, args.batch_clients, args.max_seconds)),
+                    "c": ("driver, one transaction per result (service Cypher)", args.clients, 1,
+                          lambda wl: driver_phase(drv, wl, 1, args.clients, args.max_seconds)),
+                    "d": ("driver, UNWIND batch per transaction (service Cypher)", args.batch_clients, args.batch_size,
+                          lambda wl: driver_phase(drv, wl, args.batch_size, args.batch_clients, args.max_seconds)),
+                }
+                for i, key in enumerate(args.phases):
+                    label, clients, per_request, run = specs[key]
+                    # The same results (same seed) in every phase, under a phase-specific prefix.
+                    wl = make_workload(f"p{run_id}{i}{key}", args.executions, args.tasks, args.seed)
+                    harness.log(f"phase ({key}) {label}: {len(wl.items)} results, {clients} clients")
+                    before = meter.sample()
+                    seconds, latencies, errors = run(wl)
+                    after = meter.sample()
+                    res = PhaseResult(key, label, len(wl.items), seconds, clients, per_request, latencies,
+                                      {k: after[k] - before[k] for k in after})
+                    res.problems = verify(drv, wl)
+                    if errors:
+                        res.notes.append(f"{len(errors)} errors, e.g. {errors[0]}")
+                    results[key] = res
+                    harness.log(f"phase ({key}): {res.rate:,.0f} results/s in {seconds:.1f} s; "
+                                f"counters {'exact' if not res.problems else 'WRONG: ' + '; '.join(res.problems[:3])}")
+                    failed |= bool(res.problems or errors)
+                drv.close()
+                statuses = harness.access_log_statuses(app.log_path)
+                server_errors = {c: n for c, n in statuses.items() if c >= 500}
+                if server_errors:
+                    failed = True
+                    harness.log(f"gunicorn answered 5xx: {server_errors}")
+    except KeyboardInterrupt:
+        harness.log("interrupted; everything was stopped")
+        return 130
+    body = markdown(results, args, started, load_before)
+    print(body)
+    if args.write:
+        write_section(args.write, body, command)
+        harness.log(f"wrote the section into {args.write}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
