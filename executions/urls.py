@@ -4,4 +4,13 @@ from . import views
 
 app_name = "executions"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.execution_list, name="list"),
+    path("executions/<str:execution_id>", views.execution_detail, name="detail"),
+    path("executions/<str:execution_id>/poll", views.execution_poll, name="poll"),
+    path("executions/<str:execution_id>/tasks/<str:task_id>", views.task_detail, name="task"),
+    path("plans", views.plan_list, name="plans"),
+    path("plans/<str:plan_id>", views.plan_detail, name="plan"),
+    path("reports/failures", views.failure_report, name="failure_report"),
+    path("reports/failures.csv", views.failure_report_csv, name="failure_report_csv"),
+]

@@ -1,14 +1,144 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseStopPolling
 
 from . import selectors
+from .charts import trend_chart
+from .exports import write_failure_csv
+from .forms import ExecutionFilterForm
+from .report_filters import FailureReportForm, ReportFilters
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     # Public on purpose (load balancers); it says nothing but up or down.
     neo4j_up = selectors.database_is_up()
-    return JsonResponse({"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}, status=200 if neo4j_up else 503)
+    response = JsonResponse({"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}, status=200 if neo4j_up else 503)
+    if not neo4j_up:
+        response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
+
+
+# ---------------------------------------------------------------- dashboard pages
+# A page and its htmx fragment come from the same template ("page.html#partial").
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx swap wants the partial; a history restore (back button, cache miss) wants the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(100_000, int(request.GET.get("page", 1))))
+    except ValueError:
+        return 1
+
+
+def _render(request: HttpRequest, template: str, partial: str, context: dict, **kwargs) -> HttpResponse:
+    name = f"{template}#{partial}" if _wants_fragment(request) else template
+    response = render(request, name, context, **kwargs)
+    # The same URL answers a page or a fragment: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@login_required
+def execution_list(request: HttpRequest) -> HttpResponse:
+    form = ExecutionFilterForm(request.GET)
+    data = selectors.execution_list(**form.selector_kwargs(), per_page=25)
+    context = {**data, "form": form, "filtered": form.is_filtered}
+    return _render(request, "executions/list.html", "table", context)
+
+
+@login_required
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    data = selectors.execution_detail(execution_id=execution_id)
+    if data is None:
+        raise Http404("no such execution")
+    return _render(request, "executions/detail.html", "live", data)
+
+
+@login_required
+def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
+    """The live page's poll: 204 while the version it has is current, else the fresh fragment
+    (which carries no polling trigger once the execution has finished)."""
+    current = selectors.execution_version(execution_id=execution_id)
+    if current is None:
+        raise Http404("no such execution")
+    if request.GET.get("version") == str(current["version"]):
+        if current["status"] != "running":
+            return HttpResponseStopPolling()
+        return HttpResponse(status=204)
+    data = selectors.execution_detail(execution_id=execution_id)
+    if data is None:
+        raise Http404("no such execution")
+    return render(request, "executions/detail.html#live", data)
+
+
+@login_required
+def task_detail(request: HttpRequest, execution_id: str, task_id: str) -> HttpResponse:
+    data = selectors.task_detail(execution_id=execution_id, task_id=task_id)
+    if data is None:
+        raise Http404("no such task")
+    return render(request, "executions/task.html", data)
+
+
+@login_required
+def plan_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "executions/plans.html", {"plans": selectors.plan_list()})
+
+
+@login_required
+def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
+    data = selectors.plan_detail(plan_id=plan_id, page=_page_number(request))
+    if data is None:
+        raise Http404("no such plan")
+    return _render(request, "executions/plan.html", "history", data)
+
+
+# ---------------------------------------------------------------- failure report
+
+
+def _failure_report_filters(request: HttpRequest) -> tuple[FailureReportForm, ReportFilters]:
+    form = FailureReportForm(request.GET, plans=selectors.report_plan_options(), today=timezone.now().date())
+    return form, form.filters()
+
+
+@login_required
+def failure_report(request: HttpRequest) -> HttpResponse:
+    form, filters = _failure_report_filters(request)
+    report = selectors.failure_report(**filters.selector_kwargs())
+    context = {
+        "form": form,
+        "filters": filters,
+        "report": report,
+        "chart": trend_chart(report["trend"], report["bucket"]),
+        "querystring": filters.querystring(),
+    }
+    fragment = request.htmx and not request.htmx.history_restore_request
+    name = "executions/failure_report.html#report" if fragment else "executions/failure_report.html"
+    response = render(request, name, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def failure_report_csv(request: HttpRequest) -> HttpResponse:
+    _, filters = _failure_report_filters(request)
+    rows = selectors.failure_rows(**filters.selector_kwargs())
+    name = f"failures-{filters.day_from.isoformat()}-{filters.day_to.isoformat()}"
+    if filters.plan_id:
+        name += "-" + "".join(c if c.isalnum() or c in "._-" else "_" for c in filters.plan_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    write_failure_csv(response, rows)
+    return response
+

@@ -1,0 +1,68 @@
+"""Geometry for the failure-rate trend, drawn server-side as an inline SVG (no chart library).
+
+Only numbers come out of here; the template writes the SVG elements, so every label is escaped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+WIDTH, HEIGHT = 960, 260
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 34
+MAX_X_LABELS = 10
+
+SERIES = (
+    ("taskFailureRate", "failedTasks", "tasks", "Task executions failed", "series-tasks"),
+    ("executionFailureRate", "failedExecutions", "finishedExecutions", "Executions failed", "series-executions"),
+)
+
+
+def _label(ms: int) -> str:
+    day = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return f"{day:%b} {day.day}"
+
+
+def trend_chart(trend: list[dict[str, Any]], bucket: str) -> dict[str, Any]:
+    """Lines of the task and execution failure rates (0–100 %) per bucket; a bucket with nothing
+    finished has no rate and breaks the line instead of drawing a zero."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = len(trend)
+    step = plot_w / n if n else plot_w
+
+    # Coordinates are strings, so that no template localization can change the decimal point.
+    def x(i: int) -> str:
+        return f"{LEFT + step * (i + 0.5):.1f}"
+
+    def y(rate: float) -> str:
+        return f"{TOP + plot_h * (1 - rate):.1f}"
+
+    series = []
+    for rate_key, part_key, whole_key, name, css in SERIES:
+        segments: list[list[tuple[str, str]]] = [[]]
+        points = []
+        for i, b in enumerate(trend):
+            rate = b[rate_key]
+            if rate is None:
+                if segments[-1]:
+                    segments.append([])
+                continue
+            segments[-1].append((x(i), y(rate)))
+            points.append({
+                "x": x(i), "y": y(rate), "rate": rate, "part": b[part_key], "whole": b[whole_key],
+                "label": ("Week of " if bucket == "week" else "") + _label(b["start"]),
+            })
+        series.append({
+            "name": name,
+            "css": css,
+            "lines": [" ".join(f"{px},{py}" for px, py in seg) for seg in segments if len(seg) > 1],
+            "points": points,
+        })
+
+    every = max(1, -(-n // MAX_X_LABELS))
+    x_labels = [{"x": x(i), "text": _label(b["start"])} for i, b in enumerate(trend) if i % every == 0]
+    grid = [{"y": y(r), "text": f"{int(r * 100)}%"} for r in (0, 0.25, 0.5, 0.75, 1)]
+    return {
+        "width": WIDTH, "height": HEIGHT, "left": LEFT, "axis_x": LEFT - 6, "right": WIDTH - RIGHT,
+        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18, "series": series, "x_labels": x_labels, "grid": grid,
+    }

@@ -1,0 +1,45 @@
+"""CSV export of the failure report: one row per failed task execution.
+
+Error texts and QC issues come from orchestrators and LLMs, so they are untrusted: a cell that a
+spreadsheet would read as a formula (starting with =, +, -, @, tab or carriage return) gets a
+leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+FAILURE_CSV_HEADER = (
+    "executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "errorSignature", "error",
+    "qcScore", "qcIssues", "tokens", "completedAt",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet will evaluate; numbers and None pass through."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def iso_utc(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_failure_csv(out, rows: Iterable[dict[str, Any]]) -> None:
+    writer = csv.writer(out)
+    writer.writerow(FAILURE_CSV_HEADER)
+    for row in rows:
+        writer.writerow([
+            safe_cell(v)
+            for v in (
+                row["executionId"], row["planId"], row["taskId"], row["taskTitle"], row["attemptNumber"],
+                row["attempts"], row["signature"], row["error"], row["qcScore"],
+                " | ".join(row["qcIssues"] or []), row["tokens"], iso_utc(row["timestamp"]),
+            )
+        ])

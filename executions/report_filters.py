@@ -1,0 +1,77 @@
+"""The failure report's filters, read from the query string (GET, so a report URL can be shared).
+
+Dates are UTC calendar days, both ends included: ?started_from=2025-11-01&started_to=2025-11-30 covers
+executions started from 2025-11-01 00:00 UTC up to (excluding) 2025-12-01 00:00 UTC. Without dates
+the report covers the last DEFAULT_DAYS days, today included. An invalid field falls back to its
+default and its error is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from django import forms
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    day_from: date
+    day_to: date
+    plan_id: str | None
+
+    @property
+    def started_from(self) -> int:
+        return _day_start_ms(self.day_from)
+
+    @property
+    def started_to(self) -> int:
+        return _day_start_ms(self.day_to + timedelta(days=1))
+
+    def selector_kwargs(self) -> dict:
+        return {"started_from": self.started_from, "started_to": self.started_to, "plan_id": self.plan_id}
+
+    def querystring(self) -> str:
+        params = {"started_from": self.day_from.isoformat(), "started_to": self.day_to.isoformat()}
+        if self.plan_id:
+            params["plan"] = self.plan_id
+        return urlencode(params)
+
+
+def _day_start_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+class FailureReportForm(forms.Form):
+    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    plan = forms.ChoiceField(required=False, label="Plan")
+
+    def __init__(self, data, *, plans: list[tuple[str, str]], today: date):
+        super().__init__(data)
+        self.today = today
+        self.fields["plan"].choices = [("", "All plans"), *plans]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("started_from"), cleaned.get("started_to")
+        if start and end:
+            if start > end:
+                self.add_error("started_to", "must be on or after the start date")
+            elif (end - start).days + 1 > MAX_DAYS:
+                self.add_error("started_to", f"the range can be at most {MAX_DAYS} days")
+        return cleaned
+
+    def filters(self) -> ReportFilters:
+        """The filters to report on: valid fields as given, the others at their defaults."""
+        self.is_valid()
+        data = {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+        day_to = data.get("started_to") or self.today
+        day_from = data.get("started_from") or day_to - timedelta(days=DEFAULT_DAYS - 1)
+        if day_from > day_to or (day_to - day_from).days + 1 > MAX_DAYS:
+            day_to = self.today if day_from > self.today else day_from + timedelta(days=DEFAULT_DAYS - 1)
+        return ReportFilters(day_from=day_from, day_to=day_to, plan_id=data.get("plan") or None)
