@@ -3,6 +3,7 @@ pydantic through django-ninja."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
+from ninja.parser import Parser
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field, TypeAdapter
@@ -25,6 +27,17 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 class UnsupportedMediaType(Exception):
     pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class StrictJSONParser(Parser):
+    """JSON as the RFC defines it: Python's parser would accept NaN and Infinity."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_constant=_reject_constant)
 
 
 class IngestAuth(HttpBearer):
@@ -55,6 +68,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     auth=IngestAuth(),
+    parser=StrictJSONParser(),
     docs_url=None,  # the stock docs page loads from a CDN; the OpenAPI JSON is served as is
 )
 
@@ -209,7 +223,8 @@ def events(request, payload: BatchIn):
             errors = _pydantic_errors(exc.errors(), from_ninja=False)
             body = {"error": "invalid", "detail": "invalid fields: " + ", ".join(e["field"] for e in errors),
                     "errors": errors}
-            results[index] = {"index": index, "type": raw.get("type"), "status": 400, "body": body}
+            kind = raw.get("type")
+            results[index] = {"index": index, "type": kind if isinstance(kind, str) else None, "status": 400, "body": body}
     outcomes, transactions = services.events_apply(events=valid)
     for index, event in valid:
         outcome = outcomes[index]

@@ -154,3 +154,11 @@ def test_it_ignores_extra_body_fields_named_like_path_or_event_fields(ingest):
     assert ingest._send("post", "/executions/e/finish", {"endTime": T0, "executionId": "zzz"}).status_code == 201
     assert cypher("MATCH (e:OrchestrationExecution) RETURN e.executionId") == [["e"]]
     assert cypher("MATCH (p:Plan) RETURN p.planId") == [["p"]]
+
+
+def test_it_refuses_nan_and_infinity_which_are_not_json(ingest):
+    response = ingest._send("put", "/plans/p", '{"title": "x", "extra": NaN}')
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "body", "message": "is not valid JSON"}]
+    assert ingest._send("post", "/events", '{"events": [{"type": "plan", "planId": "p", "x": Infinity}]}').status_code == 400
+    assert cypher("MATCH (n) RETURN count(n)") == [[0]]
