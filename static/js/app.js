@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // Polls pause while the tab is hidden. (A trigger filter expression would need eval, which the
+  // Content-Security-Policy forbids; htmx:confirm fires before every request and can veto it.)
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (document.visibilityState !== "visible" && elt && elt.hasAttribute("data-poll-visible-only")) {
+      event.preventDefault();
+    }
+  });
+
   // Keep <details> open/closed as the user left them when htmx swaps a fragment in.
   var detailsState = null;
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -32,10 +32,18 @@ def chromium(live_server, transactional_db):
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=1280,900"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    try:
+        yield driver
+        # The pages must work under their own Content-Security-Policy: a refused script, style or
+        # eval shows up in the console, and fails the test that caused it.
+        refused = [entry["message"] for entry in driver.get_log("browser")
+                   if "Content Security Policy" in entry["message"] or "evalDisallowed" in entry["message"]]
+        assert not refused, refused
+    finally:
+        driver.quit()
 
 
 class Page:

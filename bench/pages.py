@@ -1,0 +1,503 @@
+"""Pages at scale: the dashboard's pages over a graph of 10,000 executions and 200,000 task executions.
+
+  1. Seeds the graph THROUGH the batch endpoint (POST /api/v1/events): several plans, then each
+     execution's start + task results (+ retries) + finish grouped together, a few executions per
+     request (~--batch-events events), --clients concurrent clients. ~10 % of the executions fail
+     (1-3 failed tasks with errors and QC issues), ~3 % of the tasks are retried (attempt 1 fails QC,
+     attempt 2 passes), start times are spread over the last 60 days, all finished except a few
+     running ones. One extra execution ("pg-big", running) has 200 tasks, for the execution page.
+  2. Measures each page: median and p95 of --requests sequential GETs after --warmup warm-up GETs,
+     as the client-observed latency over loopback (requests.Session, 127.0.0.1). That is server time
+     plus loopback HTTP overhead (well under a millisecond); no product middleware is added.
+  3. Measures the live poll fragment once after ~1,000 task executions are stored (the first seeding
+     phase) and again after the full seed: it must not grow with history.
+  4. Reads the RSS of each gunicorn worker (/proc/<pid>/status VmRSS) and Neo4j's heap
+     (`jcmd <pid> GC.heap_info`, else the JVM's RSS).
+  5. Prints a markdown table with the targets; `--write docs/benchmarks.md` adds/replaces the
+     "Pages at scale" section.
+
+    .venv/bin/python bench/pages.py                                  # 10,000 x 20 (+1 x 200), ~minutes to seed
+    .venv/bin/python bench/pages.py --executions 300 --requests 20   # smoke run
+    .venv/bin/python bench/pages.py --skip-seed                      # reuse var/bench-pages-neo4j as seeded before
+    .venv/bin/python bench/pages.py --write docs/benchmarks.md
+
+Neo4j on 127.0.0.1:--neo4j-port (default 7697, data in var/bench-pages-neo4j, kept after the run so
+--skip-seed can reuse it), gunicorn on 127.0.0.1:--app-port (default 8097).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import harness  # noqa: E402
+
+NAME = "pages"
+BIG = "pg-big"
+BIG_TASKS = 200
+DAY_MS = 86_400_000
+PLANS = 6
+RUNNING = 5  # the most recent executions, still running
+META_FILE = harness.REPO / "var" / "bench-pages-seed.json"
+
+TITLE_WORDS = ["Design schema", "Write migration", "Implement API", "Review code", "Write tests", "Update docs",
+               "Deploy staging", "Run load test", "Fix lint", "Refactor module", "Profile query", "Audit security"]
+ERRORS = ["TimeoutError: tool call exceeded {n} s", "QC rejected the output (score {n})",
+          "AssertionError: expected {n} rows", "HTTP 502 from upstream after {n} retries",
+          "KeyError: 'field_{n}'"]
+QC_ISSUES = ["missing tests", "no error handling", "docs not updated", "style violations", "wrong file modified"]
+FIXES = ["add unit tests", "handle the timeout", "update the README", "run the formatter"]
+
+TARGETS_MS = {"list": 100, "detail": 100, "poll": 15, "report": 1000}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ---------------------------------------------------------------- workload
+
+
+def plan_events(tasks_per_execution: int) -> list[dict]:
+    events = []
+    for p in range(PLANS):
+        n = BIG_TASKS if p == 0 else tasks_per_execution
+        tasks = [{"id": f"t{t:03d}", "title": f"{TITLE_WORDS[(t + p) % len(TITLE_WORDS)]} #{t}",
+                  "parallelGroup": t // 4, "dependencies": [f"t{t - 1:03d}"] if t % 4 == 0 and t else []}
+                 for t in range(n)]
+        events.append({"type": "plan", "planId": f"pg-plan-{p}", "title": f"Bench plan {p}",
+                       "description": "seeded by bench/pages.py", "tasks": tasks})
+    return events
+
+
+def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.Random, *,
+                     failing: bool, finished: bool) -> tuple[list[dict], int]:
+    """start + task results (retries as two results) + finish; returns (events, task executions)."""
+    events = [{"type": "execution_started", "executionId": eid, "planId": f"pg-plan-{plan}",
+               "totalTasks": ntasks, "startTime": start}]
+    failed = set(rng.sample(range(ntasks), rng.randint(1, min(3, ntasks)))) if failing else set()
+    clock = start
+    for t in range(ntasks):
+        task_id = f"t{t:03d}"
+        definition = {"id": task_id, "title": f"{TITLE_WORDS[(t + plan) % len(TITLE_WORDS)]} #{t}",
+                      "parallelGroup": t // 4}
+        attempts = 2 if (t not in failed and rng.random() < 0.03) else 1
+        for number in range(1, attempts + 1):
+            duration = rng.randint(2_000, 120_000)
+            clock += duration + rng.randint(0, 5_000)
+            fail = t in failed or number < attempts
+            tin, tout = rng.randint(200, 6000), rng.randint(50, 2500)
+            n = rng.randint(1, 9)
+            result = {
+                "status": "failure" if fail else "success",
+                "output": f"attempt {number} of {task_id}: " + "".join(rng.choice("abcdefghij \n") for _ in range(rng.randint(120, 320))),
+                "error": ERRORS[rng.randrange(len(ERRORS))].format(n=n) if fail else None,
+                "duration": duration,
+                "tokens": {"input": tin, "output": tout},
+                "toolCalls": rng.randint(0, 15),
+                "attemptNumber": number,
+                "timestamp": clock,
+                "qcVerification": {
+                    "passed": not fail, "score": rng.randint(10, 55) if fail else rng.randint(70, 100),
+                    "feedback": "needs work" if fail else "ok",
+                    "issues": rng.sample(QC_ISSUES, rng.randint(1, 2)) if fail else [],
+                    "requiredFixes": rng.sample(FIXES, 1) if fail else [],
+                },
+            }
+            events.append({"type": "task_result", "executionId": eid, "taskId": task_id, "task": definition,
+                           "result": result})
+    if finished:
+        events.append({"type": "execution_finished", "executionId": eid, "endTime": clock + rng.randint(100, 5_000)})
+    return events, ntasks
+
+
+@dataclass
+class Seeded:
+    requests: int = 0
+    events: int = 0
+    tasks: int = 0
+    executions: int = 0
+    seconds: float = 0.0
+    errors: int = 0
+    latencies: list = None
+
+
+def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[int], clients: int,
+                 max_seconds: float) -> Seeded:
+    import requests
+
+    local = threading.local()
+    deadline = time.monotonic() + max_seconds
+    lock = threading.Lock()
+    out = Seeded(latencies=[])
+    errors: list[str] = []
+
+    def session():
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+            local.s.headers.update({"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"})
+        return local.s
+
+    def post(i: int) -> None:
+        if time.monotonic() > deadline:
+            raise TimeoutError("seeding exceeded --max-seconds")
+        body = json.dumps({"events": batches[i]})
+        t0 = time.perf_counter()
+        r = session().post(app.url + "/api/v1/events", data=body, timeout=300)
+        dt = time.perf_counter() - t0
+        bad = [] if r.status_code != 200 else [x for x in r.json()["results"] if x["status"] >= 300]
+        with lock:
+            out.latencies.append(dt)
+            out.requests += 1
+            out.events += len(batches[i])
+            out.executions += sum(1 for e in batches[i] if e["type"] == "execution_started")
+            out.tasks += tasks[i]
+            if r.status_code != 200 or bad:
+                out.errors += 1 if r.status_code != 200 else len(bad)
+                if len(errors) < 5:
+                    errors.append(f"HTTP {r.status_code}: {(bad[:1] or r.text[:300])}")
+
+    t0 = time.perf_counter()
+    last_log = t0
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(post, i) for i in range(len(batches))]
+        for done, future in enumerate(as_completed(futures), 1):
+            future.result()
+            if time.perf_counter() - last_log > 30:
+                last_log = time.perf_counter()
+                rate = out.tasks / (last_log - t0)
+                harness.log(f"  {done}/{len(batches)} requests, {out.tasks} task executions, {rate:.0f}/s")
+    out.seconds = time.perf_counter() - t0
+    for e in errors:
+        harness.log(f"  seeding error: {e}")
+    return out
+
+
+def build_batches(executions: list[list[dict]], ntasks: list[int], batch_events: int) -> tuple[list[list[dict]], list[int]]:
+    """Whole executions per request, about `batch_events` events each."""
+    batches, counts, cur, cur_tasks = [], [], [], 0
+    for events, n in zip(executions, ntasks):
+        if cur and len(cur) + len(events) > batch_events:
+            batches.append(cur), counts.append(cur_tasks)
+            cur, cur_tasks = [], 0
+        cur.extend(events)
+        cur_tasks += n
+    if cur:
+        batches.append(cur), counts.append(cur_tasks)
+    return batches, counts
+
+
+def workload(args, rng: random.Random, t_now: int) -> tuple[list, list, list, list]:
+    """(phase-1 executions, their task counts, phase-2 executions, their task counts)."""
+    span = 60 * DAY_MS
+    execs, counts = [], []
+    big, n = execution_events(BIG, 0, BIG_TASKS, t_now - 3 * 3_600_000, rng, failing=True, finished=False)
+    execs.append(big), counts.append(n)
+    for i in range(args.executions):
+        running = i < RUNNING
+        start = t_now - rng.randint(60_000, 600_000) if running else t_now - rng.randint(3_600_000, span - 3_600_000)
+        ev, n = execution_events(f"pg-e{i:05d}", 1 + i % (PLANS - 1), args.tasks_per_execution, start, rng,
+                                 failing=rng.random() < 0.10, finished=not running)
+        execs.append(ev), counts.append(n)
+    # Phase 1: the big execution and enough others for ~1,000 task executions.
+    first = 1 + max(0, (args.phase1_tasks - BIG_TASKS) // max(1, args.tasks_per_execution))
+    return execs[:first], counts[:first], execs[first:], counts[first:]
+
+
+def seed(app, args, phase_execs, phase_counts, label: str) -> Seeded:
+    batches, counts = build_batches(phase_execs, phase_counts, args.batch_events)
+    harness.log(f"seeding {label}: {len(phase_execs)} executions, {sum(phase_counts)} task executions, "
+                f"{len(batches)} requests, {args.clients} clients ...")
+    s = post_batches(app, batches, counts, args.clients, args.max_seconds)
+    harness.log(f"  done in {s.seconds:.1f} s: {s.tasks / s.seconds:.0f} task executions/s, "
+                f"{s.events / s.seconds:.0f} events/s, {s.errors} errors")
+    return s
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def measure(session, url: str, n: int, warmup: int, expect: tuple[int, ...] = (200,), headers=None) -> dict:
+    times, sizes = [], []
+    for i in range(warmup + n):
+        t0 = time.perf_counter()
+        r = session.get(url, timeout=60, headers=headers or {}, allow_redirects=False)
+        dt = (time.perf_counter() - t0) * 1000
+        if r.status_code not in expect:
+            raise RuntimeError(f"GET {url}: HTTP {r.status_code}, expected {expect}: {r.text[:300]}")
+        if i >= warmup:
+            times.append(dt)
+            sizes.append(len(r.content))
+    return {"median": statistics.median(times), "p95": pct(times, 0.95), "max": max(times), "n": n,
+            "bytes": int(statistics.median(sizes)), "status": r.status_code}
+
+
+def current_version(session, base: str, eid: str) -> int:
+    r = session.get(f"{base}/executions/{eid}", timeout=60)
+    r.raise_for_status()
+    match = re.search(r'data-version="(\d+)"', r.text)
+    if not match:
+        raise RuntimeError("no version=<n> in the execution page (poll URL not found)")
+    return int(match.group(1))
+
+
+def measure_poll(session, base: str, args) -> dict:
+    v = current_version(session, base, BIG)
+    hx = {"HX-Request": "true"}
+    return {
+        "unchanged": measure(session, f"{base}/executions/{BIG}/poll?version={v}", args.requests, args.warmup, (204,), hx),
+        "changed": measure(session, f"{base}/executions/{BIG}/poll?version={v - 1}", args.requests, args.warmup, (200,), hx),
+    }
+
+
+def graph_counts(bolt_url: str) -> dict:
+    drv = harness.driver(bolt_url, max_pool=2)
+    try:
+        with drv.session() as s:
+            rec = s.run("MATCH (e:OrchestrationExecution) WITH count(e) AS e "
+                        "MATCH (t:TaskExecution) WITH e, count(t) AS t "
+                        "MATCH (a:TaskAttempt) RETURN e, t, count(a) AS a").single()
+            return {"executions": rec["e"], "tasks": rec["t"], "attempts": rec["a"]}
+    finally:
+        drv.close()
+
+
+# ---------------------------------------------------------------- memory
+
+
+def vmrss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(out)
+
+
+def neo4j_heap(pid: int) -> str:
+    jcmd = shutil.which("jcmd")
+    if jcmd:
+        try:
+            text = subprocess.run([jcmd, str(pid), "GC.heap_info"], capture_output=True, text=True, timeout=30).stdout
+            m = re.search(r"total (\d+)K, used (\d+)K", text)
+            if m:
+                return f"{int(m.group(2)) / 1024:.0f} MB used of {int(m.group(1)) / 1024:.0f} MB committed (jcmd GC.heap_info)"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    rss = vmrss_mb(pid)
+    return f"JVM RSS {rss:.0f} MB (/proc; jcmd unavailable)" if rss else "unknown"
+
+
+# ---------------------------------------------------------------- report
+
+
+def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict, seeded: dict, counts: dict,
+             memory: dict, load: dict, started: str) -> str:
+    lines = [
+        f"Run {started} on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}. "
+        f"Graph: {counts['executions']:,} executions, {counts['tasks']:,} task executions, {counts['attempts']:,} attempts "
+        f"({args.executions:,} x {args.tasks_per_execution} tasks + 1 x {BIG_TASKS}, ~10 % failing, ~3 % of tasks retried, "
+        f"60 days, {RUNNING + 1} running). gunicorn -w {args.workers} -k gthread --threads {args.threads}, Neo4j heap {args.heap}. "
+        f"Load average (1/5/15 min) before seeding {load['before']}, before the page measurements {load['pages']}, "
+        f"after {load['after']}.",
+        "",
+    ]
+    if seeded:
+        lines += [
+            f"Seeding through `POST /api/v1/events` ({args.clients} clients, ~{args.batch_events} events per request, "
+            f"whole executions per request): {seeded['tasks']:,} task executions / {seeded['events']:,} events in "
+            f"{seeded['requests']:,} requests in **{seeded['seconds']:.0f} s** = {seeded['tasks'] / seeded['seconds']:.0f} "
+            f"task executions/s ({seeded['events'] / seeded['seconds']:.0f} events/s), request p50 "
+            f"{seeded['p50']:.2f} s / p95 {seeded['p95']:.2f} s, {seeded['errors']} errors.",
+            "",
+        ]
+    else:
+        lines += ["Seeding skipped (`--skip-seed`): the graph seeded by an earlier run was reused.", ""]
+    lines += [
+        f"Latency = client-observed over loopback (`requests.Session` to 127.0.0.1, logged in), {args.requests} "
+        f"sequential requests after {args.warmup} warm-up requests each; it includes the HTTP round trip on "
+        "loopback (well under 1 ms), no product middleware was added.",
+        "",
+        "| page | request | median ms | p95 ms | max ms | body KB | target | met |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for label, path, m, target in rows:
+        met = "—" if target is None else ("yes" if m["p95"] < target else "**NO**")
+        tgt = "—" if target is None else f"p95 < {target:,} ms"
+        lines.append(f"| {label} | `{path}` | {m['median']:.1f} | {m['p95']:.1f} | {m['max']:.1f} | "
+                     f"{m['bytes'] / 1024:.1f} | {tgt} | {met} |")
+    lines += ["", "Live poll vs stored history (same execution, 200 tasks):", "",
+              "| stored task executions | poll unchanged (204) median / p95 ms | poll changed (fragment) median / p95 ms |",
+              "|---:|---|---|"]
+    for n, p in ((poll_small or {}).get("tasks"), poll_small), (counts["tasks"], poll_large):
+        if p:
+            lines.append(f"| {n:,} | {p['unchanged']['median']:.1f} / {p['unchanged']['p95']:.1f} | "
+                         f"{p['changed']['median']:.1f} / {p['changed']['p95']:.1f} |")
+    lines += ["", "Memory after the page measurements: gunicorn workers RSS "
+              + ", ".join(f"{v:.0f} MB" for v in memory["workers"]) + f" (master {memory['master']:.0f} MB); "
+              f"Neo4j heap {memory['neo4j']}."]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, body: str, command: str) -> None:
+    start, end = "<!-- pages-at-scale:start -->", "<!-- pages-at-scale:end -->"
+    section = f"{start}\n## Pages at scale (bench/pages.py)\n\nCommand: `{command}`\n\n{body}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--executions", type=int, default=10_000, help="executions besides the 200-task one")
+    ap.add_argument("--tasks-per-execution", type=int, default=20)
+    ap.add_argument("--phase1-tasks", type=int, default=1_000,
+                    help="task executions stored when the poll is first measured")
+    ap.add_argument("--batch-events", type=int, default=300, help="about this many events per request")
+    ap.add_argument("--clients", type=int, default=3, help="concurrent seeding clients")
+    ap.add_argument("--requests", type=int, default=50, help="measured requests per page")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--skip-seed", action="store_true",
+                    help="reuse the graph in var/bench-pages-neo4j seeded by an earlier run")
+    ap.add_argument("--max-seconds", type=float, default=3600, help="time limit per seeding phase")
+    ap.add_argument("--neo4j-port", type=int, default=7697)
+    ap.add_argument("--heap", default="1g")
+    ap.add_argument("--app-port", type=int, default=8097)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--write", type=Path, help="add/replace the 'Pages at scale' section of this markdown file")
+    args = ap.parse_args(argv)
+    harness.install_signal_handlers()
+    import requests
+
+    load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+    started = time.strftime("%Y-%m-%d %H:%M")
+    fresh = not args.skip_seed
+    if args.skip_seed and not (harness.REPO / "var" / f"bench-{NAME}-neo4j").exists():
+        raise SystemExit("--skip-seed: var/bench-pages-neo4j does not exist; run once without it")
+    seeded, poll_small = None, None
+    with harness.neo4j_server(NAME, port=args.neo4j_port, heap=args.heap, fresh=fresh) as neo:
+        with harness.app_server(NAME, neo.bolt_url, port=args.app_port, workers=args.workers,
+                                threads=args.threads) as app:
+            session = requests.Session()
+            if not harness.login(session, app.url):
+                raise SystemExit("could not log in as the bench user")
+            if fresh:
+                META_FILE.unlink(missing_ok=True)
+                rng = random.Random(args.seed)
+                t_now = now_ms()
+                first, first_n, rest, rest_n = workload(args, rng, t_now)
+                plans = post_batches(app, [plan_events(args.tasks_per_execution)], [0], 1, 60)
+                if plans.errors:
+                    raise SystemExit("plan events were refused")
+                s1 = seed(app, args, first, first_n, "phase 1")
+                poll_small = measure_poll(session, app.url, args)
+                poll_small["tasks"] = graph_counts(neo.bolt_url)["tasks"]
+                harness.log(f"poll at {poll_small['tasks']} task executions: "
+                            f"204 p95 {poll_small['unchanged']['p95']:.1f} ms, changed p95 {poll_small['changed']['p95']:.1f} ms")
+                s2 = seed(app, args, rest, rest_n, "phase 2")
+                lat = s1.latencies + s2.latencies
+                seeded = {"tasks": s1.tasks + s2.tasks, "events": s1.events + s2.events,
+                          "requests": s1.requests + s2.requests, "seconds": s1.seconds + s2.seconds,
+                          "errors": s1.errors + s2.errors, "p50": statistics.median(lat), "p95": pct(lat, 0.95)}
+                META_FILE.write_text(json.dumps({"seeded": seeded, "poll_small": poll_small, "t_now": t_now,
+                                                 "executions": args.executions,
+                                                 "tasks_per_execution": args.tasks_per_execution}))
+                if seeded["errors"]:
+                    harness.log(f"WARNING: {seeded['errors']} events/requests were refused while seeding")
+            elif META_FILE.exists():
+                meta = json.loads(META_FILE.read_text())
+                poll_small = meta.get("poll_small")
+                args.executions, args.tasks_per_execution = meta["executions"], meta["tasks_per_execution"]
+            counts = graph_counts(neo.bolt_url)
+            harness.log(f"graph: {counts}")
+
+            load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            today = datetime.now(timezone.utc).date()
+            d30, d60 = today - timedelta(days=29), today - timedelta(days=59)
+            # A retried task of the big execution (attempt 2 after a failed attempt 1), else t000.
+            drv = harness.driver(neo.bolt_url, max_pool=2)
+            with drv.session() as s:
+                rec = s.run("MATCH (:OrchestrationExecution {executionId: $e})-[:HAS_TASK_EXECUTION]->(t) "
+                            "WHERE t.attemptCount > 1 RETURN t.taskId AS id ORDER BY id LIMIT 1", e=BIG).single()
+            drv.close()
+            task_id = rec["id"] if rec else "t000"
+            pages = [
+                ("executions list", "/", "list"),
+                ("list, status filter", "/?status=failed", "list"),
+                ("list, status + text search", "/?status=failed&q=migration", "list"),
+                ("list, text search", "/?q=migration", "list"),
+                (f"execution page ({BIG_TASKS} tasks)", f"/executions/{BIG}", "detail"),
+                ("task drill-down (2 attempts, diff)", f"/executions/{BIG}/tasks/{task_id}", "detail"),
+                ("failure report, 30 days", f"/reports/failures?started_from={d30}&started_to={today}", "report"),
+                ("failure report, 60 days", f"/reports/failures?started_from={d60}&started_to={today}", "report"),
+            ]
+            rows = []
+            for label, path, kind in pages:
+                harness.log(f"measuring {label}: {path}")
+                m = measure(session, app.url + path, args.requests, args.warmup)
+                harness.log(f"  median {m['median']:.1f} ms, p95 {m['p95']:.1f} ms")
+                rows.append((label, path, m, TARGETS_MS[kind]))
+            harness.log("measuring the live poll")
+            poll_large = measure_poll(session, app.url, args)
+            rows.append(("live poll, unchanged (204)", f"/executions/{BIG}/poll?version=<current>", poll_large["unchanged"], TARGETS_MS["poll"]))
+            rows.append(("live poll, changed (fragment)", f"/executions/{BIG}/poll?version=<current-1>", poll_large["changed"], TARGETS_MS["poll"]))
+
+            workers = children(app.proc.pid)
+            memory = {"workers": [vmrss_mb(p) or 0 for p in workers], "master": vmrss_mb(app.proc.pid) or 0,
+                      "neo4j": neo4j_heap(neo.server.proc.pid) if neo.server else "external"}
+            load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            if args.skip_seed and META_FILE.exists():
+                seeded = None
+        # Keep the data dir for --skip-seed: harness.neo4j_server only deletes it when fresh=True at start.
+    body = markdown(args, rows, poll_small, poll_large, seeded, counts, memory, load, started)
+    print(body)
+    if args.write:
+        command = "python bench/pages.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(args.write, body, command.strip())
+        harness.log(f"wrote the 'Pages at scale' section of {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
