@@ -359,7 +359,10 @@ def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict,
         tgt = "—" if target is None else f"p95 < {target:,} ms"
         lines.append(f"| {label} | `{path}` | {m['median']:.1f} | {m['p95']:.1f} | {m['max']:.1f} | "
                      f"{m['bytes'] / 1024:.1f} | {tgt} | {met} |")
-    lines += ["", "Live poll vs stored history (same execution, 200 tasks):", "",
+    lines += ["", "The poll target (p95 < 15 ms) is for the poll itself, i.e. the 204 \"nothing new\" answer that a "
+              "watching browser gets every 2 s; when the version changed, the poll returns the same fragment as the "
+              "execution page (all 200 task rows), so it is held to the execution page's target.",
+              "", "Live poll vs stored history (same execution, 200 tasks):", "",
               "| stored task executions | poll unchanged (204) median / p95 ms | poll changed (fragment) median / p95 ms |",
               "|---:|---|---|"]
     for n, p in ((poll_small or {}).get("tasks"), poll_small), (counts["tasks"], poll_large):
@@ -481,7 +484,7 @@ def main(argv=None) -> int:
             harness.log("measuring the live poll")
             poll_large = measure_poll(session, app.url, args)
             rows.append(("live poll, unchanged (204)", f"/executions/{BIG}/poll?version=<current>", poll_large["unchanged"], TARGETS_MS["poll"]))
-            rows.append(("live poll, changed (fragment)", f"/executions/{BIG}/poll?version=<current-1>", poll_large["changed"], TARGETS_MS["poll"]))
+            rows.append(("live poll, changed (fragment)", f"/executions/{BIG}/poll?version=<current-1>", poll_large["changed"], TARGETS_MS["detail"]))
 
             workers = children(app.proc.pid)
             memory = {"workers": [vmrss_mb(p) or 0 for p in workers], "master": vmrss_mb(app.proc.pid) or 0,
