@@ -429,15 +429,19 @@ _REPORT_TREND = (
     _IN_RANGE
     + """
 CALL (e) {
+  // A failed attempt belongs to a task whose latest attempt failed or that has more than one attempt
+  // (attemptCount counts them all): only those tasks' attempts are read.
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  RETURN count(t) AS tasks, count(CASE WHEN t.status = 'failure' THEN 1 END) AS failedTasks
+  WHERE t.status = 'failure' OR coalesce(t.attemptCount, 2) > 1
+  OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
+  RETURN coalesce(sum(a.tokensTotal), 0) AS reworkTokens
 }
-CALL (e) {
-  OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  RETURN coalesce(sum(a.tokensTotal), 0) AS tokens,
-         coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS reworkTokens
-}
-WITH (e.startTime - $origin) / $bucket_ms AS bucket, e, tasks, failedTasks, tokens, reworkTokens
+// Task counts and tokens are the execution's counters, which services recompute from the stored
+// tasks and attempts on every write: tasksSuccessful + tasksFailed = task executions (each has a
+// latest attempt that succeeded or failed), tokensTotal = the tokens of every attempt.
+WITH (e.startTime - $origin) / $bucket_ms AS bucket, e,
+     coalesce(e.tasksSuccessful, 0) + coalesce(e.tasksFailed, 0) AS tasks, coalesce(e.tasksFailed, 0) AS failedTasks,
+     coalesce(e.tokensTotal, 0) AS tokens, reworkTokens
 RETURN bucket,
        count(e) AS executions,
        count(CASE WHEN e.finished THEN 1 END) AS finishedExecutions,
@@ -470,15 +474,15 @@ _REPORT_BY_PLAN = (
 WITH e.planId AS planId, count(e) AS executions,
      count(CASE WHEN e.finished THEN 1 END) AS finishedExecutions,
      count(CASE WHEN e.finished AND e.status = 'failed' THEN 1 END) AS failedExecutions,
-     collect(e) AS es
+     collect(e) AS es,
+     // The execution's counters (recomputed from its tasks on every write): task executions and
+     // those whose latest attempt failed.
+     sum(coalesce(e.tasksSuccessful, 0) + coalesce(e.tasksFailed, 0)) AS tasks,
+     sum(coalesce(e.tasksFailed, 0)) AS failed
 CALL (es) {{
   UNWIND es AS e
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  RETURN count(t) AS tasks, count(CASE WHEN t.status = 'failure' THEN 1 END) AS failed
-}}
-CALL (es) {{
-  UNWIND es AS e
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {{status: 'failure'}})
+  // FAILED_TASK links exactly the task executions whose latest attempt failed (status 'failure').
+  MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
   WITH e, t ORDER BY t.timestamp DESC, e.executionId, t.taskId LIMIT $examples
   RETURN collect({_EXAMPLE}) AS examples
 }}
@@ -492,7 +496,8 @@ ORDER BY failed DESC, failedExecutions DESC, planId
 _REPORT_BY_ERROR = (
     _IN_RANGE
     + f"""
-MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {{status: 'failure'}})
+// FAILED_TASK links exactly the task executions whose latest attempt failed (status 'failure').
+MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
 WITH e, t ORDER BY t.timestamp DESC, e.executionId, t.taskId
 RETURN t.error AS error, count(t) AS failed, collect({_EXAMPLE})[..$examples] AS examples
 """
@@ -502,18 +507,17 @@ RETURN t.error AS error, count(t) AS failed, collect({_EXAMPLE})[..$examples] AS
 _REPORT_QC = (
     _IN_RANGE
     + """
-WITH collect(e) AS es
-CALL (es) {
-  UNWIND es AS e
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  WHERE a.qcPassed = false
-  RETURN count(a) AS failedQcAttempts
-}
-CALL (es) {
-  UNWIND es AS e
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  WHERE a.qcPassed = false
-  WITH e, t, a ORDER BY t.timestamp DESC, e.executionId, t.taskId
+// An attempt that failed QC belongs to a task whose latest attempt (which the task mirrors) failed
+// QC or that has more than one attempt: the attempts are read once, for those tasks only.
+MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+WHERE t.qcPassed = false OR coalesce(t.attemptCount, 2) > 1
+MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+WHERE a.qcPassed = false
+WITH collect({e: e, t: t, a: a}) AS failedQc
+WITH failedQc, size(failedQc) AS failedQcAttempts
+CALL (failedQc) {
+  UNWIND failedQc AS f
+  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
   UNWIND a.qcIssues AS raw
   WITH trim(raw) AS text, e, t, a WHERE text <> ''
   WITH text, count(DISTINCT a) AS attempts,
@@ -522,11 +526,9 @@ CALL (es) {
   ORDER BY attempts DESC, text LIMIT $limit
   RETURN collect({text: text, attempts: attempts, examples: examples}) AS issues
 }
-CALL (es) {
-  UNWIND es AS e
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  WHERE a.qcPassed = false
-  WITH e, t, a ORDER BY t.timestamp DESC, e.executionId, t.taskId
+CALL (failedQc) {
+  UNWIND failedQc AS f
+  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
   UNWIND a.qcRequiredFixes AS raw
   WITH trim(raw) AS text, e, t, a WHERE text <> ''
   WITH text, count(DISTINCT a) AS attempts,
@@ -567,7 +569,8 @@ RETURN size(groups) AS total, reduce(n = 0, g IN groups | n + g.retried) AS retr
 _REPORT_ROWS = (
     _IN_RANGE
     + """
-MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {status: 'failure'})
+// FAILED_TASK links exactly the task executions whose latest attempt failed (status 'failure').
+MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
 CALL (t) {
   OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
   RETURN coalesce(sum(a.tokensTotal), 0) AS tokens

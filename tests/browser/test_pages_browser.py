@@ -186,3 +186,22 @@ def test_it_renders_every_page_without_sideways_scrolling_on_a_phone(page):
         page.screenshot(f"{name}-phone", width=390)
     page.open("/plans/plan-a")
     assert "Write the endpoints" in page.css("body").text and "run-1" in page.css("#plan-history").text
+
+
+def test_it_pauses_polling_while_the_tab_is_hidden(page):
+    start = _now_ms() - 60_000
+    page.start("run-hidden", "plan-h", 3, start)
+    page.sign_in()
+    page.open("/executions/run-hidden")
+    page.wait_for(lambda d: _poll_requests(page) >= 1, timeout=10)
+    # The page believes its tab is hidden: no poll goes out.
+    page.js("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});")
+    time.sleep(0.5)
+    polls = _poll_requests(page)
+    time.sleep(5)
+    assert _poll_requests(page) == polls, "the page polled while its tab was hidden"
+    # Visible again: polling resumes and picks up what happened meanwhile.
+    page.task("run-hidden", "a", result(timestamp=_now_ms()), task={"id": "a", "title": "Done while hidden"})
+    page.js("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});")
+    page.wait_text("Done while hidden", "#live", timeout=10)
+    assert _poll_requests(page) > polls
