@@ -101,6 +101,9 @@ if [[ ${DEMO:-1} != 0 ]]; then
 fi
 
 echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
+if ! "$PY" manage.py shell -c 'from django.contrib.auth import get_user_model as u; raise SystemExit(0 if u().objects.filter(is_active=True).exists() else 1)' 2>/dev/null; then
+  echo "No user yet: create one with '.venv/bin/python manage.py createsuperuser' and sign in."
+fi
 wait "$GUNICORN_PID" && rc=0 || rc=$?
 GUNICORN_PID=''
 echo "gunicorn exited with code $rc" >&2
