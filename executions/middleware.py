@@ -1,4 +1,8 @@
-from django.shortcuts import render
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from .services import DatabaseUnavailable
 
@@ -18,3 +22,19 @@ class DatabaseUnavailableMiddleware:
             response["Retry-After"] = "5"
             return response
         return None
+
+
+class HtmxLoginRedirectMiddleware:
+    """When a session expires while a page polls, htmx would swap the sign-in page into a fragment.
+    Send the whole page to sign in instead, coming back to where the user was."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        login_url = resolve_url(settings.LOGIN_URL)
+        if getattr(request, "htmx", False) and response.status_code == 302 and response["Location"].startswith(login_url):
+            current = request.htmx.current_url_abs_path or "/"
+            return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': current})}")
+        return response

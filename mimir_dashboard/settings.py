@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "executions.middleware.HtmxLoginRedirectMiddleware",
     "executions.middleware.DatabaseUnavailableMiddleware",
 ]
 

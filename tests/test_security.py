@@ -98,3 +98,12 @@ def test_it_fails_loudly_on_bad_configuration(overrides, message):
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_it_sends_an_expired_htmx_poll_to_sign_in_as_a_whole_page(client):
+    response = client.get("/executions/e1/poll?version=3", HTTP_HX_REQUEST="true",
+                          HTTP_HX_CURRENT_URL="http://testserver/executions/e1")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fexecutions%2Fe1"
+    # Without htmx it stays an ordinary redirect.
+    assert client.get("/executions/e1").status_code == 302

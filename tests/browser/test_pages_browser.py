@@ -205,3 +205,54 @@ def test_it_pauses_polling_while_the_tab_is_hidden(page):
     page.js("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});")
     page.wait_text("Done while hidden", "#live", timeout=10)
     assert _poll_requests(page) > polls
+
+
+class _ApiThroughPage:
+    """The shape tests/failure_report_data.build expects, over the live server's real HTTP API."""
+
+    def __init__(self, page):
+        self.page = page
+
+    def plan(self, plan_id, body):
+        return self.page.put(f"/plans/{plan_id}", body)
+
+    def start(self, *args):
+        return self.page.start(*args)
+
+    def task(self, *args, **kwargs):
+        return self.page.task(*args, **kwargs)
+
+    def finish(self, execution_id, end_time):
+        return self.page.finish(execution_id, end_time)
+
+
+def test_it_filters_the_failure_report_through_the_url_and_exports_the_same_rows_as_csv(page):
+    import requests
+
+    from tests import failure_report_data as data
+
+    data.build(_ApiThroughPage(page))
+    page.sign_in()
+    page.open("/reports/failures?started_from=2025-11-03&started_to=2025-11-06")
+    page.wait_text("Connection to db-")
+    page.screenshot("failure-report")
+    page.screenshot("failure-report-phone", width=390)
+    assert page.js("return document.querySelector('svg') !== null")
+
+    # Choosing a plan re-renders the report in place and puts the filter in the URL.
+    page.js("window.__notReloaded = true")
+    Select(page.css("#id_plan")).select_by_value("docs")
+    page.wait_for(lambda d: "plan=docs" in d.current_url, timeout=10)
+    page.wait_for(lambda d: "Connection to db-" not in page.css("#failure-report").text, timeout=10)
+    assert page.js("return window.__notReloaded") is True
+    assert "QC rejected output" in page.css("#failure-report").text
+
+    # The CSV link carries the same filters; fetched with the browser's session it holds the same failures.
+    link = page.css("a[download]").get_attribute("href")
+    assert "plan=docs" in link and "started_from=2025-11-03" in link
+    cookies = {c["name"]: c["value"] for c in page.driver.get_cookies()}
+    csv_text = requests.get(link, cookies=cookies, timeout=10).text
+    rows = csv_text.strip().splitlines()
+    assert rows[0].startswith("executionId,planId,taskId")
+    assert rows[1:] and all(",docs," in row for row in rows[1:])
+    assert not any(",etl," in row for row in rows[1:])
