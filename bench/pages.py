@@ -332,7 +332,7 @@ def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict,
         f"Graph: {counts['executions']:,} executions, {counts['tasks']:,} task executions, {counts['attempts']:,} attempts "
         f"({args.executions:,} x {args.tasks_per_execution} tasks + 1 x {BIG_TASKS}, ~10 % failing, ~3 % of tasks retried, "
         f"60 days, {RUNNING + 1} running). gunicorn -w {args.workers} -k gthread --threads {args.threads}, Neo4j heap {args.heap}. "
-        f"Load average (1/5/15 min) before seeding {load['before']}, before the page measurements {load['pages']}, "
+        f"Load average (1/5/15 min) at the start {load['before']}, before the page measurements {load['pages']}, "
         f"after {load['after']}.",
         "",
     ]

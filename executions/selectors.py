@@ -455,13 +455,28 @@ ORDER BY bucket
 _REPORT_BY_TASK = (
     _IN_RANGE
     + f"""
+WITH collect(e) AS es
+// Examples: only the failed task executions (FAILED_TASK: latest attempt failed) are sorted.
+CALL (es) {{
+  UNWIND es AS e
+  MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
+  WITH e, t ORDER BY t.timestamp DESC, e.executionId
+  WITH e.planId AS planId, t.taskId AS taskId, collect({_EXAMPLE})[..$examples] AS examples
+  RETURN collect({{planId: planId, taskId: taskId, examples: examples}}) AS failedGroups
+}}
+// Counts over every task execution, without sorting them: the group's title is the newest task's
+// (latest timestamp, then smallest executionId), taken by min() over [-timestamp, executionId, title].
+UNWIND es AS e
+WITH failedGroups, e, e.planId AS planId, e.executionId AS executionId
 MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-WITH e, t ORDER BY t.timestamp DESC, e.executionId
-WITH e.planId AS planId, t.taskId AS taskId, collect(t.taskTitle)[0] AS taskTitle,
-     count(t) AS tasks, count(CASE WHEN t.status = 'failure' THEN 1 END) AS failed,
-     collect(CASE WHEN t.status = 'failure' THEN {_EXAMPLE} END)[..$examples] AS examples
+WITH failedGroups, planId, t.taskId AS taskId, count(t) AS tasks,
+     count(CASE WHEN t.status = 'failure' THEN 1 END) AS failed,
+     min([-t.timestamp, executionId, t.taskTitle]) AS newest
 WHERE failed > 0
-WITH planId, taskId, taskTitle, tasks, failed, examples ORDER BY failed DESC, planId, taskId
+WITH planId, taskId, newest[2] AS taskTitle, tasks, failed,
+     [g IN failedGroups WHERE g.taskId = taskId AND (g.planId = planId OR (g.planId IS NULL AND planId IS NULL))][0].examples
+       AS examples
+ORDER BY failed DESC, planId, taskId
 WITH collect({{planId: planId, taskId: taskId, taskTitle: taskTitle, tasks: tasks, failed: failed,
                examples: examples}}) AS groups
 RETURN size(groups) AS total, groups[..$limit] AS groups
