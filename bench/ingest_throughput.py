@@ -29,7 +29,6 @@ import os
 import platform
 import random
 import re
-import statistics
 import sys
 import threading
 import time

@@ -113,3 +113,26 @@ def sample_workflows() -> dict[str, dict]:
     """Mimir's real workflow files (test input only; the product never reads ../shared)."""
     folder = REFERENCE / "mimir-samples" / "workflows"
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+@pytest.fixture
+def cypher_calls(monkeypatch):
+    """Counts real db.cypher_query calls (each one still goes to Neo4j): pages must stay at a fixed number."""
+    calls = []
+    real = db.cypher_query
+
+    def counting(query, params=None, *args, **kwargs):
+        calls.append(query)
+        return real(query, params, *args, **kwargs)
+
+    monkeypatch.setattr(db, "cypher_query", counting)
+    return calls
+
+
+@pytest.fixture
+def signed_in(client, db):
+    """A signed-in client (`client` stays shared with `ingest`, which authenticates by bearer token)."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("ada", password="correct horse battery"))
+    return client

@@ -4,7 +4,6 @@ everywhere, and filter/search values carrying Cypher or HTML are only ever param
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from tests.conftest import cypher
 
@@ -59,13 +58,6 @@ def live_markup(html: str) -> list[str]:
     parser = _LiveMarkup()
     parser.feed(html)
     return parser.found
-
-
-@pytest.fixture
-def signed_in(client, db):
-    user = get_user_model().objects.create_user("ada", password="correct horse battery")
-    client.force_login(user)
-    return client
 
 
 def _seed(ingest):

@@ -3,7 +3,6 @@
 import time
 from datetime import date
 
-import pytest
 
 from executions import selectors
 from tests.conftest import cypher

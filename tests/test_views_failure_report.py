@@ -6,8 +6,6 @@ import re
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
-from neomodel import db
 
 from tests.failure_report_data import at, build
 
@@ -18,24 +16,8 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def browser(client, db):
-    """A signed-in client (`client` stays shared with `ingest`, which authenticates by bearer token)."""
-    client.force_login(get_user_model().objects.create_user("manager", password="correct horse battery"))
-    return client
-
-
-@pytest.fixture
-def cypher_calls(monkeypatch):
-    """Counts real db.cypher_query calls (each one still goes to Neo4j)."""
-    calls = []
-    real = db.cypher_query
-
-    def counting(query, params=None, *args, **kwargs):
-        calls.append(query)
-        return real(query, params, *args, **kwargs)
-
-    monkeypatch.setattr(db, "cypher_query", counting)
-    return calls
+def browser(signed_in):
+    return signed_in
 
 
 @pytest.fixture

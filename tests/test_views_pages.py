@@ -22,20 +22,6 @@ def browser(client, user):
     return client
 
 
-@pytest.fixture
-def cypher_calls(monkeypatch):
-    """Counts real db.cypher_query calls (each one still goes to Neo4j)."""
-    calls = []
-    real = db.cypher_query
-
-    def counting(query, params=None, *args, **kwargs):
-        calls.append(query)
-        return real(query, params, *args, **kwargs)
-
-    monkeypatch.setattr(db, "cypher_query", counting)
-    return calls
-
-
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
