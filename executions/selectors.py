@@ -518,6 +518,21 @@ RETURN t.error AS error, count(t) AS failed, collect({_EXAMPLE})[..$examples] AS
 """
 )
 
+# The most frequent texts of one list property over the attempts that failed QC, with examples.
+_TOP_QC_TEXTS = """
+CALL (failedQc) {{
+  UNWIND failedQc AS f
+  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
+  UNWIND a.{prop} AS raw
+  WITH trim(raw) AS text, e, t, a WHERE text <> ''
+  WITH text, count(DISTINCT a) AS attempts,
+       collect(DISTINCT {{executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle,
+                         timestamp: t.timestamp}})[..$examples] AS examples
+  ORDER BY attempts DESC, text LIMIT $limit
+  RETURN collect({{text: text, attempts: attempts, examples: examples}}) AS {alias}
+}}
+"""
+
 # QC issues and required fixes of every attempt that failed QC (history attempts included).
 _REPORT_QC = (
     _IN_RANGE
@@ -530,29 +545,10 @@ MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
 WHERE a.qcPassed = false
 WITH collect({e: e, t: t, a: a}) AS failedQc
 WITH failedQc, size(failedQc) AS failedQcAttempts
-CALL (failedQc) {
-  UNWIND failedQc AS f
-  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
-  UNWIND a.qcIssues AS raw
-  WITH trim(raw) AS text, e, t, a WHERE text <> ''
-  WITH text, count(DISTINCT a) AS attempts,
-       collect(DISTINCT {executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle,
-                         timestamp: t.timestamp})[..$examples] AS examples
-  ORDER BY attempts DESC, text LIMIT $limit
-  RETURN collect({text: text, attempts: attempts, examples: examples}) AS issues
-}
-CALL (failedQc) {
-  UNWIND failedQc AS f
-  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
-  UNWIND a.qcRequiredFixes AS raw
-  WITH trim(raw) AS text, e, t, a WHERE text <> ''
-  WITH text, count(DISTINCT a) AS attempts,
-       collect(DISTINCT {executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle,
-                         timestamp: t.timestamp})[..$examples] AS examples
-  ORDER BY attempts DESC, text LIMIT $limit
-  RETURN collect({text: text, attempts: attempts, examples: examples}) AS fixes
-}
-RETURN failedQcAttempts, issues, fixes
+"""
+    + _TOP_QC_TEXTS.format(prop="qcIssues", alias="issues")
+    + _TOP_QC_TEXTS.format(prop="qcRequiredFixes", alias="fixes")
+    + """RETURN failedQcAttempts, issues, fixes
 """
 )
 
