@@ -55,3 +55,21 @@ def test_it_handles_the_same_attempt_twice_inside_one_batch(ingest):
     body = ingest.events([_task("e1", "a"), _task("e1", "a")]).json()
     assert [r["status"] for r in body["results"]] == [201, 200]
     assert cypher("MATCH (a:TaskAttempt) RETURN count(a)") == [[1]]
+
+
+def test_it_refuses_the_same_attempt_twice_with_different_content_inside_one_batch(ingest):
+    body = ingest.events([_task("e1", "a"), _task("e1", "a", toolCalls=9), _task("e1", "b")]).json()
+    # The batch falls back to one transaction per event: the first copy and the other task land.
+    assert [r["status"] for r in body["results"]] == [201, 409, 201]
+    assert body["results"][1]["body"]["errors"] == [{"field": "result.toolCalls", "message": "differs from the recorded attempt"}]
+    assert cypher("MATCH (t:TaskExecution) RETURN t.taskId, t.toolCalls ORDER BY t.taskId") == [["a", 0], ["b", 0]]
+
+
+def test_it_writes_a_run_of_task_results_with_one_cypher_statement(ingest, cypher_calls):
+    ingest.start("e1", "p", 3, T0)
+    cypher_calls.clear()
+    body = ingest.events([_task("e1", "a"), _task("e1", "b", "failure"), _task("e2", "a")]).json()
+    assert [r["status"] for r in body["results"]] == [201, 201, 201]
+    assert len(cypher_calls) == 1
+    assert body["results"][1]["body"]["execution"]["tasksFailed"] == 1
+    assert cypher("MATCH (e)-[:FAILED_TASK]->(t) RETURN e.executionId, t.taskId") == [["e1", "b"]]
