@@ -120,10 +120,21 @@ class OrchestrationExecution(StructuredNode):
     version = IntegerProperty(default=0)
     created = IntegerProperty(index=True)
     updated = IntegerProperty()
+    # Derived at every write, for the failure report: tokens of failed attempts, and the ids of
+    # the task executions (sorted).
+    reworkTokens = IntegerProperty(default=0)
+    taskIds = ArrayProperty(StringProperty())
+    # Lower-cased execution id, plan id and task titles, one per line: what the list's search matches.
+    searchText = StringProperty()
 
     plan = RelationshipTo(Plan, "EXECUTES_PLAN")
     task_executions = RelationshipTo(TaskExecution, "HAS_TASK_EXECUTION")
+    # While the task's latest attempt failed.
     failed_tasks = RelationshipTo(TaskExecution, "FAILED_TASK")
+    # While any attempt of the task failed QC.
+    qc_failed_tasks = RelationshipTo(TaskExecution, "QC_FAILED_TASK")
+    # While the task's latest attempt passed after earlier attempts.
+    retried_tasks = RelationshipTo(TaskExecution, "RETRIED_TASK")
 
 
 GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt)

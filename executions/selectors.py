@@ -145,19 +145,13 @@ def execution_list(
         where.append("e.startTime < $toMs")
         params["toMs"] = _day_start_ms(started_to + timedelta(days=1))
     if search and search.strip():
-        where.append(
-            "(toLower(e.executionId) CONTAINS $q OR toLower(coalesce(e.planId, '')) CONTAINS $q"
-            " OR e.executionId IN titleHits)"
-        )
+        # searchText: the lower-cased execution id, plan id and task titles, kept by services on
+        # every write. One property per execution, read as the index walk below goes: a common term
+        # stops the walk early, a rare one costs a read per execution, never one per task.
+        where.append("e.searchText CONTAINS $q")
         params["q"] = search.strip().lower()
     # Only fixed fragments are joined here; every user value travels as a parameter.
     condition = "".join(f" AND {w}" for w in where)
-    # Task titles are searched in one pass over the tasks (not once per execution).
-    title_hits = (
-        "MATCH (t:TaskExecution) WHERE toLower(t.taskTitle) CONTAINS $q RETURN collect(DISTINCT t.executionId) AS titleHits"
-        if "q" in params
-        else "RETURN [] AS titleHits"
-    )
     # Two index-backed parts, so that a page reads about `skip + limit` nodes, not every execution:
     # executions whose start has not arrived yet (few; index on `started`) come first, then the
     # started ones in startTime index order (Neo4j walks the index backwards and stops early).
@@ -167,14 +161,11 @@ def execution_list(
           MATCH (p:Plan) WITH p.planId AS planId ORDER BY planId RETURN collect(planId) AS planIds
         }}
         CALL () {{
-          {title_hits}
-        }}
-        CALL (titleHits) {{
           MATCH (e:OrchestrationExecution) WHERE e.started = false{condition}
           WITH e ORDER BY e.created DESC, e.executionId DESC LIMIT $skip + $limit
           RETURN collect(e) AS early
         }}
-        CALL (titleHits) {{
+        CALL () {{
           MATCH (e:OrchestrationExecution) WHERE e.startTime IS NOT NULL{condition}
           WITH e ORDER BY e.startTime DESC, e.executionId DESC LIMIT $skip + $limit
           RETURN collect(e) AS started
@@ -425,29 +416,20 @@ WHERE e.startTime >= $started_from AND e.startTime < $started_to
 
 _EXAMPLE = "{executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle, timestamp: t.timestamp}"
 
+# Task counts and tokens are the execution's counters, and reworkTokens the tokens of its failed
+# attempts, all recomputed by services from the stored tasks and attempts on every write:
+# tasksSuccessful + tasksFailed = task executions (each has a latest attempt that succeeded or failed).
 _REPORT_TREND = (
     _IN_RANGE
     + """
-CALL (e) {
-  // A failed attempt belongs to a task whose latest attempt failed or that has more than one attempt
-  // (attemptCount counts them all): only those tasks' attempts are read.
-  OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WHERE t.status = 'failure' OR coalesce(t.attemptCount, 2) > 1
-  OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
-  RETURN coalesce(sum(a.tokensTotal), 0) AS reworkTokens
-}
-// Task counts and tokens are the execution's counters, which services recompute from the stored
-// tasks and attempts on every write: tasksSuccessful + tasksFailed = task executions (each has a
-// latest attempt that succeeded or failed), tokensTotal = the tokens of every attempt.
 WITH (e.startTime - $origin) / $bucket_ms AS bucket, e,
-     coalesce(e.tasksSuccessful, 0) + coalesce(e.tasksFailed, 0) AS tasks, coalesce(e.tasksFailed, 0) AS failedTasks,
-     coalesce(e.tokensTotal, 0) AS tokens, reworkTokens
+     coalesce(e.tasksSuccessful, 0) + coalesce(e.tasksFailed, 0) AS tasks, coalesce(e.tasksFailed, 0) AS failedTasks
 RETURN bucket,
        count(e) AS executions,
        count(CASE WHEN e.finished THEN 1 END) AS finishedExecutions,
        count(CASE WHEN e.finished AND e.status = 'failed' THEN 1 END) AS failedExecutions,
        sum(tasks) AS tasks, sum(failedTasks) AS failedTasks,
-       sum(tokens) AS tokens, sum(reworkTokens) AS reworkTokens
+       sum(coalesce(e.tokensTotal, 0)) AS tokens, sum(coalesce(e.reworkTokens, 0)) AS reworkTokens
 ORDER BY bucket
 """
 )
@@ -456,29 +438,29 @@ _REPORT_BY_TASK = (
     _IN_RANGE
     + f"""
 WITH collect(e) AS es
-// Examples: only the failed task executions (FAILED_TASK: latest attempt failed) are sorted.
+// The groups: failed task executions (FAILED_TASK: latest attempt failed), newest first; a group is
+// titled like its newest failed task execution.
 CALL (es) {{
   UNWIND es AS e
   MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
   WITH e, t ORDER BY t.timestamp DESC, e.executionId
-  WITH e.planId AS planId, t.taskId AS taskId, collect({_EXAMPLE})[..$examples] AS examples
-  RETURN collect({{planId: planId, taskId: taskId, examples: examples}}) AS failedGroups
+  WITH e.planId AS planId, t.taskId AS taskId, collect({_EXAMPLE}) AS failedTasks
+  RETURN collect({{planId: planId, taskId: taskId, taskTitle: failedTasks[0].taskTitle, failed: size(failedTasks),
+                   examples: failedTasks[..$examples]}}) AS failedGroups
 }}
-// Counts over every task execution, without sorting them: the group's title is the newest task's
-// (latest timestamp, then smallest executionId), taken by min() over [-timestamp, executionId, title].
-UNWIND es AS e
-WITH failedGroups, e, e.planId AS planId, e.executionId AS executionId
-MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-WITH failedGroups, planId, t.taskId AS taskId, count(t) AS tasks,
-     count(CASE WHEN t.status = 'failure' THEN 1 END) AS failed,
-     min([-t.timestamp, executionId, t.taskTitle]) AS newest
-WHERE failed > 0
-WITH planId, taskId, newest[2] AS taskTitle, tasks, failed,
-     [g IN failedGroups WHERE g.taskId = taskId AND (g.planId = planId OR (g.planId IS NULL AND planId IS NULL))][0].examples
-       AS examples
-ORDER BY failed DESC, planId, taskId
-WITH collect({{planId: planId, taskId: taskId, taskTitle: taskTitle, tasks: tasks, failed: failed,
-               examples: examples}}) AS groups
+// Denominators: every task execution of the range, counted from each execution's sorted list of
+// task ids (services keep it with the counters) rather than by reading every task execution.
+CALL (es) {{
+  UNWIND es AS e
+  UNWIND e.taskIds AS taskId
+  WITH e.planId AS planId, taskId, count(*) AS tasks
+  RETURN collect({{planId: planId, taskId: taskId, tasks: tasks}}) AS counts
+}}
+UNWIND failedGroups AS g
+WITH g, [c IN counts WHERE c.taskId = g.taskId AND (c.planId = g.planId OR (c.planId IS NULL AND g.planId IS NULL))][0].tasks
+       AS tasks
+ORDER BY g.failed DESC, g.planId, g.taskId
+WITH collect(g {{.planId, .taskId, .taskTitle, tasks: tasks, .failed, .examples}}) AS groups
 RETURN size(groups) AS total, groups[..$limit] AS groups
 """
 )
@@ -537,11 +519,8 @@ CALL (failedQc) {{
 _REPORT_QC = (
     _IN_RANGE
     + """
-// An attempt that failed QC belongs to a task whose latest attempt (which the task mirrors) failed
-// QC or that has more than one attempt: the attempts are read once, for those tasks only.
-MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-WHERE t.qcPassed = false OR coalesce(t.attemptCount, 2) > 1
-MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+// QC_FAILED_TASK links exactly the task executions with an attempt that failed QC.
+MATCH (e)-[:QC_FAILED_TASK]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
 WHERE a.qcPassed = false
 WITH collect({e: e, t: t, a: a}) AS failedQc
 WITH failedQc, size(failedQc) AS failedQcAttempts
@@ -556,8 +535,8 @@ WITH failedQc, size(failedQc) AS failedQcAttempts
 _REPORT_RETRIED = (
     _IN_RANGE
     + """
-MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {status: 'success'})
-WHERE t.attemptCount > 1 OR t.attemptNumber > 1
+// RETRIED_TASK links exactly the task executions whose latest attempt passed after earlier ones.
+MATCH (e)-[:RETRIED_TASK]->(t:TaskExecution)
 CALL (t) {
   OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
   RETURN coalesce(sum(a.tokensTotal), 0) AS reworkTokens

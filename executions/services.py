@@ -141,12 +141,11 @@ MATCH (e:OrchestrationExecution {executionId: $eid})
 SET e.endTime = $endTime, e.cancelled = $cancelled, e.finished = true
 """
 
-# Task results, in four steps run in order (each CALL sees the writes of the ones before):
+# Task results, in steps run in order (each CALL sees the writes of the ones before):
 # 1. conflicts: an attempt already recorded from a result with other content refuses the whole
 #    write (nothing below runs); 2. the attempts themselves (an attempt known only from a later
 #    result's QC history gets its full record now); 3. attempts known only from QC history;
-# 4. each task execution mirrors its latest attempt, and FAILED_TASK exists exactly while that
-#    attempt failed. Rows carry unique attempt ids (the service settles duplicates first).
+# then _REFRESH_TASKS_PART. Rows carry unique attempt ids (the service settles duplicates first).
 _TASK_RESULTS_PART = """
 CALL () {
   UNWIND $rows AS r
@@ -180,6 +179,12 @@ CALL (conflicts) {
   MERGE (t)-[:HAS_ATTEMPT]->(a)
   RETURN count(*) AS historyRows
 }
+"""
+
+# Each task execution mirrors its latest attempt. Links that the failure report walks instead of
+# reading every task: FAILED_TASK while the latest attempt failed, QC_FAILED_TASK while any attempt
+# failed QC, RETRIED_TASK while the latest attempt passed after earlier ones.
+_REFRESH_TASKS_PART = """
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $teids ELSE [] END AS teid
   MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {taskExecutionId: teid})
@@ -187,21 +192,34 @@ CALL (conflicts) {
     MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WITH a ORDER BY a.attemptNumber DESC
     WITH collect(a) AS attempts
-    RETURN attempts[0] AS latest, size(attempts) AS attemptCount
+    RETURN attempts[0] AS latest, size(attempts) AS attemptCount,
+           any(x IN attempts WHERE x.qcPassed = false) AS qcFailed
   }
   SET t += latest {.status, .output, .error, .prompt, .agentRoleDescription, .durationMs, .tokensInput,
                    .tokensOutput, .tokensTotal, .toolCalls, .attemptNumber, .qcPassed, .qcScore,
                    .qcFeedback, .qcIssues, .qcRequiredFixes, .timestamp},
       t.attemptCount = attemptCount
-  WITH e, t, latest
-  OPTIONAL MATCH (e)-[f:FAILED_TASK]->(t)
-  FOREACH (_ IN CASE WHEN latest.status = 'failure' AND f IS NULL THEN [1] ELSE [] END |
-    CREATE (e)-[:FAILED_TASK]->(t))
-  FOREACH (_ IN CASE WHEN latest.status <> 'failure' AND f IS NOT NULL THEN [1] ELSE [] END |
-    DELETE f)
+  WITH e, t, qcFailed, latest.status = 'failure' AS failed,
+       latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
+  CALL (e, t, failed) {
+    OPTIONAL MATCH (e)-[f:FAILED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN failed AND f IS NULL THEN [1] ELSE [] END | CREATE (e)-[:FAILED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT failed AND f IS NOT NULL THEN [1] ELSE [] END | DELETE f)
+  }
+  CALL (e, t, qcFailed) {
+    OPTIONAL MATCH (e)-[q:QC_FAILED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN qcFailed AND q IS NULL THEN [1] ELSE [] END | CREATE (e)-[:QC_FAILED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT qcFailed AND q IS NOT NULL THEN [1] ELSE [] END | DELETE q)
+  }
+  CALL (e, t, retried) {
+    OPTIONAL MATCH (e)-[r:RETRIED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN retried AND r IS NULL THEN [1] ELSE [] END | CREATE (e)-[:RETRIED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT retried AND r IS NOT NULL THEN [1] ELSE [] END | DELETE r)
+  }
   RETURN count(*) AS refreshedTasks
 }
 """
+
 
 # Counters derive from stored facts: task status from each task's latest attempt; tokens and
 # tool calls from every attempt (retries cost real tokens). `changed` lists the executions whose
@@ -212,17 +230,26 @@ CALL (conflicts, changed) {
   MATCH (e:OrchestrationExecution {executionId: eid})
   CALL (e) {
     OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+    WITH t ORDER BY t.taskId
     RETURN count(CASE WHEN t.status = 'success' THEN 1 END) AS ok,
-           count(CASE WHEN t.status = 'failure' THEN 1 END) AS bad
+           count(CASE WHEN t.status = 'failure' THEN 1 END) AS bad, collect(t.taskId) AS taskIds,
+           collect(t.taskTitle) AS titles
   }
   CALL (e) {
     OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
-           coalesce(sum(a.toolCalls), 0) AS calls
+           coalesce(sum(a.toolCalls), 0) AS calls,
+           coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework
   }
-  WITH e, ok, bad, tin, tout, calls, eid IN changed AS moved
+  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, eid IN changed AS moved
   SET e.tasksSuccessful = ok, e.tasksFailed = bad,
       e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
+      // For the failure report: tokens spent on failed attempts, and the task ids (its per-task
+      // denominators count these lists instead of reading every task execution).
+      e.reworkTokens = rework, e.taskIds = taskIds,
+      // For the list's case-insensitive search: ids and task titles, one per line.
+      e.searchText = toLower(reduce(text = e.executionId + '\n' + coalesce(e.planId, ''), title IN titles |
+                                    text + '\n' + title)),
       e.status = CASE WHEN NOT e.finished THEN 'running' WHEN e.cancelled THEN 'cancelled'
                       WHEN bad > 0 THEN 'failed' ELSE 'completed' END,
       e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
@@ -237,15 +264,29 @@ CALL (conflicts, changed) {
 """
 
 # Inside a transaction that already holds the locks (batches mixing event kinds).
-_RECORD_TASK_RESULTS = _TASK_RESULTS_PART + "RETURN conflicts, recorded\n"
+_RECORD_TASK_RESULTS = _TASK_RESULTS_PART + _REFRESH_TASKS_PART + "RETURN conflicts, recorded\n"
 
 _REFRESH_EXECUTIONS = "WITH [] AS conflicts, $changed AS changed\n" + _REFRESH_PART + "RETURN executions\n"
+
+_TASK_EXECUTION_IDS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution) WHERE e.executionId IN $eids
+RETURN collect(t.taskExecutionId) AS teids
+"""
+
+_REFRESH_TASKS = "WITH [] AS conflicts\n" + _REFRESH_TASKS_PART + "RETURN refreshedTasks\n"
+
+_EXECUTION_ID_PAGE = """
+MATCH (e:OrchestrationExecution) WHERE e.executionId > $after
+WITH e.executionId AS eid ORDER BY eid LIMIT $limit
+RETURN collect(eid) AS eids
+"""
 
 # The whole write of a run of task results as ONE statement, so that it runs as one auto-commit
 # transaction in one round trip: the execution locks are held only while Neo4j executes it.
 TASK_RESULTS_WRITE = (
     "CALL () {" + _LOCK_PART + "RETURN count(*) AS locked\n}\n"
     + _TASK_RESULTS_PART
+    + _REFRESH_TASKS_PART
     + "WITH conflicts, recorded, [x IN recorded WHERE x.created OR x.upgraded | x.eid] AS changed\n"
     + _REFRESH_PART
     + "RETURN conflicts, recorded, executions\n"
@@ -612,6 +653,33 @@ def events_apply(*, events: list[tuple[int, Any]]) -> tuple[dict[int, Outcome], 
         except ServiceError as exc:
             outcomes[idx] = Outcome(status=exc.status, body=exc.as_body())
     return outcomes, 1 + len(events)
+
+
+def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every execution's and task execution's derived facts (counters, statuses, links,
+    search and report fields) from the stored attempts, a batch of executions per transaction.
+
+    Writes derive these facts themselves; this brings a graph written by an older version up to date.
+    Versions are not bumped: nothing a client sent has changed. Returns the number of executions."""
+    after, done = "", 0
+    while True:
+        (row,), _ = db.cypher_query(_EXECUTION_ID_PAGE, {"after": after, "limit": batch_size})
+        eids = row[0]
+        if not eids:
+            return done
+
+        def refresh(eids: list[str] = eids) -> None:
+            now = now_ms()
+            db.cypher_query(_LOCK_EXECUTIONS, {"eids": eids, "now": now, "nonce": uuid.uuid4().hex})
+            (teids,), _ = db.cypher_query(_TASK_EXECUTION_IDS, {"eids": eids})
+            db.cypher_query(_REFRESH_TASKS, {"teids": teids[0]})
+            db.cypher_query(_REFRESH_EXECUTIONS, {"eids": eids, "changed": [], "now": now})
+
+        run_write(refresh)
+        done += len(eids)
+        after = eids[-1]
+        if progress:
+            progress(done)
 
 
 # ---------------------------------------------------------------- ingest tokens

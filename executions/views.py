@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -58,12 +59,24 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "executions/list.html", "table", context)
 
 
+def _with_task_urls(data: dict) -> dict:
+    # Each task's link is reversed once here, for its table row and its timeline bar (a {% url %}
+    # per row and bar was a fifth of a 200-task page's render time).
+    execution_id = data["execution"]["executionId"]
+    urls = {t["taskId"]: reverse("executions:task", args=[execution_id, t["taskId"]]) for t in data["tasks"]}
+    for task in data["tasks"]:
+        task["url"] = urls[task["taskId"]]
+    for row in data["timeline"]["rows"]:
+        row["url"] = urls[row["taskId"]]
+    return data
+
+
 @login_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     data = selectors.execution_detail(execution_id=execution_id)
     if data is None:
         raise Http404("no such execution")
-    return _render(request, "executions/detail.html", "live", data)
+    return _render(request, "executions/detail.html", "live", _with_task_urls(data))
 
 
 @login_required
@@ -80,7 +93,7 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
     data = selectors.execution_detail(execution_id=execution_id)
     if data is None:
         raise Http404("no such execution")
-    return render(request, "executions/detail.html#live", data)
+    return render(request, "executions/detail.html#live", _with_task_urls(data))
 
 
 @login_required

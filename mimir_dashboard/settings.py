@@ -215,5 +215,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"neo4j": {"level": "WARNING"}, "neomodel": {"level": "WARNING"}},
+    "loggers": {
+        "neo4j": {"level": "WARNING"},
+        # Neo4j notes every read of a property no node has yet (optional fields such as
+        # qcRoleDescription) as a warning notification: noise, one log line per query.
+        "neo4j.notifications": {"level": "ERROR"},
+        "neomodel": {"level": "WARNING"},
+    },
 }

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from executions import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every execution's derived facts (counters, statuses, FAILED_TASK and the failure "
+        "report's links and fields) from the stored attempts. Run it once after upgrading a graph "
+        "written by an older version; safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=200, help="executions per transaction")
+
+    def handle(self, *args, batch_size: int, **options):
+        if batch_size < 1:
+            self.stderr.write("--batch-size must be at least 1")
+            raise SystemExit(2)
+        total = services.executions_rederive(
+            batch_size=batch_size,
+            progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,
+        )
+        self.stdout.write(f"re-derived {total} executions")
