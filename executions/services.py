@@ -655,6 +655,15 @@ def events_apply(*, events: list[tuple[int, Any]]) -> tuple[dict[int, Outcome], 
     return outcomes, 1 + len(events)
 
 
+def executions_need_rederive() -> bool:
+    """Whether some execution was written by a version that did not derive every fact (searchText is
+    the newest of them)."""
+    (row,), _ = db.cypher_query(
+        "OPTIONAL MATCH (e:OrchestrationExecution) WHERE e.searchText IS NULL RETURN e IS NOT NULL LIMIT 1"
+    )
+    return bool(row[0])
+
+
 def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
     """Recompute every execution's and task execution's derived facts (counters, statuses, links,
     search and report fields) from the stored attempts, a batch of executions per transaction.

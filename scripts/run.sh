@@ -75,6 +75,8 @@ fi
 # --- Django ----------------------------------------------------------------------------------------
 "$PY" manage.py migrate --noinput
 "$PY" manage.py install_schema
+# A graph kept in var/ from an older version gets the facts newer writes derive (no-op otherwise).
+"$PY" manage.py rederive_graph --if-needed
 "$PY" manage.py collectstatic --noinput
 
 # --no-control-socket: gunicorn 27's control socket defaults to one path per user

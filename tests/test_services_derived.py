@@ -1,6 +1,8 @@
 """Facts that every write derives from the stored attempts for the list search and the failure report,
 and the rederive_graph command that brings an older graph up to date."""
 
+import io
+
 from django.core.management import call_command
 
 from tests.conftest import cypher
@@ -67,7 +69,16 @@ def test_it_rederives_a_graph_written_without_the_derived_facts_and_leaves_versi
     cypher("MATCH (e:OrchestrationExecution) REMOVE e.reworkTokens, e.taskIds, e.searchText")
     cypher("MATCH ()-[r:FAILED_TASK|QC_FAILED_TASK|RETRIED_TASK]->() DELETE r")
 
-    call_command("rederive_graph", batch_size=1)
+    out = io.StringIO()
+    call_command("rederive_graph", "--if-needed", batch_size=1, stdout=out)
+    assert "re-derived 2 executions" in out.getvalue()
 
     assert _derived() == expected
     assert expected["qcFailed"] == [["a"], ["b"], ["z"]] and expected["retried"] == [["a"]]
+
+
+def test_it_skips_rederiving_when_every_execution_has_its_derived_facts(ingest):
+    ingest.task(E, "a", _result("success", 1, True))
+    out = io.StringIO()
+    call_command("rederive_graph", "--if-needed", stdout=out)
+    assert out.getvalue().strip() == "every execution has its derived facts"

@@ -12,11 +12,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=200, help="executions per transaction")
+        parser.add_argument(
+            "--if-needed", action="store_true", help="do nothing unless some execution lacks the derived facts"
+        )
 
-    def handle(self, *args, batch_size: int, **options):
+    def handle(self, *args, batch_size: int, if_needed: bool, **options):
         if batch_size < 1:
             self.stderr.write("--batch-size must be at least 1")
             raise SystemExit(2)
+        if if_needed and not services.executions_need_rederive():
+            self.stdout.write("every execution has its derived facts")
+            return
         total = services.executions_rederive(
             batch_size=batch_size,
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,
