@@ -150,6 +150,20 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def pin(pid: int, cpus: set[int]) -> int:
+    """Bind every thread of pid and of its child processes to `cpus`; threads started later inherit
+    it. Returns the number of threads bound."""
+    bound = 0
+    for proc in [pid, *_children(pid)]:
+        for tid in os.listdir(f"/proc/{proc}/task"):
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+                bound += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return bound
+
+
 class CpuMeter:
     """CPU seconds used by the app (gunicorn master + workers), Neo4j's JVM and this process."""
 
@@ -325,7 +339,9 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
         f"{platform.python_version()}, load average before the run {load_before[0]:.2f}. "
         f"{args.executions} executions x {args.tasks} task results = {args.executions * args.tasks} results per phase "
         f"(10 % failures, ~250-byte outputs, QC verdicts), batch size {args.batch_size}, gunicorn -w {args.workers} "
-        f"-k gthread --threads {args.threads}, Neo4j heap {args.heap}.",
+        f"-k gthread --threads {args.threads}, Neo4j heap {args.heap}"
+        + (", **Neo4j pinned to core 0, gunicorn and the clients to the other cores** (`--pin`)." if args.pin
+           else ", no CPU pinning (Neo4j, gunicorn and the clients share every core)."),
         "",
         f"Each phase ran {args.rounds} times (the order reversed every other round, each phase started on an idle "
         f"machine, after a warm-up of {args.warmup} results through every path): the median round is shown, "
@@ -361,18 +377,15 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
     return "\n".join(lines) + "\n"
 
 
-SECTION_START = "<!-- ingest-throughput:start -->"
-SECTION_END = "<!-- ingest-throughput:end -->"
-
-
-def write_section(path: Path, body: str, command: str) -> None:
-    section = (
-        f"{SECTION_START}\n## Ingest throughput (bench/ingest_throughput.py)\n\n"
-        f"Command: `{command}`\n\n{body}{SECTION_END}\n"
-    )
+def write_section(path: Path, body: str, command: str, pinned: bool) -> None:
+    """(Re)write this run's section: one for shared cores, one for a pinned run (--pin)."""
+    key = "ingest-throughput-pinned" if pinned else "ingest-throughput"
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    title = "Ingest throughput, Neo4j on its own core" if pinned else "Ingest throughput"
+    section = f"{start}\n## {title} (bench/ingest_throughput.py)\n\nCommand: `{command}`\n\n{body}{end}\n"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if SECTION_START in text and SECTION_END in text:
-        text = re.sub(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END) + "\n?", lambda m: section, text, flags=re.S)
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end) + "\n?", lambda m: section, text, flags=re.S)
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
@@ -395,6 +408,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pin", action="store_true", help="Neo4j on core 0, everything else on the other cores")
     ap.add_argument("--write", type=Path, help="(re)write the 'Ingest throughput' section of this markdown file")
     args = ap.parse_args(argv)
     harness.install_signal_handlers()
@@ -415,6 +429,15 @@ def main(argv=None) -> int:
                 drv = harness.driver(neo.bolt_url, max_pool=max(64, args.clients * 2))
                 run_id = uuid.uuid4().hex[:6]
                 meter = CpuMeter(app.proc.pid, neo.server.proc.pid if neo.server else None)
+                if args.pin:
+                    if not neo.server or (os.cpu_count() or 1) < 2:
+                        raise SystemExit("--pin needs the Neo4j this script starts and at least 2 cores")
+                    # Neo4j on core 0; gunicorn, the load generator and the driver clients on the others:
+                    # what a database on its own core (or machine) looks like, on one box.
+                    others = set(range(1, os.cpu_count() or 2))
+                    harness.log(f"pinned {pin(neo.server.proc.pid, {0})} Neo4j threads to core 0, "
+                                f"{pin(app.proc.pid, others)} gunicorn threads and "
+                                f"{pin(os.getpid(), others)} of this process's threads to cores {sorted(others)}")
                 if args.warmup:
                     harness.log(f"warm-up: {args.warmup} results through each path")
                     n = max(1, args.warmup // 20)
@@ -474,7 +497,7 @@ def main(argv=None) -> int:
     body = markdown(results, args, started, load_before)
     print(body)
     if args.write:
-        write_section(args.write, body, command)
+        write_section(args.write, body, command, pinned=args.pin)
         harness.log(f"wrote the section into {args.write}")
     return 1 if failed else 0
 

@@ -501,32 +501,36 @@ RETURN t.error AS error, count(t) AS failed, collect({_EXAMPLE})[..$examples] AS
 )
 
 # The most frequent texts of one list property over the attempts that failed QC, with examples.
+# Attempts are referred to by their position in failedQc (already newest first), so that counting
+# distinct attempts and picking examples handle integers, not maps.
 _TOP_QC_TEXTS = """
 CALL (failedQc) {{
-  UNWIND failedQc AS f
-  WITH f.e AS e, f.t AS t, f.a AS a ORDER BY t.timestamp DESC, e.executionId, t.taskId
-  UNWIND a.{prop} AS raw
-  WITH trim(raw) AS text, e, t, a WHERE text <> ''
-  WITH text, count(DISTINCT a) AS attempts,
-       collect(DISTINCT {{executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle,
-                         timestamp: t.timestamp}})[..$examples] AS examples
+  UNWIND range(0, size(failedQc) - 1) AS i
+  UNWIND failedQc[i].{key} AS raw
+  WITH DISTINCT i, trim(raw) AS text WHERE text <> ''
+  WITH text, count(i) AS attempts, collect(i) AS all
   ORDER BY attempts DESC, text LIMIT $limit
-  RETURN collect({{text: text, attempts: attempts, examples: examples}}) AS {alias}
+  // Examples are task executions: two attempts of one task give one example.
+  WITH text, attempts, reduce(picked = [], j IN all |
+    CASE WHEN size(picked) >= $examples OR any(k IN picked WHERE failedQc[k].task = failedQc[j].task)
+         THEN picked ELSE picked + j END) AS picked
+  RETURN collect({{text: text, attempts: attempts, examples: [j IN picked | failedQc[j].ref]}}) AS {alias}
 }}
 """
 
 # QC issues and required fixes of every attempt that failed QC (history attempts included).
 _REPORT_QC = (
     _IN_RANGE
-    + """
+    + f"""
 // QC_FAILED_TASK links exactly the task executions with an attempt that failed QC.
 MATCH (e)-[:QC_FAILED_TASK]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
 WHERE a.qcPassed = false
-WITH collect({e: e, t: t, a: a}) AS failedQc
+WITH e, t, a ORDER BY t.timestamp DESC, e.executionId, t.taskId
+WITH collect({{task: t.taskExecutionId, ref: {_EXAMPLE}, issues: a.qcIssues, fixes: a.qcRequiredFixes}}) AS failedQc
 WITH failedQc, size(failedQc) AS failedQcAttempts
 """
-    + _TOP_QC_TEXTS.format(prop="qcIssues", alias="issues")
-    + _TOP_QC_TEXTS.format(prop="qcRequiredFixes", alias="fixes")
+    + _TOP_QC_TEXTS.format(key="issues", alias="issues")
+    + _TOP_QC_TEXTS.format(key="fixes", alias="fixes")
     + """RETURN failedQcAttempts, issues, fixes
 """
 )
