@@ -1,3 +1,5 @@
+import io
+
 from django.core.management.base import BaseCommand
 from neomodel import db
 
@@ -9,7 +11,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for model in GRAPH_MODELS:
-            db.install_labels(model, quiet=True)
+            # neomodel writes each "equivalent rule already exists" answer out even when quiet: on a
+            # second run that is every rule, and expected. Real failures still raise.
+            db.install_labels(model, quiet=True, stdout=io.StringIO())
         # Beyond neomodel's per-property indexes: the list page sorts and filters on these together.
         db.cypher_query(
             "CREATE INDEX execution_status_start IF NOT EXISTS FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
