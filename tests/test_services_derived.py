@@ -82,3 +82,14 @@ def test_it_skips_rederiving_when_every_execution_has_its_derived_facts(ingest):
     out = io.StringIO()
     call_command("rederive_graph", "--if-needed", stdout=out)
     assert out.getvalue().strip() == "every execution has its derived facts"
+
+
+def test_it_keeps_the_search_text_current_when_the_start_or_a_new_title_arrives_late(ingest):
+    from executions import selectors
+
+    ingest.task(E, "a", _result("success", 1, True))
+    assert selectors.execution_list(search="billing")["executions"] == []
+    ingest.start(E, "billing-v2", 2, T0)
+    ingest.task(E, "b", _result("success", 1, True), task={"id": "b", "title": "Reconcile Ledger"})
+    assert [e["executionId"] for e in selectors.execution_list(search="BILLING")["executions"]] == [E]
+    assert [e["executionId"] for e in selectors.execution_list(search="ledger")["executions"]] == [E]
