@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -51,11 +54,23 @@ def _render(request: HttpRequest, template: str, partial: str, context: dict, **
     return response
 
 
+def _table_fingerprint(data: dict) -> str:
+    """What the list's table shows, in a few bytes: every change to an execution bumps its version;
+    staleness comes with time; running durations tick in the browser (data-elapsed-since)."""
+    shown = [(e["executionId"], e["version"], e["stale"]) for e in data["executions"]]
+    shown.append((data["page"], data["has_next"], data["has_previous"]))
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:32]
+
+
 @login_required
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     data = selectors.execution_list(**form.selector_kwargs(), per_page=25)
-    context = {**data, "form": form, "filtered": form.is_filtered}
+    fingerprint = _table_fingerprint(data)
+    if request.htmx and request.headers.get("X-Shown-Table") == fingerprint:
+        # The table's poll, and nothing it shows has changed: no render, no body.
+        return HttpResponse(status=204)
+    context = {**data, "form": form, "filtered": form.is_filtered, "fingerprint": fingerprint}
     return _render(request, "executions/list.html", "table", context)
 
 

@@ -122,6 +122,27 @@ def test_it_polls_the_list_on_the_first_page_and_on_pages_with_running_rows_only
     assert 'href="?page=1"' in second
 
 
+def test_it_answers_the_list_poll_with_204_until_something_it_shows_changes(browser, ingest, settings):
+    ingest.start("e1", "p", 2, T0)
+    page = _text(browser.get("/"))
+    shown = re.search(r'"X-Shown-Table": "([0-9a-f]+)"', page).group(1)
+    # The running row's duration ticks in the browser, so a 204 does not freeze it.
+    assert f'data-elapsed-since="{T0}"' in page
+    poll = {**HX, "HTTP_X_SHOWN_TABLE": shown}
+    assert browser.get("/", **poll).status_code == 204
+    # A filter request (no fingerprint) always gets the table.
+    assert browser.get("/", **HX).status_code == 200
+
+    ingest.task("e1", "a", result())
+    fresh = browser.get("/", **poll)
+    assert fresh.status_code == 200 and "1</span> done" in _text(fresh)
+    shown = re.search(r'"X-Shown-Table": "([0-9a-f]+)"', _text(fresh)).group(1)
+    assert browser.get("/", **{**HX, "HTTP_X_SHOWN_TABLE": shown}).status_code == 204
+    # Nothing was written, but time made the execution stale: the table changes.
+    settings.EXECUTION_STALE_AFTER_SECONDS = 0
+    assert browser.get("/", **{**HX, "HTTP_X_SHOWN_TABLE": shown}).status_code == 200
+
+
 def test_it_shows_a_stale_badge_for_a_running_execution_without_news(browser, ingest, settings):
     run(ingest, "quiet", finish=False)
     assert "badge-stale" not in _text(browser.get("/"))
