@@ -108,7 +108,7 @@ def _hash(value: Any) -> str:
 
 # ---------------------------------------------------------------- Cypher
 
-_LOCK_PART = """
+_LOCK_EXECUTIONS = """
 UNWIND $eids AS eid
 MERGE (e:OrchestrationExecution {executionId: eid})
 ON CREATE SET e.status = 'running', e.started = false, e.finished = false, e.cancelled = false,
@@ -120,7 +120,6 @@ ON CREATE SET e.status = 'running', e.started = false, e.finished = false, e.can
 SET e.lockNonce = $nonce
 """
 
-_LOCK_EXECUTIONS = _LOCK_PART
 
 _READ_EXECUTION_STATE = """
 MATCH (e:OrchestrationExecution {executionId: $eid})
@@ -181,10 +180,19 @@ CALL (conflicts) {
 }
 """
 
+# (e)-[rel]->(t) exists exactly while `flag` holds.
+_KEEP_LINK = """
+  CALL (e, t, {flag}) {{
+    OPTIONAL MATCH (e)-[link:{rel}]->(t)
+    FOREACH (_ IN CASE WHEN {flag} AND link IS NULL THEN [1] ELSE [] END | CREATE (e)-[:{rel}]->(t))
+    FOREACH (_ IN CASE WHEN NOT {flag} AND link IS NOT NULL THEN [1] ELSE [] END | DELETE link)
+  }}
+"""
+
 # Each task execution mirrors its latest attempt. Links that the failure report walks instead of
 # reading every task: FAILED_TASK while the latest attempt failed, QC_FAILED_TASK while any attempt
 # failed QC, RETRIED_TASK while the latest attempt passed after earlier ones.
-_REFRESH_TASKS_PART = """
+_REFRESH_TASKS_PART = ("""
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $teids ELSE [] END AS teid
   MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {taskExecutionId: teid})
@@ -201,24 +209,14 @@ CALL (conflicts) {
       t.attemptCount = attemptCount
   WITH e, t, qcFailed, latest.status = 'failure' AS failed,
        latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
-  CALL (e, t, failed) {
-    OPTIONAL MATCH (e)-[f:FAILED_TASK]->(t)
-    FOREACH (_ IN CASE WHEN failed AND f IS NULL THEN [1] ELSE [] END | CREATE (e)-[:FAILED_TASK]->(t))
-    FOREACH (_ IN CASE WHEN NOT failed AND f IS NOT NULL THEN [1] ELSE [] END | DELETE f)
-  }
-  CALL (e, t, qcFailed) {
-    OPTIONAL MATCH (e)-[q:QC_FAILED_TASK]->(t)
-    FOREACH (_ IN CASE WHEN qcFailed AND q IS NULL THEN [1] ELSE [] END | CREATE (e)-[:QC_FAILED_TASK]->(t))
-    FOREACH (_ IN CASE WHEN NOT qcFailed AND q IS NOT NULL THEN [1] ELSE [] END | DELETE q)
-  }
-  CALL (e, t, retried) {
-    OPTIONAL MATCH (e)-[r:RETRIED_TASK]->(t)
-    FOREACH (_ IN CASE WHEN retried AND r IS NULL THEN [1] ELSE [] END | CREATE (e)-[:RETRIED_TASK]->(t))
-    FOREACH (_ IN CASE WHEN NOT retried AND r IS NOT NULL THEN [1] ELSE [] END | DELETE r)
-  }
-  RETURN count(*) AS refreshedTasks
-}
 """
+    + "".join(
+        _KEEP_LINK.format(flag=flag, rel=rel)
+        for flag, rel in (("failed", "FAILED_TASK"), ("qcFailed", "QC_FAILED_TASK"), ("retried", "RETRIED_TASK"))
+    )
+    + """  RETURN count(*) AS refreshedTasks
+}
+""")
 
 
 # Counters derive from stored facts: task status from each task's latest attempt; tokens and
@@ -284,7 +282,7 @@ RETURN collect(eid) AS eids
 # The whole write of a run of task results as ONE statement, so that it runs as one auto-commit
 # transaction in one round trip: the execution locks are held only while Neo4j executes it.
 TASK_RESULTS_WRITE = (
-    "CALL () {" + _LOCK_PART + "RETURN count(*) AS locked\n}\n"
+    "CALL () {" + _LOCK_EXECUTIONS + "RETURN count(*) AS locked\n}\n"
     + _TASK_RESULTS_PART
     + _REFRESH_TASKS_PART
     + "WITH conflicts, recorded, [x IN recorded WHERE x.created OR x.upgraded | x.eid] AS changed\n"
@@ -378,7 +376,7 @@ class _TaskResultsWrite:
     """The parameters of one task-results write, and what the service needs to answer each event."""
 
     params: dict[str, Any]
-    meta: dict[int, tuple[str, str, str, int]]  # idx -> (executionId, taskExecutionId, taskId, attemptNumber)
+    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, taskExecutionId, taskId, attemptNumber)
     duplicates: dict[int, Outcome]  # later copies, in the same write, of an attempt it already carries
 
     @property
@@ -429,8 +427,6 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
         for number, qc in enumerate(history[: attempt_number - 1], start=1):
             history_rows.append({"teid": teid, "aid": f"{teid}#{number}", "props": _history_props(qc, number)})
         meta[idx] = (eid, teid, ev.taskId, attempt_number)
-    for idx, outcome in duplicates.items():
-        meta[idx] = (outcome.execution_id, outcome.body["id"], outcome.body["taskId"], outcome.body["attemptNumber"])
     params = {"rows": rows, "history": history_rows, "teids": sorted({r["teid"] for r in rows})}
     return _TaskResultsWrite(params=params, meta=meta, duplicates=duplicates)
 
