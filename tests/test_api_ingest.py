@@ -1,5 +1,7 @@
 """Ingest semantics: idempotency, conflicts, disorder, retries, attempts, QC, batches."""
 
+import json
+
 from tests.conftest import cypher
 
 E = "exec-1"
@@ -142,6 +144,20 @@ def test_it_returns_the_execution_with_its_task_executions(ingest):
     assert body["executionId"] == E and body["tasksTotal"] == 2
     assert sorted((t["taskId"], t["taskTitle"], t["status"]) for t in body["taskExecutions"]) == [("a", "Alpha", "success"), ("b", "b", "failure")]
     assert body["failedTaskIds"] == ["b"]
+
+
+def test_it_accepts_a_plan_in_mimir_workflow_format(ingest, mimir_format_workflow):
+    response = ingest.plan("inventory-audit", mimir_format_workflow)
+    assert response.status_code == 200, response.content
+    assert response.json()["taskCount"] == 4
+    rows = cypher("MATCH (p:Plan {planId: 'inventory-audit'}) RETURN p.title, p.registered, p.tasks, p.parallelGroups")
+    title, registered, tasks, groups = rows[0]
+    # `name` is Mimir's title field; dependencies and parallel groups are kept with the tasks.
+    assert (title, registered) == ("Quarterly Inventory Audit", True)
+    stored = {t["id"]: t for t in json.loads(tasks)}
+    assert stored["merge-counts"]["dependencies"] == ["count-north", "count-south"]
+    assert stored["audit-memo"]["parallelGroup"] == 2 and "parallelGroup" not in stored["merge-counts"]
+    assert [g["name"] for g in json.loads(groups)] == ["Counting", "Reporting"]
 
 
 def test_it_accepts_a_plan_from_a_real_mimir_workflow_file(ingest, sample_workflows):
