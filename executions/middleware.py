@@ -33,8 +33,11 @@ class HtmxLoginRedirectMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        # Cheap tests first: resolving LOGIN_URL is a URL reverse, wasted on the ingest API's requests.
+        if response.status_code != 302 or not getattr(request, "htmx", False):
+            return response
         login_url = resolve_url(settings.LOGIN_URL)
-        if getattr(request, "htmx", False) and response.status_code == 302 and response["Location"].startswith(login_url):
+        if response["Location"].startswith(login_url):
             current = request.htmx.current_url_abs_path or "/"
             return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': current})}")
         return response
