@@ -15,8 +15,9 @@ Reports results/s for each, (a)/(c) and (b)/(d) (targets >= 0.5 and >= 0.8), lat
 where the CPU went (app workers, Neo4j, this client). After every phase it checks that each
 execution's counters and FAILED_TASK links in Neo4j equal what was sent, and fails (exit 1) if not.
 
-    .venv/bin/python bench/ingest_throughput.py                              # defaults: 40 x 50 results per phase
-    .venv/bin/python bench/ingest_throughput.py --executions 10 --tasks 20   # smoke run
+    .venv/bin/python bench/ingest_throughput.py                              # defaults: 4,000 / 10,000 results per phase
+    .venv/bin/python bench/ingest_throughput.py --executions 10 --batch-executions 10 --tasks 20 \
+        --rounds 1 --warmup-max 0                                            # smoke run
     .venv/bin/python bench/ingest_throughput.py --write docs/benchmarks.md   # also (re)write that section
 
 A fresh Neo4j is started on --neo4j-port (default 7695) unless NEO4J_BOLT_URL is set; gunicorn
@@ -26,6 +27,7 @@ listens on 127.0.0.1:--app-port (default 8094).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -38,7 +40,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import median
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -137,6 +138,26 @@ def _proc_cpu(pid: int) -> float:
         return 0.0
 
 
+def jit_cpu(pid: int) -> float:
+    """CPU seconds of a JVM's JIT compiler threads (HotSpot names them "C1/C2 CompilerThreadN")."""
+    total = 0.0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if "CompilerThre" not in f.read():
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass  # the thread ended meanwhile
+    return total
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -175,7 +196,8 @@ class CpuMeter:
         if self.app_pid:
             app = sum(_proc_cpu(p) for p in [self.app_pid, *_children(self.app_pid)])
         neo = _proc_cpu(self.neo4j_pid) if self.neo4j_pid else 0.0
-        return {"app": app, "neo4j": neo, "client": time.process_time()}
+        jit = jit_cpu(self.neo4j_pid) if self.neo4j_pid else 0.0
+        return {"app": app, "neo4j": neo, "jit": jit, "client": time.process_time()}
 
     def settle(self, idle_cores: float = 0.1, max_seconds: float = 30) -> float:
         """Wait until the app and Neo4j are idle (background work such as garbage collection or a
@@ -248,40 +270,67 @@ def _pool_run(fn, work: list, clients: int, max_seconds: float) -> tuple[float, 
     return time.perf_counter() - began, latencies, errors
 
 
-def _http_pool(app: harness.AppServer, clients: int):
-    """One keep-alive connection per client thread. urllib3 directly (what requests is built on): the
-    load generator shares the machine's two cores with the server, so it should cost as little as it can."""
-    import urllib3
+class _KeepAliveClients:
+    """One keep-alive http.client connection per client thread. The load generator shares the two
+    cores with the server, so it should cost as little as it can: http.client with the bodies
+    serialized before the clock starts costs less CPU per request than urllib3 (its pool, retries
+    and response wrapper) serializing on the fly, and a real orchestrator would not run on this box."""
 
-    parts = urlsplit(app.url)
-    return urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=clients, block=True, retries=False)
+    def __init__(self, app: harness.AppServer):
+        parts = urlsplit(app.url)
+        self.host, self.port = parts.hostname, parts.port
+        self.headers = {"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"}
+        self.local = threading.local()
+        self.opened: list[http.client.HTTPConnection] = []
+
+    def post(self, path: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            self.opened.append(conn)
+        try:
+            conn.request("POST", path, body=body, headers=self.headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            self.local.conn = None
+            raise
+
+    def close(self) -> None:
+        for conn in self.opened:
+            conn.close()
 
 
 def http_single(app: harness.AppServer, wl: Workload, clients: int, max_seconds: float) -> tuple:
-    pool = _http_pool(app, clients)
-    headers = {"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"}
+    conns = _KeepAliveClients(app)
+    requests = [(f"/api/v1/executions/{eid}/tasks", json.dumps(body).encode()) for eid, body in wl.items]
 
-    def post(item):
-        eid, body = item
-        r = pool.request("POST", f"/api/v1/executions/{eid}/tasks", body=json.dumps(body), headers=headers, timeout=60)
-        if r.status != 201:
-            return f"HTTP {r.status}: {r.data[:200]!r}"
+    def post(request):
+        status, data = conns.post(*request, timeout=60)
+        if status != 201:
+            return f"HTTP {status}: {data[:200]!r}"
         return None
 
-    return _pool_run(post, wl.items, clients, max_seconds)
+    try:
+        return _pool_run(post, requests, clients, max_seconds)
+    finally:
+        conns.close()
 
 
 def http_batch(app: harness.AppServer, wl: Workload, size: int, clients: int, max_seconds: float) -> tuple:
-    pool = _http_pool(app, clients)
-    headers = {"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"}
+    conns = _KeepAliveClients(app)
+    bodies = [
+        json.dumps({"events": [{"type": "task_result", "executionId": eid, **body} for eid, body in chunk]}).encode()
+        for chunk in batches(wl.items, size)
+    ]
     fallbacks = []
 
-    def post(chunk):
-        events = [{"type": "task_result", "executionId": eid, **body} for eid, body in chunk]
-        r = pool.request("POST", "/api/v1/events", body=json.dumps({"events": events}), headers=headers, timeout=120)
-        if r.status != 200:
-            return f"HTTP {r.status}: {r.data[:200]!r}"
-        data = json.loads(r.data)
+    def post(body):
+        status, raw = conns.post("/api/v1/events", body, timeout=120)
+        if status != 200:
+            return f"HTTP {status}: {raw[:200]!r}"
+        data = json.loads(raw)
         bad = [x for x in data["results"] if x["status"] != 201]
         if data["transactions"] != 1:
             fallbacks.append(data["transactions"])
@@ -289,7 +338,10 @@ def http_batch(app: harness.AppServer, wl: Workload, size: int, clients: int, ma
             return f"{len(bad)} events not created, e.g. {bad[0]}"
         return None
 
-    seconds, lat, errors = _pool_run(post, batches(wl.items, size), clients, max_seconds)
+    try:
+        seconds, lat, errors = _pool_run(post, bodies, clients, max_seconds)
+    finally:
+        conns.close()
     if fallbacks:
         errors.append(f"{len(fallbacks)} batches fell back to one transaction per event")
     return seconds, lat, errors
@@ -329,25 +381,77 @@ def driver_phase(drv, wl: Workload, size: int, clients: int, max_seconds: float)
     return _pool_run(write, writes, clients, max_seconds)
 
 
+@dataclass
+class WarmUp:
+    results: int = 0  # per path
+    jit_share: float | None = None  # JIT compilers' share of Neo4j's CPU in the last cycle
+    quiet: bool = False
+
+
+def warm_up(run_path, paths: str, neo4j_pid: int | None, *, minimum: int, maximum: int,
+            quiet_share: float, chunk: int = 1000) -> WarmUp:
+    """Write results through every path in cycles of `chunk` until at least `minimum` went through
+    each and the JVM's JIT compilers used less than `quiet_share` of Neo4j's CPU in two cycles in a row
+    (or `maximum` went through each). Neo4j's JVM compiles for well over ten thousand transactions;
+    measured before that, a phase pays for compilation in proportion to how long it runs, and the
+    slower HTTP phases pay the most."""
+    state = WarmUp()
+    cycle = quiet_cycles = 0
+    while state.results < maximum:
+        jit0, neo0 = (jit_cpu(neo4j_pid), _proc_cpu(neo4j_pid)) if neo4j_pid else (0.0, 0.0)
+        for key in paths:
+            run_path(key, f"c{cycle}", chunk)
+        state.results += chunk
+        cycle += 1
+        if not neo4j_pid:  # an external Neo4j: its threads cannot be seen, so only the minimum applies
+            if state.results >= minimum:
+                break
+            continue
+        neo = _proc_cpu(neo4j_pid) - neo0
+        state.jit_share = (jit_cpu(neo4j_pid) - jit0) / neo if neo > 0 else 0.0
+        harness.log(f"warm-up: {state.results} results through each path; the JIT compilers used "
+                    f"{state.jit_share:.0%} of Neo4j's CPU in the last cycle")
+        # Two quiet cycles in a row: a single one is often a pause between two bursts of compilation.
+        quiet_cycles = quiet_cycles + 1 if state.jit_share < quiet_share else 0
+        if state.results >= minimum and quiet_cycles >= 2:
+            state.quiet = True
+            break
+    return state
+
+
 # ---------------------------------------------------------------- report
 
 
-def markdown(results: dict[str, PhaseResult], args, started: str, load_before: tuple) -> str:
+def warm_text(warm: WarmUp, args) -> str:
+    if not warm.results:
+        return "No warm-up (`--warmup-max 0`): the JVM was still compiling."
+    text = f"Before measuring, {warm.results:,} results went through each measured path"
+    if warm.jit_share is None:
+        return text + " (an external Neo4j: its JIT compilers could not be watched)."
+    if warm.quiet:
+        return (text + f", until Neo4j's JIT compilers used less than {args.jit_quiet:.0%} of its CPU in two "
+                f"cycles of 1,000 in a row ({warm.jit_share:.0%} in the last): the JVM's steady state.")
+    return (text + f"; the JIT compilers still used {warm.jit_share:.0%} of Neo4j's CPU "
+            f"(threshold {args.jit_quiet:.0%}, not reached within --warmup-max): not yet the steady state.")
+
+
+def markdown(results: dict[str, PhaseResult], args, started: str, load_before: tuple, warm: WarmUp) -> str:
     r = results
     lines = [
         f"Run {started} on {platform.node() or 'this machine'}: {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, load average before the run {load_before[0]:.2f}. "
-        f"{args.executions} executions x {args.tasks} task results = {args.executions * args.tasks} results per phase "
+        f"{args.tasks} task results per execution: {args.executions} executions "
+        f"({args.executions * args.tasks:,} results) per one-result phase, {args.batch_executions} "
+        f"({args.batch_executions * args.tasks:,} results) per batch phase "
         f"(10 % failures, ~250-byte outputs, QC verdicts), batch size {args.batch_size}, gunicorn -w {args.workers} "
         f"-k gthread --threads {args.threads}, Neo4j heap {args.heap}"
         + (", **Neo4j pinned to core 0, gunicorn and the clients to the other cores** (`--pin`)." if args.pin
            else ", no CPU pinning (Neo4j, gunicorn and the clients share every core)."),
         "",
         f"Each phase ran {args.rounds} times (the order reversed every other round, each phase started on an idle "
-        f"machine, after a warm-up of {args.warmup} results through every path): the median round is shown, "
-        f"every round's rate in brackets.",
+        f"machine): the median round is shown, every round's rate in brackets. {warm_text(warm, args)}",
         "",
-        "| phase | what | clients | results/request | results/s (median) | rounds | p50 ms | p95 ms | CPU s per 1000 results (app / Neo4j / client) | counters |",
+        "| phase | what | clients | results/request | results/s (median) | rounds | p50 ms | p95 ms | CPU s per 1000 results: app / Neo4j (its JIT) / client | counters |",
         "|---|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for key in "abcd":
@@ -355,7 +459,8 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
             continue
         p = r[key]
         n = max(p.results, 1) / 1000
-        cpu = " / ".join(f"{p.cpu.get(k, 0) / n:.2f}" for k in ("app", "neo4j", "client"))
+        cpu = (f"{p.cpu.get('app', 0) / n:.2f} / {p.cpu.get('neo4j', 0) / n:.2f} "
+               f"({p.cpu.get('jit', 0) / n:.2f}) / {p.cpu.get('client', 0) / n:.2f}")
         p50, p95 = p.pct(0.5), p.pct(0.95)
         ok = "exact" if not p.problems else f"**{len(p.problems)} mismatches**"
         lines.append(
@@ -393,12 +498,17 @@ def write_section(path: Path, body: str, command: str, pinned: bool) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--executions", type=int, default=40)
+    ap.add_argument("--executions", type=int, default=80, help="executions per one-result phase, (a) and (c)")
+    ap.add_argument("--batch-executions", type=int, default=200, help="executions per batch phase, (b) and (d)")
     ap.add_argument("--tasks", type=int, default=50, help="task results per execution")
     ap.add_argument("--clients", type=int, default=16, help="concurrent clients for (a) and (c)")
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--batch-clients", type=int, default=4, help="concurrent clients for (b) and (d)")
-    ap.add_argument("--warmup", type=int, default=2000, help="results written through each path before measuring")
+    ap.add_argument("--warmup", type=int, default=2000, help="at least this many results through each measured path "
+                    "before measuring")
+    ap.add_argument("--warmup-max", type=int, default=40000, help="at most this many (0: no warm-up at all)")
+    ap.add_argument("--jit-quiet", type=float, default=0.05, help="warm up until Neo4j's JIT compilers use less "
+                    "than this share of its CPU")
     ap.add_argument("--phases", default="abcd", help="phases to run, in this order (reversed every other round)")
     ap.add_argument("--rounds", type=int, default=3, help="run every phase this many times; the median is reported")
     ap.add_argument("--max-seconds", type=float, default=600, help="time limit per phase")
@@ -417,6 +527,7 @@ def main(argv=None) -> int:
     command = "python bench/ingest_throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
 
     results: dict[str, PhaseResult] = {}
+    warm = WarmUp()
     failed = False
     try:
         with harness.neo4j_server("throughput", port=args.neo4j_port, heap=args.heap) as neo:
@@ -438,13 +549,21 @@ def main(argv=None) -> int:
                     harness.log(f"pinned {pin(neo.server.proc.pid, {0})} Neo4j threads to core 0, "
                                 f"{pin(app.proc.pid, others)} gunicorn threads and "
                                 f"{pin(os.getpid(), others)} of this process's threads to cores {sorted(others)}")
-                if args.warmup:
-                    harness.log(f"warm-up: {args.warmup} results through each path")
-                    n = max(1, args.warmup // 20)
-                    http_single(app, make_workload(f"w{run_id}a", n, 20, 99), args.clients, args.max_seconds)
-                    http_batch(app, make_workload(f"w{run_id}b", n, 20, 98), args.batch_size, args.batch_clients, args.max_seconds)
-                    driver_phase(drv, make_workload(f"w{run_id}c", n, 20, 97), 1, args.clients, args.max_seconds)
-                    driver_phase(drv, make_workload(f"w{run_id}d", n, 20, 96), args.batch_size, args.batch_clients, args.max_seconds)
+                neo4j_pid = neo.server.proc.pid if neo.server else None
+
+                def warm_path(key: str, tag: str, count: int) -> None:
+                    wl = make_workload(f"w{run_id}{tag}{key}", max(1, count // 20), 20, 90 + ord(key))
+                    if key == "a":
+                        http_single(app, wl, args.clients, args.max_seconds)
+                    elif key == "b":
+                        http_batch(app, wl, args.batch_size, args.batch_clients, args.max_seconds)
+                    else:
+                        driver_phase(drv, wl, 1 if key == "c" else args.batch_size,
+                                     args.clients if key == "c" else args.batch_clients, args.max_seconds)
+
+                if args.warmup_max:
+                    warm = warm_up(warm_path, args.phases, neo4j_pid, minimum=args.warmup,
+                                   maximum=max(args.warmup, args.warmup_max), quiet_share=args.jit_quiet)
                 specs = {
                     "a": ("HTTP, one result per request", args.clients, 1,
                           lambda wl: http_single(app, wl, args.clients, args.max_seconds)),
@@ -462,7 +581,9 @@ def main(argv=None) -> int:
                     for i, key in enumerate(order):
                         label, clients, per_request, run = specs[key]
                         # The same results (same seed) in every phase, under a phase-specific prefix.
-                        wl = make_workload(f"p{run_id}r{rnd}{i}{key}", args.executions, args.tasks, args.seed)
+                        # Batch phases get more results so that they, too, last seconds rather than a few requests.
+                        executions = args.batch_executions if key in "bd" else args.executions
+                        wl = make_workload(f"p{run_id}r{rnd}{i}{key}", executions, args.tasks, args.seed)
                         waited = meter.settle()
                         harness.log(f"round {rnd + 1} phase ({key}) {label}: {len(wl.items)} results, {clients} clients "
                                     f"(waited {waited:.1f} s for an idle machine)")
@@ -494,7 +615,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         harness.log("interrupted; everything was stopped")
         return 130
-    body = markdown(results, args, started, load_before)
+    body = markdown(results, args, started, load_before, warm)
     print(body)
     if args.write:
         write_section(args.write, body, command, pinned=args.pin)
