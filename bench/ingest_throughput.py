@@ -129,13 +129,18 @@ def verify(drv, wl: Workload) -> list[str]:
 # ---------------------------------------------------------------- CPU accounting (Linux /proc)
 
 
-def _proc_cpu(pid: int) -> float:
+def _stat_cpu(stat_path: str) -> float:
+    """User + system CPU seconds from a /proc stat file (a process's or one of its threads')."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(stat_path) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
-        return 0.0
+        return 0.0  # the process or thread ended meanwhile
+
+
+def _proc_cpu(pid: int) -> float:
+    return _stat_cpu(f"/proc/{pid}/stat")
 
 
 def jit_cpu(pid: int) -> float:
@@ -148,13 +153,11 @@ def jit_cpu(pid: int) -> float:
     for tid in tids:
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if "CompilerThre" not in f.read():
-                    continue
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass  # the thread ended meanwhile
+                compiler = "CompilerThre" in f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        if compiler:
+            total += _stat_cpu(f"/proc/{pid}/task/{tid}/stat")
     return total
 
 
@@ -551,19 +554,6 @@ def main(argv=None) -> int:
                                 f"{pin(os.getpid(), others)} of this process's threads to cores {sorted(others)}")
                 neo4j_pid = neo.server.proc.pid if neo.server else None
 
-                def warm_path(key: str, tag: str, count: int) -> None:
-                    wl = make_workload(f"w{run_id}{tag}{key}", max(1, count // 20), 20, 90 + ord(key))
-                    if key == "a":
-                        http_single(app, wl, args.clients, args.max_seconds)
-                    elif key == "b":
-                        http_batch(app, wl, args.batch_size, args.batch_clients, args.max_seconds)
-                    else:
-                        driver_phase(drv, wl, 1 if key == "c" else args.batch_size,
-                                     args.clients if key == "c" else args.batch_clients, args.max_seconds)
-
-                if args.warmup_max:
-                    warm = warm_up(warm_path, args.phases, neo4j_pid, minimum=args.warmup,
-                                   maximum=max(args.warmup, args.warmup_max), quiet_share=args.jit_quiet)
                 specs = {
                     "a": ("HTTP, one result per request", args.clients, 1,
                           lambda wl: http_single(app, wl, args.clients, args.max_seconds)),
@@ -574,6 +564,14 @@ def main(argv=None) -> int:
                     "d": ("driver, UNWIND batch per transaction (service statement)", args.batch_clients, args.batch_size,
                           lambda wl: driver_phase(drv, wl, args.batch_size, args.batch_clients, args.max_seconds)),
                 }
+
+                def warm_path(key: str, tag: str, count: int) -> None:
+                    specs[key][3](make_workload(f"w{run_id}{tag}{key}", max(1, count // 20), 20, 90 + ord(key)))
+
+                if args.warmup_max:
+                    warm = warm_up(warm_path, args.phases, neo4j_pid, minimum=args.warmup,
+                                   maximum=max(args.warmup, args.warmup_max), quiet_share=args.jit_quiet)
+
                 rounds: dict[str, list[PhaseResult]] = {}
                 for rnd in range(args.rounds):
                     # Alternate the order so that no phase always runs first or right after another.

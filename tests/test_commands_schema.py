@@ -1,8 +1,10 @@
-"""manage.py install_schema: safe to run again, and quiet about rules that already exist."""
+"""manage.py install_schema: safe to run again, and quiet about rules that already exist; rederive_graph refuses a bad argument."""
 
 import io
 
+import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tests.conftest import cypher
 
@@ -17,3 +19,9 @@ def test_it_installs_the_schema_again_printing_only_its_summary(capsys):
                                             "WHERE type = 'UNIQUENESS' RETURN labelsOrTypes[0] + '.' + properties[0]")}
     assert {"Plan.planId", "OrchestrationExecution.executionId", "TaskExecution.taskExecutionId",
             "TaskAttempt.attemptId"} <= constraints
+
+
+def test_it_refuses_a_rederive_batch_size_below_one():
+    with pytest.raises(CommandError, match="--batch-size must be at least 1") as refused:
+        call_command("rederive_graph", batch_size=0, stdout=io.StringIO())
+    assert refused.value.returncode == 2

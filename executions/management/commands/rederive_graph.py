@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
 
@@ -18,8 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size: int, if_needed: bool, **options):
         if batch_size < 1:
-            self.stderr.write("--batch-size must be at least 1")
-            raise SystemExit(2)
+            raise CommandError("--batch-size must be at least 1", returncode=2)
         if if_needed and not services.executions_need_rederive():
             self.stdout.write("every execution has its derived facts")
             return
