@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
 import neo4j.exceptions
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from neomodel import db
 
@@ -718,18 +718,24 @@ def ingest_token_authenticate(*, raw: str) -> int | None:
     # compiling the equivalent ORM query each time cost a third of the request's Python time.
     now = timezone.now()
     # At most one write a minute per token: last-use is informative, not an audit log.
-    stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60))
+    minute_ago = now - timedelta(seconds=60)
     table = connection.ops.quote_name(IngestToken._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, last_used_at IS NULL OR last_used_at < %s FROM {table} "
             "WHERE token_hash = %s AND revoked_at IS NULL",
-            [stale_before, IngestToken.hash(raw)],
+            [connection.ops.adapt_datetimefield_value(minute_ago), IngestToken.hash(raw)],
         )
         row = cursor.fetchone()
     if row is None:
         return None
     token_id, stale = row
     if stale:
-        IngestToken.objects.filter(pk=token_id).update(last_used_at=now)
+        # Every request of a token arriving together sees the same stale value and would write it;
+        # the condition lets one of them do it. Last-use is bookkeeping: a write that loses to a
+        # concurrent one (SQLite answers "table is locked") must not refuse an authenticated request.
+        try:
+            IngestToken.objects.filter(pk=token_id).exclude(last_used_at__gte=minute_ago).update(last_used_at=now)
+        except OperationalError as exc:
+            logger.info("last use of ingest token %s not recorded: %s", token_id, exc)
     return token_id
