@@ -12,12 +12,25 @@ from typing import Any
 import neomodel
 import pytest
 from django.core.management import call_command
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from neomodel import db
 
 from executions import services
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
+
+
+class _LiveTestServer(ThreadedWSGIServer):
+    # Django's test server listens with a backlog of 10; the concurrency tests open 32 connections
+    # at once and overflowed it (TcpExtListenOverflows rose), leaving clients to wait for SYN
+    # retransmits or, once in CI, to find the connection reset: a limit of the test server, not of
+    # the product (gunicorn listens with a backlog of 2048).
+    request_queue_size = 128
+
+
+LiveServerThread.server_class = _LiveTestServer
 
 
 @pytest.fixture(scope="session")
