@@ -222,24 +222,26 @@ def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 @contextlib.contextmanager
 def app_server(
-    name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60
+    name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[AppServer]:
-    """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port."""
+    """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
+    (`env`: extra environment for the app, e.g. its settings)."""
     import requests
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
         raise SystemExit(f"port {port} is in use; pass another --app-port")
+    extra_env = env or {}
     env, token = prepare_app(name, bolt_url)
+    env.update(extra_env)
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
     cmd = [
-        str(VENV_BIN / "gunicorn"), "mimir_dashboard.wsgi:application",
-        "-b", f"{HOST}:{port}", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-        "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
-        # gunicorn 27's control socket is one path per user, shared with every other gunicorn (see run.sh).
-        "--no-control-socket",
-        "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(L)s',
+        # The production settings (worker class, access log): mimir_dashboard/gunicorn_conf.py.
+        str(VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf", "mimir_dashboard.wsgi:application",
+        "-b", f"{HOST}:{port}", "-w", str(workers), "--threads", str(threads),
+        "--timeout", "120", "--graceful-timeout", "10",
     ]
     log(f"starting gunicorn on {HOST}:{port} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -267,7 +269,8 @@ def app_server(
 
 
 def access_log_statuses(log_path: Path) -> dict[int, int]:
-    """Count the HTTP statuses in gunicorn's access log (our format: ... "<request>" <status> ...)."""
+    """Count the HTTP statuses in gunicorn's access log (mimir_dashboard/gunicorn_logging.py:
+    ... "<request line>" <status> <bytes> <seconds>)."""
     counts: dict[int, int] = {}
     for line in log_path.read_text(errors="replace").splitlines():
         parts = line.rsplit('" ', 1)

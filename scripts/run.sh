@@ -79,11 +79,9 @@ fi
 "$PY" manage.py rederive_graph --if-needed
 "$PY" manage.py collectstatic --noinput
 
-# --no-control-socket: gunicorn 27's control socket defaults to one path per user
-# (~/.gunicorn/gunicorn.ctl), shared with every other gunicorn of that user (tests, benchmarks).
-.venv/bin/gunicorn mimir_dashboard.wsgi:application \
-  --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --worker-class gthread \
-  --access-logfile - --no-control-socket &
+# Worker class, access log and control socket: mimir_dashboard/gunicorn_conf.py.
+.venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
+  --bind "127.0.0.1:$PORT" --workers 2 --threads 4 &
 GUNICORN_PID=$!
 
 healthy() {
