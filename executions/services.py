@@ -11,13 +11,16 @@ import hashlib
 import json
 import logging
 import random
+import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
 import neo4j.exceptions
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
 from neomodel import db
@@ -603,6 +606,121 @@ def _apply_one(event: Any) -> Outcome:
     return _apply([(0, event)])[0]
 
 
+# ---------------------------------------------------------------- group commit of single results
+
+
+class _Waiting:
+    """One task result posted on its own, waiting for its write."""
+
+    __slots__ = ("event", "turn", "done", "outcome", "error")
+
+    def __init__(self, event: Any):
+        self.event = event
+        self.turn = threading.Event()  # set when answered, or when it is this request's turn to write
+        self.done = False
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    def answer(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
+        self.outcome, self.error, self.done = outcome, error, True
+        self.turn.set()
+
+    def result(self) -> Outcome:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+class GroupCommit:
+    """Group commit for task results posted one per request.
+
+    Orchestrators post each result as its task finishes, many at once. While one write is in Neo4j,
+    the results that arrive in other threads of this process wait for it, then go together as ONE
+    statement (the batch endpoint's) instead of one statement each: Neo4j's work per result falls
+    about four-fold (docs/benchmarks.md). No timer: a result waits only for the write ahead of it,
+    and a lone result is written at once. Whoever's turn it is writes, so no thread is added.
+
+    Every request still gets its own answer. The write is one auto-commit transaction, as before;
+    if Neo4j refuses the group's write as a whole (a conflicting replay refuses it), the group's
+    results are written one by one, so only the conflicting one is refused.
+    """
+
+    def __init__(self, *, max_size: int):
+        self.max_size = max_size
+        self._lock = threading.Lock()
+        self._waiting: deque[_Waiting] = deque()
+        self._writing = False
+        # Statements that went through and the results they answered: what grouping achieved.
+        self.writes = 0
+        self.results = 0
+
+    def submit(self, event: Any) -> Outcome:
+        me = _Waiting(event)
+        with self._lock:
+            self._waiting.append(me)
+            my_turn = not self._writing
+            self._writing = True
+        if not my_turn:
+            me.turn.wait()
+            if me.done:
+                return me.result()
+        # This thread writes the waiting results, its own first, then hands the turn on.
+        with self._lock:
+            group = [self._waiting.popleft() for _ in range(min(self.max_size, len(self._waiting)))]
+        try:
+            self._write(group)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].turn.set()
+                else:
+                    self._writing = False
+        return me.result()
+
+    def _write(self, group: list[_Waiting]) -> None:
+        try:
+            outcomes = self._statement(group)
+            for i, w in enumerate(group):
+                w.answer(outcomes[i])
+        except ServiceError as exc:
+            if len(group) == 1:
+                group[0].answer(error=exc)
+            else:
+                for w in group:
+                    try:
+                        w.answer(self._statement([w])[0])
+                    except Exception as one_exc:  # noqa: BLE001 - answered to its own request
+                        w.answer(error=one_exc)
+        except Exception as exc:  # noqa: BLE001 - Neo4j down or busy, or a bug: each request of the group answers it
+            for w in group:
+                w.answer(error=exc)
+        finally:
+            for w in group:
+                if not w.done:  # interrupted (the worker is shutting down): nobody may wait forever
+                    w.answer(error=RuntimeError("the group write was interrupted"))
+
+    def _statement(self, group: list[_Waiting]) -> dict[int, Outcome]:
+        outcomes = _apply_task_results([(i, w.event) for i, w in enumerate(group)])
+        with self._lock:
+            self.writes += 1
+            self.results += len(group)
+        return outcomes
+
+
+_group_commit: GroupCommit | None = None
+_group_commit_lock = threading.Lock()
+
+
+def group_commit() -> GroupCommit:
+    """This process's group commit (created on first use: after gunicorn forks its workers)."""
+    global _group_commit
+    with _group_commit_lock:
+        if _group_commit is None:
+            _group_commit = GroupCommit(max_size=settings.INGEST_GROUP_COMMIT_MAX)
+        return _group_commit
+
+
 # ---------------------------------------------------------------- public services
 
 
@@ -622,9 +740,10 @@ def execution_start(*, start: schemas.ExecutionStartIn) -> Outcome:
 
 
 def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> Outcome:
-    return _apply_one(
-        _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
-    )
+    event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
+    if settings.INGEST_GROUP_COMMIT_MAX <= 1:
+        return _apply_one(event)
+    return group_commit().submit(event)
 
 
 def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> Outcome:

@@ -86,6 +86,9 @@ NEO4J_BOLT_URL = _neo4j_url(os.environ.get("NEO4J_BOLT_URL", "bolt://neo4j:neo4j
 # How large an ingest request may be (outputs of megabytes are real); larger gets 413.
 INGEST_MAX_BODY_BYTES = _env_int("INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Task results posted one per request that arrive while a write is in Neo4j are written together,
+# at most this many per statement (executions.services.GroupCommit); 1 writes each on its own.
+INGEST_GROUP_COMMIT_MAX = _env_int("INGEST_GROUP_COMMIT_MAX", 64, minimum=1)
 # An execution with no news for this long while running is shown as stale.
 EXECUTION_STALE_AFTER_SECONDS = _env_int("EXECUTION_STALE_AFTER_SECONDS", 900, minimum=1)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).

@@ -1,0 +1,158 @@
+"""Group commit of results posted one per request (executions.services.GroupCommit): results that
+arrive while a write is in Neo4j go together in one statement, and each request gets its own answer."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from neomodel import db
+
+from executions import schemas, services
+from tests.conftest import cypher
+
+
+def _result(execution_id: str, task_id: str, **result: Any) -> Any:
+    body = {"status": "success", "duration": 10, "tokens": {"input": 1, "output": 2}, **result}
+    return schemas.TaskResultEvent.model_validate(
+        {"type": "task_result", "executionId": execution_id, "taskId": task_id, "result": body}
+    )
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.005)
+
+
+class _Held:
+    """An open transaction holding an execution's write lock, so the writes after it have to wait."""
+
+    def __init__(self, execution_id: str):
+        self.session = db.driver.session()
+        self.tx = self.session.begin_transaction()
+        self.tx.run("MATCH (e:OrchestrationExecution {executionId: $eid}) SET e.lockNonce = 'held'", eid=execution_id)
+
+    def release(self) -> None:
+        self.tx.rollback()
+        self.session.close()
+
+
+class _Posts:
+    """Submit events on their own threads; collect each one's answer or error."""
+
+    def __init__(self, group: services.GroupCommit):
+        self.group = group
+        self.answers: dict[str, Any] = {}
+        self.threads: list[threading.Thread] = []
+
+    def post(self, name: str, event: Any) -> None:
+        def run():
+            try:
+                self.answers[name] = self.group.submit(event)
+            except Exception as exc:  # noqa: BLE001 - the test asserts on it
+                self.answers[name] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self) -> dict[str, Any]:
+        for thread in self.threads:
+            thread.join(30)
+            assert not thread.is_alive(), "a request never got its answer"
+        return self.answers
+
+
+def _waiting(group: services.GroupCommit) -> int:
+    return len(group._waiting)
+
+
+@contextlib.contextmanager
+def _while_a_write_waits(group: services.GroupCommit, execution_id: str):
+    """Post a result (as "first", task t-first) whose write waits for the execution's lock, held by
+    another transaction; what is posted meanwhile waits for that write. The lock goes on exit."""
+    held = _Held(execution_id)
+    posts = _Posts(group)
+    try:
+        posts.post("first", _result(execution_id, "t-first"))
+        _until(lambda: group._writing and _waiting(group) == 0, "the first result is being written")
+        yield posts
+    finally:
+        held.release()
+
+
+@pytest.fixture
+def group() -> services.GroupCommit:
+    return services.GroupCommit(max_size=64)
+
+
+def test_it_writes_the_results_that_arrive_during_a_write_in_one_statement(group):
+    services.task_result_record(execution_id="e1", task_result=_result("e1", "t0"))
+    with _while_a_write_waits(group, "e1") as posts:
+        posts.post("second", _result("e2", "t1", status="failure"))
+        posts.post("third", _result("e1", "t2", tokens={"input": 5, "output": 5}))
+        _until(lambda: _waiting(group) == 2, "two results wait for the first write")
+        assert not posts.answers  # the first write is held by the lock, so nobody is answered yet
+    answers = posts.join()
+
+    # Two statements for three results: the first alone, the two that waited together.
+    assert (group.writes, group.results) == (2, 3)
+    assert {name: (a.status, a.body["id"], a.body["replayed"]) for name, a in answers.items()} == {
+        "first": (201, "e1-t-first", False), "second": (201, "e2-t1", False), "third": (201, "e1-t2", False),
+    }
+    # Each answer carries its own execution's counters, as a single write's answer does.
+    assert answers["second"].body["execution"]["tasksFailed"] == 1
+    assert answers["third"].body["execution"]["tasksSuccessful"] == 3
+    assert cypher(
+        "MATCH (e:OrchestrationExecution) RETURN e.executionId, e.tasksSuccessful, e.tasksFailed, e.tokensTotal, "
+        "size([(e)-[:FAILED_TASK]->(t) | t]) ORDER BY e.executionId"
+    ) == [["e1", 3, 0, 16, 0], ["e2", 0, 1, 3, 1]]
+    assert not group._writing and _waiting(group) == 0
+
+
+def test_it_refuses_only_the_conflicting_result_of_a_group(group):
+    services.task_result_record(execution_id="e1", task_result=_result("e1", "t1", duration=10))
+    with _while_a_write_waits(group, "e1") as posts:
+        posts.post("conflict", _result("e1", "t1", duration=99))  # attempt 1 of t1, other content
+        posts.post("good", _result("e1", "t2"))
+        posts.post("replay", _result("e1", "t1", duration=10))  # attempt 1 of t1 again, same content
+        _until(lambda: _waiting(group) == 3, "three results wait for the first write")
+    answers = posts.join()
+
+    assert isinstance(answers["conflict"], services.ConflictError)
+    assert answers["conflict"].status == 409 and "duration" in str(answers["conflict"])
+    assert (answers["good"].status, answers["good"].body["replayed"]) == (201, False)
+    assert (answers["replay"].status, answers["replay"].body["replayed"]) == (200, True)
+    assert answers["first"].status == 201
+    # The refused group wrote nothing; then each of its results was written on its own (the
+    # conflicting one refused again, so it counts as no write).
+    assert (group.writes, group.results) == (3, 3)
+    assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[3]]
+    assert cypher("MATCH (a:TaskAttempt) WHERE a.attemptId STARTS WITH 'e1-t1#' RETURN a.attemptId, a.durationMs") == [["e1-t1#1", 10]]
+
+
+def test_it_writes_at_most_max_size_results_per_statement():
+    group = services.GroupCommit(max_size=2)
+    services.task_result_record(execution_id="e1", task_result=_result("e1", "t0"))
+    with _while_a_write_waits(group, "e1") as posts:
+        for i in range(2, 7):
+            posts.post(f"t{i}", _result("e1", f"t{i}"))
+        _until(lambda: _waiting(group) == 5, "five results wait")
+    answers = posts.join()
+    assert all(a.status == 201 for a in answers.values()), answers
+    assert (group.writes, group.results) == (4, 6)  # 1, then 2 + 2 + 1
+    assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[7]]
+
+
+def test_it_writes_a_lone_result_at_once_and_records_it_like_a_single_write(group):
+    answer = group.submit(_result("e1", "t1"))
+    assert (answer.status, answer.body["replayed"], group.writes, group.results) == (201, False, 1, 1)
+    again = group.submit(_result("e1", "t1"))
+    assert (again.status, again.body["replayed"]) == (200, True)
+    assert not group._writing
