@@ -223,18 +223,17 @@ def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
 @contextlib.contextmanager
 def app_server(
     name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60,
-    env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[AppServer]:
     """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
-    (`env`: extra environment for the app, e.g. its settings)."""
+    (`extra_env`: more environment for the app, e.g. its settings)."""
     import requests
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
         raise SystemExit(f"port {port} is in use; pass another --app-port")
-    extra_env = env or {}
     env, token = prepare_app(name, bolt_url)
-    env.update(extra_env)
+    env.update(extra_env or {})
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
     cmd = [

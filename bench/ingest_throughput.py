@@ -582,7 +582,7 @@ def main(argv=None) -> int:
         with harness.neo4j_server("throughput", port=args.neo4j_port, heap=args.heap) as neo:
             with harness.app_server("throughput", neo.bolt_url, port=args.app_port, workers=args.workers,
                                     threads=args.threads,
-                                    env={"INGEST_GROUP_COMMIT_MAX": str(args.group_commit_max)}) as app:
+                                    extra_env={"INGEST_GROUP_COMMIT_MAX": str(args.group_commit_max)}) as app:
                 import django
 
                 os.environ.update({k: v for k, v in app.env.items() if k.startswith(("DJANGO", "NEO4J", "DATABASE"))})

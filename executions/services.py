@@ -606,6 +606,18 @@ def _apply_one(event: Any) -> Outcome:
     return _apply([(0, event)])[0]
 
 
+def _apply_one_by_one(events: list[tuple[int, Any]]) -> dict[int, Outcome | ServiceError]:
+    """Each event in its own transaction, after their joint write was refused: the good ones land
+    and each refused one gets its own reason."""
+    answers: dict[int, Outcome | ServiceError] = {}
+    for idx, ev in events:
+        try:
+            answers[idx] = _apply([(idx, ev)])[idx]
+        except ServiceError as exc:
+            answers[idx] = exc
+    return answers
+
+
 # ---------------------------------------------------------------- group commit of single results
 
 
@@ -688,11 +700,15 @@ class GroupCommit:
             if len(group) == 1:
                 group[0].answer(error=exc)
             else:
-                for w in group:
-                    try:
-                        w.answer(self._statement([w])[0])
-                    except Exception as one_exc:  # noqa: BLE001 - answered to its own request
-                        w.answer(error=one_exc)
+                answers = _apply_one_by_one([(i, w.event) for i, w in enumerate(group)])
+                written = sum(isinstance(a, Outcome) for a in answers.values())
+                self._count(writes=written, results=written)
+                for i, w in enumerate(group):
+                    answer = answers[i]
+                    if isinstance(answer, Outcome):
+                        w.answer(answer)
+                    else:
+                        w.answer(error=answer)
         except Exception as exc:  # noqa: BLE001 - Neo4j down or busy, or a bug: each request of the group answers it
             for w in group:
                 w.answer(error=exc)
@@ -703,10 +719,13 @@ class GroupCommit:
 
     def _statement(self, group: list[_Waiting]) -> dict[int, Outcome]:
         outcomes = _apply_task_results([(i, w.event) for i, w in enumerate(group)])
-        with self._lock:
-            self.writes += 1
-            self.results += len(group)
+        self._count(writes=1, results=len(group))
         return outcomes
+
+    def _count(self, *, writes: int, results: int) -> None:
+        with self._lock:
+            self.writes += writes
+            self.results += results
 
 
 _group_commit: GroupCommit | None = None
@@ -762,12 +781,10 @@ def events_apply(*, events: list[tuple[int, Any]]) -> tuple[dict[int, Outcome], 
         return _apply(events), 1
     except ServiceError:
         pass
-    outcomes: dict[int, Outcome] = {}
-    for idx, ev in events:
-        try:
-            outcomes[idx] = _apply([(idx, ev)])[idx]
-        except ServiceError as exc:
-            outcomes[idx] = Outcome(status=exc.status, body=exc.as_body())
+    outcomes = {
+        idx: answer if isinstance(answer, Outcome) else Outcome(status=answer.status, body=answer.as_body())
+        for idx, answer in _apply_one_by_one(events).items()
+    }
     return outcomes, 1 + len(events)
 
 
