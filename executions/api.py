@@ -7,7 +7,6 @@ import json
 import logging
 from typing import Any
 
-import neo4j.exceptions
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -15,10 +14,10 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.parser import Parser
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field, TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import Field
 
 from . import schemas, selectors, services
+from .errors import ConflictError, DatabaseUnavailable, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -77,33 +76,9 @@ def _error(request: HttpRequest, status: int, error: str, detail: str, errors: l
     return api.create_response(request, {"error": error, "detail": detail, "errors": errors or []}, status=status)
 
 
-def _field_name(loc: tuple | list) -> str:
-    # ninja prefixes body fields with ("body", "<param name>"); path ones with ("path",).
-    parts = [str(p) for p in loc]
-    if parts[:1] == ["body"]:
-        parts = parts[2:]
-    elif parts[:1] in (["path"], ["query"]):
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
-_EVENT_TAGS = {"execution_started", "task_result", "execution_finished", "plan"}
-
-
-def _pydantic_errors(errors: list[dict[str, Any]], *, from_ninja: bool) -> list[dict[str, str]]:
-    out = []
-    for err in errors:
-        # Discriminated unions add the event tag to the location; it names no field.
-        loc = [p for p in err.get("loc", ()) if p not in _EVENT_TAGS]
-        field = _field_name(loc) if from_ninja else ".".join(map(str, loc))
-        message = err.get("msg", "is invalid").removeprefix("Value error, ")
-        out.append({"field": field or "body", "message": message})
-    return out
-
-
 @api.exception_handler(ValidationError)
 def _on_validation_error(request, exc):
-    errors = _pydantic_errors(exc.errors, from_ninja=True)
+    errors = schemas.field_errors(exc.errors, request=True)
     fields = ", ".join(sorted({e["field"] for e in errors}))
     return _error(request, 400, "invalid", f"invalid fields: {fields}", errors)
 
@@ -133,29 +108,30 @@ def _on_http_error(request, exc):
     return _error(request, exc.status_code, "error", str(exc))
 
 
-@api.exception_handler(services.ServiceError)
+# The one place where the product's errors become HTTP statuses.
+_STATUS = {InvalidInput: 400, NotFound: 404, ConflictError: 409}
+
+
+def _status(exc: ServiceError) -> int:
+    return next((status for kind, status in _STATUS.items() if isinstance(exc, kind)), 400)
+
+
+@api.exception_handler(ServiceError)
 def _on_service_error(request, exc):
-    return api.create_response(request, exc.as_body(), status=exc.status)
+    return api.create_response(request, exc.as_body(), status=_status(exc))
 
 
-def _unavailable(request, exc):
-    logger.warning("Neo4j unavailable: %s", exc)
-    response = _error(request, 503, "unavailable", "the graph database is unreachable; retry later")
-    response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
-    return response
-
-
-api.add_exception_handler(services.DatabaseUnavailable, _unavailable)
-api.add_exception_handler(neo4j.exceptions.ServiceUnavailable, _unavailable)
-api.add_exception_handler(neo4j.exceptions.SessionExpired, _unavailable)
-
-
-@api.exception_handler(neo4j.exceptions.TransientError)
-def _on_transient(request, exc):
-    # Retries are exhausted at the service boundary; the client may safely retry (idempotent).
-    logger.warning("transient Neo4j error after retries: %s", exc)
-    response = _error(request, 503, "busy", "the graph database is busy; retry later")
-    response["Retry-After"] = "1"
+@api.exception_handler(DatabaseUnavailable)
+def _on_unavailable(request, exc):
+    # The client may safely retry: every call is idempotent.
+    if exc.busy:
+        logger.warning("Neo4j busy after retries: %s", exc)
+        response = _error(request, 503, "busy", "the graph database is busy; retry later")
+        response["Retry-After"] = "1"
+    else:
+        logger.warning("Neo4j unavailable: %s", exc)
+        response = _error(request, 503, "unavailable", "the graph database is unreachable; retry later")
+        response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
     return response
 
 
@@ -163,13 +139,15 @@ Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413:
        415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
-def _answer(outcome: services.Outcome) -> Status:
-    return Status(outcome.status, outcome.body)
+def _answer(result: services.EventResult, *, created_status: int = 201) -> Status:
+    """A recorded event is `created_status`, a replay 200."""
+    return Status(created_status if result.created else 200, result.data)
 
 
 @api.put("/plans/{plan_id}", response={200: schemas.PlanOut, **Err}, summary="Create or replace a plan")
 def plan_put(request, plan_id: schemas.Identifier, payload: schemas.PlanIn):
-    return _answer(services.plan_upsert(plan_id=plan_id, plan=payload))
+    # A plan is a document PUT in place: 200 whether it is new, changed or the same.
+    return _answer(services.plan_upsert(plan_id=plan_id, plan=payload), created_status=200)
 
 
 @api.post("/executions", response={200: schemas.ExecutionEventOut, 201: schemas.ExecutionEventOut, **Err},
@@ -197,7 +175,7 @@ def execution_finish(request, execution_id: schemas.Identifier, payload: schemas
 def execution_get(request, execution_id: schemas.Identifier):
     execution = selectors.execution_get(execution_id=execution_id)
     if execution is None:
-        raise services.NotFound(f"no execution {execution_id!r}")
+        raise NotFound(f"no execution {execution_id!r}")
     return Status(200, execution)
 
 
@@ -209,24 +187,22 @@ class BatchIn(Schema):
     )
 
 
-_EVENT = TypeAdapter(schemas.Event)
+def _batch_status(item: services.BatchItem) -> int:
+    if isinstance(item.answer, ServiceError):
+        return _status(item.answer)
+    return 200 if item.type == "plan" or not item.answer.created else 201
 
 
 @api.post("/events", response={200: schemas.BatchOut, **Err}, summary="A batch of events, applied in order")
 def events(request, payload: BatchIn):
-    results: dict[int, dict[str, Any]] = {}
-    valid: list[tuple[int, Any]] = []
-    for index, raw in enumerate(payload.events):
-        try:
-            valid.append((index, _EVENT.validate_python(raw)))
-        except PydanticValidationError as exc:
-            errors = _pydantic_errors(exc.errors(), from_ninja=False)
-            body = {"error": "invalid", "detail": "invalid fields: " + ", ".join(e["field"] for e in errors),
-                    "errors": errors}
-            kind = raw.get("type")
-            results[index] = {"index": index, "type": kind if isinstance(kind, str) else None, "status": 400, "body": body}
-    outcomes, transactions = services.events_apply(events=valid)
-    for index, event in valid:
-        outcome = outcomes[index]
-        results[index] = {"index": index, "type": event.type, "status": outcome.status, "body": outcome.body}
-    return Status(200, {"results": [results[i] for i in sorted(results)], "transactions": transactions})
+    batch = services.events_apply(events=payload.events)
+    results = [
+        {
+            "index": item.index,
+            "type": item.type,
+            "status": _batch_status(item),
+            "body": item.answer.as_body() if isinstance(item.answer, ServiceError) else item.answer.data,
+        }
+        for item in batch.items
+    ]
+    return Status(200, {"results": results, "transactions": batch.transactions})

@@ -66,3 +66,43 @@ def trend_chart(trend: list[dict[str, Any]], bucket: str) -> dict[str, Any]:
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "axis_x": LEFT - 6, "right": WIDTH - RIGHT,
         "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18, "series": series, "x_labels": x_labels, "grid": grid,
     }
+
+
+def execution_timeline(execution: dict[str, Any], tasks: list[dict[str, Any]], now: int) -> dict[str, Any]:
+    """Gantt bars of an execution's tasks: each from `timestamp − durationMs` to `timestamp`, placed
+    as percentages of the run (from its first start to its end, or to `now` while it runs)."""
+    spans = []
+    for task in tasks:
+        end, length = task.get("timestamp"), task.get("durationMs")
+        if end is None:
+            continue
+        spans.append((task, end - (length or 0), end))
+    if not spans:
+        return {"rows": [], "startMs": execution.get("startTime"), "endMs": execution.get("endTime"), "groups": []}
+    lo = min([s for _, s, _ in spans] + ([execution["startTime"]] if execution.get("startTime") else []))
+    ends = [e for _, _, e in spans]
+    if execution.get("endTime"):
+        ends.append(execution["endTime"])
+    elif execution.get("status") == "running":
+        ends.append(now)
+    hi = max(ends)
+    width = max(1, hi - lo)
+    rows = []
+    for task, start, end in sorted(spans, key=lambda s: (s[1], s[2], s[0]["taskId"])):
+        left = (start - lo) / width * 100
+        rows.append(
+            {
+                "taskId": task["taskId"],
+                "title": task.get("taskTitle") or task["taskId"],
+                "status": task.get("status"),
+                "parallelGroup": task.get("parallelGroup"),
+                "colorIndex": (task.get("parallelGroup") or 0) % 8,
+                "startMs": start,
+                "endMs": end,
+                "durationMs": end - start,
+                "left": round(left, 3),
+                "width": round(max(0.4, min(100 - left, (end - start) / width * 100)), 3),
+            }
+        )
+    groups = sorted({r["parallelGroup"] for r in rows if r["parallelGroup"] is not None})
+    return {"rows": rows, "startMs": lo, "endMs": hi, "groups": groups}

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-from .services import DatabaseUnavailable
+from .errors import DatabaseUnavailable
 
 
 class DatabaseUnavailableMiddleware:

@@ -38,13 +38,14 @@ class Plan(StructuredNode):
     updated = IntegerProperty()
 
 
-class TaskAttempt(StructuredNode):
-    # <executionId>-<taskId>#<attemptNumber>
-    attemptId = StringProperty(unique_index=True, required=True)
-    attemptNumber = IntegerProperty(required=True)
-    # 'result' for an attempt posted as a task result; 'history' for one known only from a later
-    # result's qcVerificationHistory (QC verdict only), upgraded when its own result arrives.
-    source = StringProperty(choices={"result": "result", "history": "history"})
+class AttemptRecord(StructuredNode):
+    """What one attempt says: its own node (TaskAttempt) keeps it, and a task execution mirrors its
+    latest attempt's. These fields are also an attempt's content: a replay with the same values is a
+    no-op, with others a conflict."""
+
+    __abstract_node__ = True
+
+    attemptNumber = IntegerProperty()
     status = StringProperty(choices={s: s for s in TASK_STATUSES})
     output = StringProperty()
     error = StringProperty()
@@ -60,12 +61,28 @@ class TaskAttempt(StructuredNode):
     qcFeedback = StringProperty()
     qcIssues = ArrayProperty(StringProperty())
     qcRequiredFixes = ArrayProperty(StringProperty())
+    # Completion time.
     timestamp = IntegerProperty()
+
+
+class TaskAttempt(AttemptRecord):
+    # <executionId>-<taskId>#<attemptNumber>
+    attemptId = StringProperty(unique_index=True, required=True)
+    attemptNumber = IntegerProperty(required=True)
+    # 'result' for an attempt posted as a task result; 'history' for one known only from a later
+    # result's qcVerificationHistory (QC verdict only), upgraded when its own result arrives.
+    source = StringProperty(choices={"result": "result", "history": "history"})
     # Hash of the attempt's content: an identical replay is a no-op, a different one a conflict.
     contentHash = StringProperty()
+    # Set by the write that created the attempt, so that the write can tell its own from a replay's.
+    nonce = StringProperty()
+
+    INTERNAL_FIELDS = ("contentHash", "nonce")
 
 
-class TaskExecution(StructuredNode):
+class TaskExecution(AttemptRecord):
+    """A task of an execution. Besides the task-definition fields, it mirrors its latest attempt."""
+
     # <executionId>-<taskId>, as Mimir's persistTaskExecutionToNeo4j returns.
     taskExecutionId = StringProperty(unique_index=True, required=True)
     executionId = StringProperty(index=True, required=True)
@@ -73,25 +90,12 @@ class TaskExecution(StructuredNode):
     taskTitle = StringProperty()
     parallelGroup = IntegerProperty()
     qcRoleDescription = StringProperty()
-    # Everything below mirrors the latest attempt.
     status = StringProperty(index=True, choices={s: s for s in TASK_STATUSES})
-    output = StringProperty()
-    error = StringProperty()
-    prompt = StringProperty()
-    agentRoleDescription = StringProperty()
-    durationMs = IntegerProperty()
-    tokensInput = IntegerProperty()
-    tokensOutput = IntegerProperty()
-    tokensTotal = IntegerProperty()
-    toolCalls = IntegerProperty()
-    attemptNumber = IntegerProperty()
     attemptCount = IntegerProperty()
-    qcPassed = BooleanProperty()
-    qcScore = IntegerProperty()
-    qcFeedback = StringProperty()
-    qcIssues = ArrayProperty(StringProperty())
-    qcRequiredFixes = ArrayProperty(StringProperty())
     timestamp = IntegerProperty(index=True)
+    created = IntegerProperty()
+
+    INTERNAL_FIELDS = ("created",)
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 
@@ -135,6 +139,24 @@ class OrchestrationExecution(StructuredNode):
     qc_failed_tasks = RelationshipTo(TaskExecution, "QC_FAILED_TASK")
     # While the task's latest attempt passed after earlier attempts.
     retried_tasks = RelationshipTo(TaskExecution, "RETRIED_TASK")
+
+    INTERNAL_FIELDS = ("reworkTokens", "taskIds", "searchText")
+
+
+def _shown_fields(model: type[StructuredNode], first: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The properties that reads return: all the model declares but its INTERNAL_FIELDS."""
+    internal = set(getattr(model, "INTERNAL_FIELDS", ()))
+    names = [*first, *(n for n in model.defined_properties(aliases=False, rels=False) if n not in first)]
+    return tuple(n for n in names if n not in internal)
+
+
+ATTEMPT_CONTENT_FIELDS = tuple(AttemptRecord.defined_properties(aliases=False, rels=False))
+Plan.SHOWN_FIELDS = _shown_fields(Plan)
+TaskAttempt.SHOWN_FIELDS = _shown_fields(TaskAttempt, ("attemptId", "attemptNumber", "source"))
+TaskExecution.SHOWN_FIELDS = _shown_fields(
+    TaskExecution, ("taskExecutionId", "executionId", "taskId", "taskTitle", "parallelGroup", "qcRoleDescription")
+)
+OrchestrationExecution.SHOWN_FIELDS = _shown_fields(OrchestrationExecution)
 
 
 GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt)

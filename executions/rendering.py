@@ -70,3 +70,17 @@ def output_diff(previous: str | None, current: str | None, *, context: int = 3) 
             kind = "ctx"
         lines.append({"kind": kind, "text": line})
     return {"lines": lines, "added": added, "removed": removed, "identical": not lines}
+
+
+def with_output_diffs(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds `diff` to each attempt (newest first, as selectors.task_detail returns them): the diff of
+    its output against attempt `previousAttemptNumber`, or None when there is none to compare with."""
+    by_number = {a["attemptNumber"]: a for a in attempts}
+    for attempt in attempts:
+        previous = by_number.get(attempt.get("previousAttemptNumber"))
+        attempt["diff"] = (
+            output_diff(previous.get("output"), attempt.get("output"))
+            if previous is not None and attempt.get("hasOutput")
+            else None
+        )
+    return attempts

@@ -253,3 +253,30 @@ class BatchItemOut(BaseModel):
 class BatchOut(BaseModel):
     results: list[BatchItemOut]
     transactions: int
+
+
+# ---- validation errors, as the API reports them ----
+
+_EVENT_TAGS = {"execution_started", "task_result", "execution_finished", "plan"}
+
+
+def _field_name(loc: list[str], *, request: bool) -> str:
+    if request:
+        # django-ninja prefixes body fields with ("body", "<param name>"), others with ("path",) etc.
+        if loc[:1] == ["body"]:
+            loc = loc[2:]
+        elif loc[:1] in (["path"], ["query"]):
+            loc = loc[1:]
+    return ".".join(loc)
+
+
+def field_errors(errors: list[dict[str, Any]], *, request: bool = False) -> list[dict[str, str]]:
+    """pydantic's errors as [{field, message}], fields dotted ("result.tokens.input"). `request`:
+    the locations are django-ninja's, which start with where in the request the value was."""
+    out = []
+    for err in errors:
+        # Discriminated unions add the event tag to the location; it names no field.
+        loc = [str(p) for p in err.get("loc", ()) if p not in _EVENT_TAGS]
+        message = err.get("msg", "is invalid").removeprefix("Value error, ")
+        out.append({"field": _field_name(loc, request=request) or "body", "message": message})
+    return out

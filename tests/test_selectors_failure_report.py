@@ -172,4 +172,4 @@ def test_it_returns_one_csv_row_per_failed_task_execution(dataset):
 
 
 def test_it_offers_every_plan_as_a_filter_option(dataset):
-    assert selectors.report_plan_options() == [("docs", "Docs writer (docs)"), ("etl", "Nightly ETL (etl)"), ("ops", "ops")]
+    assert selectors.plan_options() == [("docs", "Docs writer (docs)"), ("etl", "Nightly ETL (etl)"), ("ops", "ops")]

@@ -5,6 +5,8 @@ from datetime import date
 
 
 from executions import selectors
+from executions.charts import execution_timeline
+from executions.rendering import with_output_diffs
 from tests.conftest import cypher
 from tests.page_data import PLAN, T0, result, run
 
@@ -104,12 +106,13 @@ def test_it_details_an_execution_with_its_tasks_and_a_timeline(ingest):
     assert [t["taskId"] for t in detail["tasks"]] == ["t0", "t1", "t2", "t3"]
     assert [t["status"] for t in detail["tasks"]] == ["success", "success", "failure", "success"]
     assert "output" not in detail["tasks"][0] and detail["tasks"][2]["error"] == "boom 2"
-    bars = detail["timeline"]["rows"]
+    timeline = execution_timeline(execution, detail["tasks"], now=T0 + 10 * 60_000)
+    bars = timeline["rows"]
     # Execution spans T0 .. T0+5min; task i runs from T0+i min to T0+(i+1) min.
     assert [(b["taskId"], b["left"], b["width"]) for b in bars] == [
         ("t0", 0.0, 20.0), ("t1", 20.0, 20.0), ("t2", 40.0, 20.0), ("t3", 60.0, 20.0)]
     assert [b["parallelGroup"] for b in bars] == [0, 0, 0, 1]
-    assert detail["timeline"]["groups"] == [0, 1]
+    assert timeline["groups"] == [0, 1]
 
 
 def test_it_measures_a_running_execution_from_start_to_now_and_counts_pending_tasks(ingest):
@@ -155,7 +158,7 @@ def test_it_gives_a_task_every_attempt_newest_first_with_qc_and_a_diff_against_t
     ingest.task("e", "a", first, task={"id": "a", "title": "Write code", "qcRole": "Strict reviewer"})
     ingest.task("e", "a", second)
     detail = selectors.task_detail(execution_id="e", task_id="a")
-    task, attempts = detail["task"], detail["attempts"]
+    task, attempts = detail["task"], with_output_diffs(detail["attempts"])
     assert (task["status"], task["attemptCount"], task["qcRoleDescription"]) == ("success", 2, "Strict reviewer")
     assert [a["attemptNumber"] for a in attempts] == [2, 1]
     assert [(a["qcPassed"], a["qcScore"], a["qcIssues"], a["qcRequiredFixes"]) for a in attempts] == [
@@ -177,7 +180,7 @@ def test_it_diffs_against_the_last_attempt_that_has_an_output_skipping_history_o
     ]
     ingest.task("e", "a", result("failure", attemptNumber=1, output="v1"))
     ingest.task("e", "a", result(attemptNumber=3, output="v3", qcVerification=history[2], qcVerificationHistory=history))
-    attempts = selectors.task_detail(execution_id="e", task_id="a")["attempts"]
+    attempts = with_output_diffs(selectors.task_detail(execution_id="e", task_id="a")["attempts"])
     assert [(a["attemptNumber"], a["source"], a["hasOutput"]) for a in attempts] == [
         (3, "result", True), (2, "history", False), (1, "result", True)]
     assert attempts[0]["previousAttemptNumber"] == 1
@@ -189,7 +192,7 @@ def test_it_reports_identical_outputs_as_an_identical_diff(ingest):
     ingest.start("e", "p", 1, T0)
     ingest.task("e", "a", result("failure", attemptNumber=1, output="same"))
     ingest.task("e", "a", result(attemptNumber=2, output="same"))
-    diff = selectors.task_detail(execution_id="e", task_id="a")["attempts"][0]["diff"]
+    diff = with_output_diffs(selectors.task_detail(execution_id="e", task_id="a")["attempts"])[0]["diff"]
     assert diff == {"lines": [], "added": 0, "removed": 0, "identical": True}
 
 

@@ -1,4 +1,4 @@
-"""Group commit of results posted one per request (executions.services.GroupCommit): results that
+"""Group commit of results posted one per request (executions.services.group_commit.GroupCommit): results that
 arrive while a write is in Neo4j go together in one statement, and each request gets its own answer."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from neomodel import db
 
 from executions import schemas, services
+from executions.errors import ConflictError
 from tests.conftest import cypher
 
 
@@ -70,7 +71,7 @@ class _Posts:
 
 
 def _waiting(group: services.GroupCommit) -> int:
-    return len(group._waiting)
+    return group.waiting
 
 
 @contextlib.contextmanager
@@ -81,7 +82,7 @@ def _while_a_write_waits(group: services.GroupCommit, execution_id: str):
     posts = _Posts(group)
     try:
         posts.post("first", _result(execution_id, "t-first"))
-        _until(lambda: group._writing and _waiting(group) == 0, "the first result is being written")
+        _until(lambda: group.writing and _waiting(group) == 0, "the first result is being written")
         yield posts
     finally:
         held.release()
@@ -103,17 +104,18 @@ def test_it_writes_the_results_that_arrive_during_a_write_in_one_statement(group
 
     # Two statements for three results: the first alone, the two that waited together.
     assert (group.writes, group.results) == (2, 3)
-    assert {name: (a.status, a.body["id"], a.body["replayed"]) for name, a in answers.items()} == {
-        "first": (201, "e1-t-first", False), "second": (201, "e2-t1", False), "third": (201, "e1-t2", False),
+    assert {name: (a.outcome, a.data["id"], a.data["replayed"]) for name, a in answers.items()} == {
+        "first": ("created", "e1-t-first", False), "second": ("created", "e2-t1", False),
+        "third": ("created", "e1-t2", False),
     }
     # Each answer carries its own execution's counters, as a single write's answer does.
-    assert answers["second"].body["execution"]["tasksFailed"] == 1
-    assert answers["third"].body["execution"]["tasksSuccessful"] == 3
+    assert answers["second"].data["execution"]["tasksFailed"] == 1
+    assert answers["third"].data["execution"]["tasksSuccessful"] == 3
     assert cypher(
         "MATCH (e:OrchestrationExecution) RETURN e.executionId, e.tasksSuccessful, e.tasksFailed, e.tokensTotal, "
         "size([(e)-[:FAILED_TASK]->(t) | t]) ORDER BY e.executionId"
     ) == [["e1", 3, 0, 16, 0], ["e2", 0, 1, 3, 1]]
-    assert not group._writing and _waiting(group) == 0
+    assert not group.writing and _waiting(group) == 0
 
 
 def test_it_refuses_only_the_conflicting_result_of_a_group(group):
@@ -125,11 +127,10 @@ def test_it_refuses_only_the_conflicting_result_of_a_group(group):
         _until(lambda: _waiting(group) == 3, "three results wait for the first write")
     answers = posts.join()
 
-    assert isinstance(answers["conflict"], services.ConflictError)
-    assert answers["conflict"].status == 409 and "duration" in str(answers["conflict"])
-    assert (answers["good"].status, answers["good"].body["replayed"]) == (201, False)
-    assert (answers["replay"].status, answers["replay"].body["replayed"]) == (200, True)
-    assert answers["first"].status == 201
+    assert isinstance(answers["conflict"], ConflictError) and "duration" in str(answers["conflict"])
+    assert (answers["good"].outcome, answers["good"].data["replayed"]) == ("created", False)
+    assert (answers["replay"].outcome, answers["replay"].data["replayed"]) == ("replayed", True)
+    assert answers["first"].outcome == "created"
     # The refused group wrote nothing; then each of its results was written on its own (the
     # conflicting one refused again, so it counts as no write).
     assert (group.writes, group.results) == (3, 3)
@@ -145,14 +146,14 @@ def test_it_writes_at_most_max_size_results_per_statement():
             posts.post(f"t{i}", _result("e1", f"t{i}"))
         _until(lambda: _waiting(group) == 5, "five results wait")
     answers = posts.join()
-    assert all(a.status == 201 for a in answers.values()), answers
+    assert all(a.outcome == "created" for a in answers.values()), answers
     assert (group.writes, group.results) == (4, 6)  # 1, then 2 + 2 + 1
     assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[7]]
 
 
 def test_it_writes_a_lone_result_at_once_and_records_it_like_a_single_write(group):
     answer = group.submit(_result("e1", "t1"))
-    assert (answer.status, answer.body["replayed"], group.writes, group.results) == (201, False, 1, 1)
+    assert (answer.outcome, answer.data["replayed"], group.writes, group.results) == ("created", False, 1, 1)
     again = group.submit(_result("e1", "t1"))
-    assert (again.status, again.body["replayed"]) == (200, True)
-    assert not group._writing
+    assert (again.outcome, again.data["replayed"]) == ("replayed", True)
+    assert not group.writing

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
+from executions.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, **options):
         try:
             raw = services.ingest_token_create(name=name)
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             raise CommandError(exc.detail) from exc
         # Only the token on stdout, so that `TOKEN=$(manage.py create_ingest_token x)` works.
         self.stdout.write(raw)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
+from executions.errors import ServiceError
 
 
 class Command(BaseCommand):

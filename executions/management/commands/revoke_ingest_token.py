@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
+from executions.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -12,6 +13,6 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, **options):
         try:
             services.ingest_token_revoke(name=name)
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(f"revoked {name}")

@@ -31,7 +31,8 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from executions import services
+from executions import clock, services
+from executions.errors import ServiceError
 from executions.demo.loader import DemoPlan, load_demo_plans
 from executions.demo.scripting import Attempt, ExecutionScript, TaskRun, script_execution
 
@@ -42,9 +43,6 @@ REQUEST_TIMEOUT_SECONDS = 30
 MAX_WAIT_SECONDS = 30  # longest pause between two tries of one post
 SERVER_ERROR_TRIES = 3  # a 500 is probably a bug, not a blip: give up after a few tries
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class TokenRejected(Exception):
@@ -198,7 +196,7 @@ class Simulator:
     def backfill(self, *, count: int) -> None:
         """Post `count` finished past executions, spread over the last two weeks, in a few batches."""
         began = time.monotonic()
-        now = now_ms()
+        now = clock.now_ms()
         statuses: Counter[str] = Counter()
         batch: list[dict[str, Any]] = []
         for index in range(count):
@@ -264,9 +262,9 @@ class Simulator:
         plan = rng.choice(self.plans)
         script = script_execution(plan=plan, rng=rng)
         started = time.monotonic()
-        execution_id = self.ids.issue(at_ms=now_ms())
+        execution_id = self.ids.issue(at_ms=clock.now_ms())
         body = {"executionId": execution_id, "planId": plan.plan_id, "totalTasks": len(plan.tasks),
-                "startTime": now_ms()}
+                "startTime": clock.now_ms()}
         if self.client.send(method="POST", path="/executions", body=body) is None:
             return
         self.log(f"started   {execution_id}  {plan.plan_id:<26} {len(plan.tasks)} tasks")
@@ -280,7 +278,7 @@ class Simulator:
             if stage_index < len(script.stages) - 1 and self._sleep(work_ms=pause):
                 break
         stopping = self.stop.is_set()
-        finish = {"endTime": now_ms(), "cancelled": script.cancelled or stopping}
+        finish = {"endTime": clock.now_ms(), "cancelled": script.cancelled or stopping}
         # When stopping, one try only: shutdown must not hang on a server that is down.
         answer = self.client.send(method="POST", path=f"/executions/{execution_id}/finish", body=finish,
                                   patient=not stopping)
@@ -299,7 +297,7 @@ class Simulator:
             if self._sleep(work_ms=attempt.work_ms):
                 break
             duration = max(1, round(attempt.work_ms / self.speed))
-            body = _task_body(run=run, attempt=attempt, duration_ms=duration, timestamp_ms=now_ms())
+            body = _task_body(run=run, attempt=attempt, duration_ms=duration, timestamp_ms=clock.now_ms())
             path = f"/executions/{execution_id}/tasks"
             answer = self.client.send(method="POST", path=path, body=body)
             posted["retries"] += attempt.number > 1
@@ -434,7 +432,7 @@ class Command(BaseCommand):
         name = f"demo-simulator-{secrets.token_hex(4)}"
         try:
             token = services.ingest_token_create(name=name)
-        except (services.ServiceError, DatabaseError) as exc:
+        except (ServiceError, DatabaseError) as exc:
             raise CommandError(f"could not create an ingest token ({exc}); pass --token or set MIMIR_INGEST_TOKEN") from exc
         log(f"created ingest token {name} (revoke with: manage.py revoke_ingest_token {name})")
         return token

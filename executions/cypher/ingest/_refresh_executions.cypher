@@ -1,0 +1,39 @@
+// Fragment. Needs `conflicts` (nothing happens unless it is empty) and `changed` (the executions
+// whose version moves: replays leave it alone so that live pages do not re-render for nothing) in
+// scope, and $eids, $now. Binds `executions`: each one's counters.
+// Counters derive from stored facts: task status from each task's latest attempt; tokens and
+// tool calls from every attempt (retries cost real tokens).
+CALL (conflicts, changed) {
+  UNWIND CASE WHEN conflicts = [] THEN $eids ELSE [] END AS eid
+  MATCH (e:OrchestrationExecution {executionId: eid})
+  CALL (e) {
+    OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+    WITH t ORDER BY t.taskId
+    RETURN count(CASE WHEN t.status = 'success' THEN 1 END) AS ok,
+           count(CASE WHEN t.status = 'failure' THEN 1 END) AS bad, collect(t.taskId) AS taskIds,
+           collect(t.taskTitle) AS titles
+  }
+  CALL (e) {
+    OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
+           coalesce(sum(a.toolCalls), 0) AS calls,
+           coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework
+  }
+  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, eid IN changed AS moved
+  SET e.tasksSuccessful = ok, e.tasksFailed = bad,
+      e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
+      // For the failure report: tokens spent on failed attempts, and the task ids (its per-task
+      // denominators count these lists instead of reading every task execution).
+      e.reworkTokens = rework, e.taskIds = taskIds,
+      // For the list's case-insensitive search: ids and task titles, one per line.
+      e.searchText = toLower(reduce(text = e.executionId + '\n' + coalesce(e.planId, ''), title IN titles |
+                                    text + '\n' + title)),
+      e.status = CASE WHEN NOT e.finished THEN 'running' WHEN e.cancelled THEN 'cancelled'
+                      WHEN bad > 0 THEN 'failed' ELSE 'completed' END,
+      e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
+                          THEN e.endTime - e.startTime ELSE null END,
+      e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,
+      e.updated = CASE WHEN moved THEN $now ELSE e.updated END,
+      e.lastEventAt = CASE WHEN moved THEN $now ELSE e.lastEventAt END
+  RETURN collect(@project(e, execution_counters)) AS executions
+}

@@ -1,0 +1,35 @@
+// Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $teids.
+// Each task execution mirrors its latest attempt. Links that the failure report walks instead of
+// reading every task: FAILED_TASK while the latest attempt failed, QC_FAILED_TASK while any attempt
+// failed QC, RETRIED_TASK while the latest attempt passed after earlier ones.
+CALL (conflicts) {
+  UNWIND CASE WHEN conflicts = [] THEN $teids ELSE [] END AS teid
+  MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {taskExecutionId: teid})
+  CALL (t) {
+    MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    WITH a ORDER BY a.attemptNumber DESC
+    WITH collect(a) AS attempts
+    RETURN attempts[0] AS latest, size(attempts) AS attemptCount,
+           any(x IN attempts WHERE x.qcPassed = false) AS qcFailed
+  }
+  SET t += @project(latest, attempt_content), t.attemptCount = attemptCount
+  WITH e, t, qcFailed, latest.status = 'failure' AS failed,
+       latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
+  // Each link exists exactly while its flag holds.
+  CALL (e, t, failed) {
+    OPTIONAL MATCH (e)-[link:FAILED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN failed AND link IS NULL THEN [1] ELSE [] END | CREATE (e)-[:FAILED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT failed AND link IS NOT NULL THEN [1] ELSE [] END | DELETE link)
+  }
+  CALL (e, t, qcFailed) {
+    OPTIONAL MATCH (e)-[link:QC_FAILED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN qcFailed AND link IS NULL THEN [1] ELSE [] END | CREATE (e)-[:QC_FAILED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT qcFailed AND link IS NOT NULL THEN [1] ELSE [] END | DELETE link)
+  }
+  CALL (e, t, retried) {
+    OPTIONAL MATCH (e)-[link:RETRIED_TASK]->(t)
+    FOREACH (_ IN CASE WHEN retried AND link IS NULL THEN [1] ELSE [] END | CREATE (e)-[:RETRIED_TASK]->(t))
+    FOREACH (_ IN CASE WHEN NOT retried AND link IS NOT NULL THEN [1] ELSE [] END | DELETE link)
+  }
+  RETURN count(*) AS refreshedTasks
+}

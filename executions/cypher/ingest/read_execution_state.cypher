@@ -1,0 +1,3 @@
+MATCH (e:OrchestrationExecution {executionId: $eid})
+RETURN e.started AS started, e.planId AS planId, e.tasksTotal AS totalTasks, e.startTime AS startTime,
+       e.finished AS finished, e.endTime AS endTime, e.cancelled AS cancelled

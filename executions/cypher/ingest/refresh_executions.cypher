@@ -1,0 +1,3 @@
+WITH [] AS conflicts, $changed AS changed
+//@include ingest/_refresh_executions
+RETURN executions

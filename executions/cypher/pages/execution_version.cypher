@@ -1,0 +1,1 @@
+MATCH (e:OrchestrationExecution {executionId: $eid}) RETURN e.version, e.status

@@ -1,0 +1,1 @@
+MATCH (p:Plan) RETURN p.planId, p.title ORDER BY p.planId

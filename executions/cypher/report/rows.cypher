@@ -1,0 +1,12 @@
+// The CSV: one row per failed task execution, oldest execution first.
+//@include report/_in_range
+// FAILED_TASK links exactly the task executions whose latest attempt failed (status 'failure').
+MATCH (e)-[:FAILED_TASK]->(t:TaskExecution)
+CALL (t) {
+  OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+  RETURN coalesce(sum(a.tokensTotal), 0) AS tokens
+}
+RETURN e.executionId AS executionId, e.planId AS planId, t.taskId AS taskId, t.taskTitle AS taskTitle,
+       t.attemptNumber AS attemptNumber, t.attemptCount AS attempts, t.error AS error, t.qcScore AS qcScore,
+       t.qcIssues AS qcIssues, tokens, t.timestamp AS timestamp
+ORDER BY e.startTime, e.executionId, t.taskId

@@ -1,0 +1,42 @@
+"""Domain errors: what went wrong, in the product's terms. Services and selectors raise these;
+only the API layer (`executions.api`) and the page middleware turn them into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """A request the product refuses. `code` names the kind; `errors` name each field at fault."""
+
+    code = "invalid"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+    def as_body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, "errors": self.errors}
+
+
+class InvalidInput(ServiceError):
+    code = "invalid"
+
+
+class ConflictError(ServiceError):
+    """The event was already recorded with different content."""
+
+    code = "conflict"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class DatabaseUnavailable(Exception):
+    """Neo4j cannot be reached (or stayed busy through every retry): the caller may retry later."""
+
+    def __init__(self, detail: str, *, busy: bool = False):
+        super().__init__(detail)
+        self.busy = busy

@@ -1,0 +1,27 @@
+"""Reads from the graph of record, one module per subject: `executions` (the list, the live page,
+a task's attempts), `plans`, `failure_report`. Views and API handlers call these; presentation
+(timeline geometry, charts, diffs, markdown) is done by `charts` and `rendering`, not here.
+
+The selectors are re-exported here, so that callers write `selectors.execution_list(...)`.
+"""
+
+from ..graph import is_up as database_is_up
+from .executions import execution_detail, execution_get, execution_list, execution_version, task_detail, with_derived
+from .failure_report import failure_report, failure_rows, report_trend_buckets
+from .plans import plan_detail, plan_list, plan_options
+
+__all__ = [
+    "database_is_up",
+    "execution_detail",
+    "execution_get",
+    "execution_list",
+    "execution_version",
+    "failure_report",
+    "failure_rows",
+    "plan_detail",
+    "plan_list",
+    "plan_options",
+    "report_trend_buckets",
+    "task_detail",
+    "with_derived",
+]

@@ -1,0 +1,117 @@
+"""Reads of executions and their tasks, for the pages and the API. Each selector is a small fixed
+number of Cypher statements, whatever the number of tasks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from .. import clock, graph
+
+
+def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
+    """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending`."""
+    running = execution.get("status") == "running"
+    last = execution.get("lastEventAt")
+    stale_before = now - settings.EXECUTION_STALE_AFTER_SECONDS * 1000
+    execution["stale"] = bool(running and last is not None and last < stale_before)
+    start, end = execution.get("startTime"), execution.get("endTime")
+    if start is not None and end is not None:
+        execution["elapsedMs"] = max(0, end - start)
+    elif start is not None and running:
+        execution["elapsedMs"] = max(0, now - start)
+    else:
+        execution["elapsedMs"] = execution.get("durationMs")
+    total = execution.get("tasksTotal") or 0
+    done = (execution.get("tasksSuccessful") or 0) + (execution.get("tasksFailed") or 0)
+    execution["tasksPending"] = max(0, total - done)
+    return execution
+
+
+def execution_get(*, execution_id: str) -> dict[str, Any] | None:
+    """The execution with its counters and its task executions (latest attempt each), or None."""
+    rows = graph.read("pages/execution_get", {"eid": execution_id})
+    if not rows:
+        return None
+    execution, tasks, failed = rows[0]
+    return {**execution, "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
+
+
+def execution_list(
+    *,
+    status: str | None = None,
+    plan_id: str | None = None,
+    search: str | None = None,
+    started_from: date | None = None,
+    started_to: date | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> dict[str, Any]:
+    """Executions newest first (by startTime; not-yet-started ones first), filtered, one page of them.
+
+    `search` matches (case-insensitively) execution ids, plan ids and task titles. `started_to` is
+    inclusive (the whole day, UTC). Returns {"executions", "page", "per_page", "has_next",
+    "has_previous", "plan_ids", "any_running"}; one Cypher statement.
+    """
+    page = max(1, page)
+    search = search.strip().lower() if search else ""
+    params = {
+        "skip": (page - 1) * per_page,
+        "limit": per_page + 1,
+        "status": status or None,
+        "planId": plan_id or None,
+        "fromMs": clock.day_start_ms(started_from) if started_from else None,
+        "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
+        "q": search or None,
+    }
+    ((plan_ids, executions),) = graph.read("pages/execution_list", params)
+    now = clock.now_ms()
+    executions = [with_derived(e, now) for e in executions]
+    has_next = len(executions) > per_page
+    executions = executions[:per_page]
+    return {
+        "executions": executions,
+        "page": page,
+        "per_page": per_page,
+        "has_next": has_next,
+        "has_previous": page > 1,
+        "plan_ids": plan_ids,
+        "any_running": any(e["status"] == "running" for e in executions),
+    }
+
+
+def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
+    """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
+    outputs or prompts) ordered by completion. One Cypher statement."""
+    rows = graph.read("pages/execution_detail", {"eid": execution_id})
+    if not rows:
+        return None
+    execution, plan_title, tasks = rows[0]
+    execution = with_derived(execution, clock.now_ms())
+    execution["planTitle"] = plan_title
+    return {"execution": execution, "tasks": tasks}
+
+
+def execution_version(*, execution_id: str) -> dict[str, Any] | None:
+    """{"version", "status"} of an execution, or None: the live page's cheap "anything new?" check."""
+    rows = graph.read("pages/execution_version", {"eid": execution_id})
+    if not rows:
+        return None
+    return {"version": rows[0][0], "status": rows[0][1]}
+
+
+def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
+    """A task of an execution with every attempt, newest first. Each attempt says whether it has an
+    output (`hasOutput`: a posted result, not only a QC verdict from history) and which older attempt
+    with an output its own is compared with (`previousAttemptNumber`). One Cypher statement."""
+    rows = graph.read("pages/task_detail", {"eid": execution_id, "teid": f"{execution_id}-{task_id}"})
+    if not rows:
+        return None
+    execution, task, attempts = rows[0]
+    for index, attempt in enumerate(attempts):
+        attempt["hasOutput"] = attempt.get("source") == "result"
+        previous = next((a for a in attempts[index + 1 :] if a.get("source") == "result"), None)
+        attempt["previousAttemptNumber"] = previous["attemptNumber"] if previous else None
+    return {"execution": with_derived(execution, clock.now_ms()), "task": task, "attempts": attempts}

@@ -1,0 +1,132 @@
+"""The failure report: failure rates and their trend, failed tasks grouped by task, plan and error
+signature, top QC issues and required fixes, tasks retried before passing, rework tokens.
+
+The range is by execution startTime: started_from inclusive, started_to exclusive (epoch ms).
+Task failure rate = failed task executions (latest attempt failed) / task executions recorded;
+execution failure rate = failed executions / finished executions (completed, failed or cancelled).
+Six statements per report, one for the CSV rows, whatever the data size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import graph
+from ..signatures import error_signature
+
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+# Up to this many days the trend has daily buckets, beyond it weekly ones (Mondays, UTC).
+DAILY_TREND_MAX_DAYS = 31
+REPORT_GROUP_LIMIT = 20
+REPORT_EXAMPLE_LIMIT = 10
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def report_trend_buckets(*, started_from: int, started_to: int) -> tuple[str, int, int]:
+    """(unit, origin, size) of the trend's buckets: UTC days for ranges up to DAILY_TREND_MAX_DAYS,
+    else weeks starting on Monday (UTC). Bucket i covers [origin + i*size, origin + (i+1)*size)."""
+    if started_to - started_from <= DAILY_TREND_MAX_DAYS * DAY_MS:
+        return "day", started_from - started_from % DAY_MS, DAY_MS
+    days = started_from // DAY_MS
+    # 1970-01-01 was a Thursday: weekday (Monday = 0) of day d is (d + 3) % 7.
+    return "week", (days - (days + 3) % 7) * DAY_MS, WEEK_MS
+
+
+def _filter_params(started_from: int, started_to: int, plan_id: str | None) -> dict[str, Any]:
+    return {"started_from": int(started_from), "started_to": int(started_to), "plan_id": plan_id or None}
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    row["taskFailureRate"] = _ratio(row["failedTasks"], row["tasks"])
+    row["executionFailureRate"] = _ratio(row["failedExecutions"], row["finishedExecutions"])
+    return row
+
+
+def _merge_by_signature(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """(error, count, examples) rows grouped by exact text → groups by error signature."""
+    merged: dict[str, dict[str, Any]] = {}
+    for error, failed, examples in rows:
+        signature = error_signature(error)
+        group = merged.setdefault(
+            signature, {"signature": signature, "failed": 0, "variants": 0, "sample": error, "sampleCount": 0, "examples": []}
+        )
+        group["failed"] += failed
+        group["variants"] += 1
+        group["examples"].extend(examples)
+        if failed > group["sampleCount"]:
+            group["sample"], group["sampleCount"] = error, failed
+    groups = sorted(merged.values(), key=lambda g: (-g["failed"], g["signature"]))
+    for group in groups:
+        group["examples"].sort(key=lambda x: (-(x["timestamp"] or 0), x["executionId"], x["taskId"]))
+        del group["examples"][REPORT_EXAMPLE_LIMIT:]
+        del group["sampleCount"]
+    return groups
+
+
+def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -> dict[str, Any]:
+    """Failure rates and their trend, failed tasks grouped by task, plan and error signature, top QC
+    issues and required fixes, tasks retried before passing, and the tokens spent on failed attempts,
+    for the executions started in [started_from, started_to) (epoch ms), optionally of one plan."""
+    params = {
+        **_filter_params(started_from, started_to, plan_id),
+        "examples": REPORT_EXAMPLE_LIMIT,
+        "limit": REPORT_GROUP_LIMIT,
+    }
+    unit, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
+
+    counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
+    by_bucket = {row[0]: dict(zip(counted, row[1:])) for row in graph.read("report/trend", {**params, "origin": origin, "bucket_ms": size})}
+    trend = []
+    for index in range(max(1, -(-(started_to - origin) // size))):
+        start = origin + index * size
+        counts = by_bucket.get(index, dict.fromkeys(counted, 0))
+        trend.append(_with_rates({"start": start, "end": start + size, **counts}))
+    totals = _with_rates({key: sum(bucket[key] for bucket in trend) for key in counted})
+    totals["reworkShare"] = _ratio(totals["reworkTokens"], totals["tokens"])
+
+    by_task_total, by_task = graph.read("report/by_task", params)[0]
+    plan_keys = ("planId", "planTitle", "executions", "finishedExecutions", "failedExecutions", "tasks", "failed", "examples")
+    by_plan = []
+    for row in graph.read("report/by_plan", params):
+        plan = dict(zip(plan_keys, row))
+        plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
+        plan["executionFailureRate"] = _ratio(plan["failedExecutions"], plan["finishedExecutions"])
+        by_plan.append(plan)
+    for group in by_task:
+        group["failureRate"] = _ratio(group["failed"], group["tasks"])
+
+    by_error = _merge_by_signature(graph.read("report/by_error", params))
+    failed_qc_attempts, qc_issues, qc_fixes = graph.read("report/qc", params)[0]
+    retried_groups_total, retried, retried_groups = graph.read("report/retried", params)[0]
+
+    return {
+        "started_from": started_from,
+        "started_to": started_to,
+        "plan_id": plan_id or None,
+        "bucket": unit,
+        "totals": totals,
+        "has_failures": bool(
+            totals["failedTasks"] or totals["failedExecutions"] or totals["reworkTokens"] or failed_qc_attempts or retried
+        ),
+        "trend": trend,
+        "by_task": {"total": by_task_total, "groups": by_task},
+        "by_plan": by_plan,
+        "by_error": {"total": len(by_error), "groups": by_error[:REPORT_GROUP_LIMIT]},
+        "qc": {"failed_attempts": failed_qc_attempts, "issues": qc_issues, "fixes": qc_fixes},
+        "retried": {"total": retried, "groups_total": retried_groups_total, "groups": retried_groups},
+    }
+
+
+def failure_rows(*, started_from: int, started_to: int, plan_id: str | None) -> list[dict[str, Any]]:
+    """One row per failed task execution (latest attempt failed) of the executions started in
+    [started_from, started_to), oldest execution first; `tokens` sums all of its attempts and
+    `signature` is the error's signature."""
+    keys = ("executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "error", "qcScore", "qcIssues", "tokens", "timestamp")
+    rows = [dict(zip(keys, row)) for row in graph.read("report/rows", _filter_params(started_from, started_to, plan_id))]
+    for row in rows:
+        row["signature"] = error_signature(row["error"])
+    return rows

@@ -1,0 +1,43 @@
+"""Writes to the graph of record and to the token table, one module per concern:
+
+- `ingest`: applying telemetry events (one transaction, or one statement, per call);
+- `group_commit`: task results posted one per request, written together while a write is in Neo4j;
+- `rederive`: recomputing derived facts for a graph written by an older version;
+- `tokens`: ingest API tokens.
+
+The public services are re-exported here, so that callers write `services.execution_start(...)`.
+"""
+
+from .group_commit import GroupCommit, group_commit
+from .ingest import (
+    BatchItem,
+    BatchResult,
+    EventResult,
+    events_apply,
+    execution_finish,
+    execution_start,
+    plan_upsert,
+    task_result_record,
+    task_results_write,
+)
+from .rederive import executions_need_rederive, executions_rederive
+from .tokens import ingest_token_authenticate, ingest_token_create, ingest_token_revoke
+
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "EventResult",
+    "GroupCommit",
+    "events_apply",
+    "execution_finish",
+    "execution_start",
+    "executions_need_rederive",
+    "executions_rederive",
+    "group_commit",
+    "ingest_token_authenticate",
+    "ingest_token_create",
+    "ingest_token_revoke",
+    "plan_upsert",
+    "task_result_record",
+    "task_results_write",
+]

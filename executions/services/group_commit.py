@@ -1,0 +1,147 @@
+"""Group commit of task results posted one per request (see GroupCommit)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+from django.conf import settings
+
+from ..errors import ServiceError
+from .ingest import EventResult, apply, apply_one_by_one
+
+
+class _Waiting:
+    """One task result posted on its own, waiting for its write."""
+
+    __slots__ = ("event", "turn", "done", "outcome", "error")
+
+    def __init__(self, event: Any):
+        self.event = event
+        self.turn = threading.Event()  # set when answered, or when it is this request's turn to write
+        self.done = False
+        self.outcome: EventResult | None = None
+        self.error: BaseException | None = None
+
+    def answer(self, outcome: EventResult | None = None, error: BaseException | None = None) -> None:
+        self.outcome, self.error, self.done = outcome, error, True
+        self.turn.set()
+
+    def result(self) -> EventResult:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+class GroupCommit:
+    """Group commit for task results posted one per request.
+
+    Orchestrators post each result as its task finishes, many at once. While one write is in Neo4j,
+    the results that arrive in other threads of this process wait for it, then go together as ONE
+    statement (the batch endpoint's) instead of one statement each: Neo4j's CPU per result falls with
+    the group's size (1.6 ms alone, 1.2 ms under the benchmark's 16 clients, 0.4 ms in batches of
+    200: docs/benchmarks.md). No timer: a result waits only for the write ahead of it,
+    and a lone result is written at once. Whoever's turn it is writes, so no thread is added.
+
+    Every request still gets its own answer. The write is one auto-commit transaction, as before;
+    if Neo4j refuses the group's write as a whole (a conflicting replay refuses it), the group's
+    results are written one by one, so only the conflicting one is refused.
+    """
+
+    def __init__(self, *, max_size: int):
+        self.max_size = max_size
+        self._lock = threading.Lock()
+        self._waiting: deque[_Waiting] = deque()
+        self._writing = False
+        # Statements that went through and the results they answered: what grouping achieved.
+        self.writes = 0
+        self.results = 0
+
+    @property
+    def waiting(self) -> int:
+        """Results waiting for their turn."""
+        with self._lock:
+            return len(self._waiting)
+
+    @property
+    def writing(self) -> bool:
+        """Whether a write of this group commit is in Neo4j."""
+        with self._lock:
+            return self._writing
+
+    def submit(self, event: Any) -> EventResult:
+        me = _Waiting(event)
+        with self._lock:
+            self._waiting.append(me)
+            my_turn = not self._writing
+            self._writing = True
+        if not my_turn:
+            me.turn.wait()
+            if me.done:
+                return me.result()
+        # This thread writes the waiting results, its own first, then hands the turn on.
+        with self._lock:
+            group = [self._waiting.popleft() for _ in range(min(self.max_size, len(self._waiting)))]
+        try:
+            self._write(group)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].turn.set()
+                else:
+                    self._writing = False
+        return me.result()
+
+    def _write(self, group: list[_Waiting]) -> None:
+        try:
+            outcomes = self._statement(group)
+            for i, w in enumerate(group):
+                w.answer(outcomes[i])
+        except ServiceError as exc:
+            if len(group) == 1:
+                group[0].answer(error=exc)
+            else:
+                answers = apply_one_by_one([(i, w.event) for i, w in enumerate(group)])
+                written = sum(isinstance(a, EventResult) for a in answers.values())
+                self._count(writes=written, results=written)
+                for i, w in enumerate(group):
+                    answer = answers[i]
+                    if isinstance(answer, EventResult):
+                        w.answer(answer)
+                    else:
+                        w.answer(error=answer)
+        except Exception as exc:  # Neo4j down or busy, or a bug: each request of the group answers it
+            for w in group:
+                w.answer(error=exc)
+        finally:
+            for w in group:
+                if not w.done:  # interrupted (the worker is shutting down): nobody may wait forever
+                    w.answer(error=RuntimeError("the group write was interrupted"))
+
+    def _statement(self, group: list[_Waiting]) -> dict[int, EventResult]:
+        outcomes = apply([(i, w.event) for i, w in enumerate(group)])
+        self._count(writes=1, results=len(group))
+        return outcomes
+
+    def _count(self, *, writes: int, results: int) -> None:
+        with self._lock:
+            self.writes += writes
+            self.results += results
+
+
+_group_commit: GroupCommit | None = None
+_group_commit_lock = threading.Lock()
+
+
+def group_commit() -> GroupCommit | None:
+    """This process's group commit (created on first use: after gunicorn forks its workers), or None
+    when INGEST_GROUP_COMMIT_MAX turns grouping off."""
+    global _group_commit
+    if settings.INGEST_GROUP_COMMIT_MAX <= 1:
+        return None
+    with _group_commit_lock:
+        if _group_commit is None:
+            _group_commit = GroupCommit(max_size=settings.INGEST_GROUP_COMMIT_MAX)
+        return _group_commit

@@ -1,0 +1,432 @@
+"""Ingest: applying telemetry events to the graph of record. Every public function is one Neo4j
+transaction (or one auto-commit statement).
+
+Counters, statuses and FAILED_TASK links are never supplied by callers: after each write they
+are recomputed by Neo4j from the stored attempts, under a write lock on the execution node, so
+parallel posts, retries and replays cannot double-count or lose an update (Mimir bug 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from .. import clock, graph, schemas
+from ..errors import ConflictError, InvalidInput, ServiceError
+from ..models import ATTEMPT_CONTENT_FIELDS
+
+
+@dataclass
+class EventResult:
+    """What one event did: `created` (it is recorded now) or `replayed` (it already was, identically).
+    `data` is what the caller is told; the execution's counters are added last."""
+
+    outcome: Literal["created", "replayed"]
+    data: dict[str, Any]
+    execution_id: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
+
+
+def _result(created: bool, data: dict[str, Any], execution_id: str | None = None) -> EventResult:
+    return EventResult("created" if created else "replayed", {**data, "replayed": not created}, execution_id)
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass
+class _Batch:
+    now: int
+    changed: set[str] = field(default_factory=set)
+
+
+# ---------------------------------------------------------------- task results
+
+
+def _attempt_props(
+    result: schemas.ExecutionResult, attempt_number: int, now: int
+) -> tuple[dict[str, Any], list[str]]:
+    """The attempt's stored properties, and the keys that make up its content (for conflicts)."""
+    qc = result.qcVerification
+    history = result.qcVerificationHistory or []
+    if qc is None and len(history) >= attempt_number:
+        qc = history[attempt_number - 1]
+    tokens_in = result.tokens.input if result.tokens else 0
+    tokens_out = result.tokens.output if result.tokens else 0
+    values: dict[str, Any] = {
+        "attemptNumber": attempt_number,
+        "status": result.status,
+        "output": result.output,
+        "error": result.error,
+        "prompt": result.prompt,
+        "agentRoleDescription": result.agentRoleDescription,
+        "durationMs": result.duration,
+        "tokensInput": tokens_in,
+        "tokensOutput": tokens_out,
+        "tokensTotal": tokens_in + tokens_out,
+        "toolCalls": result.toolCalls,
+        "qcPassed": qc.passed if qc else None,
+        "qcScore": qc.score if qc else None,
+        "qcFeedback": qc.feedback if qc else None,
+        "qcIssues": list(qc.issues) if qc else None,
+        "qcRequiredFixes": list(qc.requiredFixes) if qc else None,
+        # A replay must not conflict because the server's clock moved: only a client-supplied
+        # completion time is part of the content.
+        "timestamp": result.timestamp,
+    }
+    # The model's attempt fields are the content: a field added there and not here fails at once.
+    content = {name: values[name] for name in ATTEMPT_CONTENT_FIELDS}
+    props = dict(content)
+    props["contentHash"] = _hash(content)
+    content_keys = list(content)
+    if props["timestamp"] is None:
+        props["timestamp"] = now
+        content_keys.remove("timestamp")
+    return props, content_keys
+
+
+def _history_props(qc: schemas.QCResult, attempt_number: int) -> dict[str, Any]:
+    return {
+        "attemptNumber": attempt_number,
+        "status": "success" if qc.passed else "failure",
+        "qcPassed": qc.passed,
+        "qcScore": qc.score,
+        "qcFeedback": qc.feedback,
+        "qcIssues": list(qc.issues),
+        "qcRequiredFixes": list(qc.requiredFixes),
+        "timestamp": qc.timestamp,
+    }
+
+
+@dataclass
+class TaskResultsWrite:
+    """The parameters of one task-results write, and what the service needs to answer each event."""
+
+    params: dict[str, Any]
+    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, taskExecutionId, taskId, attemptNumber)
+    duplicates: dict[int, EventResult]  # later copies, in the same write, of an attempt it already carries
+
+    @property
+    def execution_ids(self) -> list[str]:
+        return sorted({m[0] for m in self.meta.values()})
+
+
+def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResultIn]]) -> TaskResultsWrite:
+    """Build the parameters of the task-results statements for (index, executionId, result)."""
+    rows: list[dict[str, Any]] = []
+    history_rows: list[dict[str, Any]] = []
+    meta: dict[int, tuple[str, str, str, int]] = {}
+    duplicates: dict[int, EventResult] = {}
+    first_by_aid: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for idx, eid, ev in items:
+        result = ev.result
+        history = result.qcVerificationHistory or []
+        attempt_number = result.attemptNumber or max(1, len(history))
+        teid = f"{eid}-{ev.taskId}"
+        aid = f"{teid}#{attempt_number}"
+        props, content_keys = _attempt_props(result, attempt_number, now)
+        data = {"id": teid, "executionId": eid, "taskId": ev.taskId, "attemptNumber": attempt_number}
+        if aid in first_by_aid:
+            # The same attempt twice in one write: identical content is a replay of the first copy.
+            first_props, _ = first_by_aid[aid]
+            if first_props["contentHash"] != props["contentHash"]:
+                differing = [k for k in content_keys if first_props.get(k) != props.get(k)]
+                raise _conflict(eid, ev.taskId, attempt_number, differing)
+            duplicates[idx] = _result(False, data, eid)
+            continue
+        first_by_aid[aid] = (props, content_keys)
+        task = ev.task
+        rows.append(
+            {
+                "idx": idx,
+                "eid": eid,
+                "teid": teid,
+                "taskId": ev.taskId,
+                "aid": aid,
+                "nonce": uuid.uuid4().hex,
+                "title": task.title if task else None,
+                "parallelGroup": task.parallelGroup if task else None,
+                "qcRole": task.qcRole if task else None,
+                "props": props,
+                "contentKeys": content_keys,
+            }
+        )
+        for number, qc in enumerate(history[: attempt_number - 1], start=1):
+            history_rows.append({"teid": teid, "aid": f"{teid}#{number}", "props": _history_props(qc, number)})
+        meta[idx] = (eid, teid, ev.taskId, attempt_number)
+    params = {"rows": rows, "history": history_rows, "teids": sorted({r["teid"] for r in rows})}
+    return TaskResultsWrite(params=params, meta=meta, duplicates=duplicates)
+
+
+def _conflict(eid: str, task_id: str, attempt_number: int, differing: list[str]) -> ConflictError:
+    return ConflictError(
+        f"attempt {attempt_number} of task {task_id!r} in execution {eid!r} was already recorded "
+        f"with different content ({', '.join(differing) or 'content'} differ)",
+        errors=[{"field": f"result.{k}", "message": "differs from the recorded attempt"} for k in differing],
+    )
+
+
+def _task_results(write: TaskResultsWrite, conflicts: list[dict], recorded: list[dict]) -> dict[int, EventResult]:
+    """Answer each event from what the statement reported; a conflict refuses the whole write."""
+    if conflicts:
+        first = min(conflicts, key=lambda c: c["idx"])
+        eid, _teid, task_id, attempt_number = write.meta[first["idx"]]
+        raise _conflict(eid, task_id, attempt_number, first["differing"])
+    results = dict(write.duplicates)
+    for rec in recorded:
+        eid, teid, task_id, attempt_number = write.meta[rec["idx"]]
+        data = {"id": teid, "executionId": eid, "taskId": task_id, "attemptNumber": attempt_number}
+        results[rec["idx"]] = _result(rec["created"] or rec["upgraded"], data, eid)
+    return results
+
+
+def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.TaskResultIn]]) -> dict[int, EventResult]:
+    """A run of task results inside a transaction that already holds the execution locks."""
+    write = task_results_write(now=batch.now, items=items)
+    ((conflicts, recorded),) = graph.run("ingest/record_task_results", {**write.params, "now": batch.now})
+    results = _task_results(write, conflicts, recorded)
+    batch.changed |= {r.execution_id for r in results.values() if r.created and r.execution_id}
+    return results
+
+
+def _apply_task_results(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+    """Only task results: the whole write is one statement in one auto-commit transaction."""
+    now = clock.now_ms()
+    write = task_results_write(now=now, items=[(idx, ev.executionId, ev) for idx, ev in events])
+    params = {**write.params, "eids": write.execution_ids, "now": now, "nonce": uuid.uuid4().hex}
+    ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/task_results_write", params))
+    results = _task_results(write, conflicts, recorded)
+    counters = {c["executionId"]: c for c in executions}
+    for result in results.values():
+        result.data["execution"] = counters[result.execution_id]
+    return results
+
+
+# ---------------------------------------------------------------- start, finish, plan
+
+
+def _differing(wanted: dict[str, Any], stored: dict[str, Any]) -> list[str]:
+    return [k for k in wanted if wanted[k] != stored[k]]
+
+
+def _already_recorded(eid: str, what: str, differing: list[str], stored: dict[str, Any]) -> ConflictError:
+    return ConflictError(
+        f"execution {eid!r} was already {what} with different {', '.join(differing)}",
+        errors=[{"field": k, "message": f"already recorded as {stored[k]!r}"} for k in differing],
+    )
+
+
+def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
+    eid = ev.executionId
+    ((started, plan_id, total, start_time, finished, end_time, _cancelled),) = graph.run(
+        "ingest/read_execution_state", {"eid": eid}
+    )
+    if started:
+        stored = {"planId": plan_id, "totalTasks": total, "startTime": start_time}
+        differing = _differing({"planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime}, stored)
+        if differing:
+            raise _already_recorded(eid, "started", differing, stored)
+        return _result(False, {}, eid)
+    if finished and end_time is not None and end_time < ev.startTime:
+        raise InvalidInput(
+            "startTime is after the execution's recorded endTime",
+            errors=[{"field": "startTime", "message": f"must not be after endTime {end_time}"}],
+        )
+    graph.run(
+        "ingest/record_start",
+        {"eid": eid, "planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime, "now": batch.now},
+    )
+    batch.changed.add(eid)
+    return _result(True, {}, eid)
+
+
+def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> EventResult:
+    ((started, _plan, _total, start_time, finished, end_time, cancelled),) = graph.run(
+        "ingest/read_execution_state", {"eid": eid}
+    )
+    if finished:
+        stored = {"endTime": end_time, "cancelled": cancelled}
+        differing = _differing({"endTime": ev.endTime, "cancelled": ev.cancelled}, stored)
+        if differing:
+            raise _already_recorded(eid, "finished", differing, stored)
+        return _result(False, {}, eid)
+    if started and start_time is not None and ev.endTime < start_time:
+        raise InvalidInput(
+            "endTime is before the execution's startTime",
+            errors=[{"field": "endTime", "message": f"must not be before startTime {start_time}"}],
+        )
+    graph.run("ingest/record_finish", {"eid": eid, "endTime": ev.endTime, "cancelled": ev.cancelled})
+    batch.changed.add(eid)
+    return _result(True, {}, eid)
+
+
+def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult:
+    tasks = [t.model_dump(mode="json", exclude_none=True) for t in ev.tasks]
+    props = {
+        "title": ev.title or ev.name or plan_id,
+        "description": ev.description or ev.goal,
+        "version": ev.version,
+        "tasks": json.dumps(tasks),
+        "parallelGroups": json.dumps(ev.parallelGroups) if ev.parallelGroups is not None else None,
+        "taskCount": len(tasks),
+    }
+    content_hash = _hash(props)
+    props["contentHash"] = content_hash
+    ((same,),) = graph.run(
+        "ingest/upsert_plan", {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now}
+    )
+    return _result(not same, {"planId": plan_id, "title": props["title"], "taskCount": len(tasks)})
+
+
+# ---------------------------------------------------------------- applying events
+
+
+def _event_execution_id(ev: Any) -> str | None:
+    # A plan event names no execution (an `executionId` in its body is an ignored extra field).
+    return None if isinstance(ev, schemas.PlanEvent) else ev.executionId
+
+
+def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+    """Apply (index, event) pairs in order inside the open transaction."""
+    batch = _Batch(now=clock.now_ms())
+    eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
+    if eids:
+        # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
+        graph.run("ingest/lock_executions", {"eids": eids, "now": batch.now, "nonce": uuid.uuid4().hex})
+    results: dict[int, EventResult] = {}
+    pos = 0
+    while pos < len(events):
+        idx, ev = events[pos]
+        if isinstance(ev, schemas.TaskResultEvent):
+            run = []
+            while pos < len(events) and isinstance(events[pos][1], schemas.TaskResultEvent):
+                run.append((events[pos][0], events[pos][1].executionId, events[pos][1]))
+                pos += 1
+            results.update(_record_task_results(batch, run))
+            continue
+        if isinstance(ev, schemas.StartEvent):
+            results[idx] = _record_start(batch, ev)
+        elif isinstance(ev, schemas.FinishEvent):
+            results[idx] = _record_finish(batch, ev.executionId, ev)
+        elif isinstance(ev, schemas.PlanEvent):
+            results[idx] = _record_plan(batch, ev.planId, ev)
+        else:  # pragma: no cover - the schema's discriminator admits nothing else
+            raise TypeError(type(ev))
+        pos += 1
+    if eids:
+        ((executions,),) = graph.run(
+            "ingest/refresh_executions", {"eids": eids, "changed": sorted(batch.changed), "now": batch.now}
+        )
+        counters = {c["executionId"]: c for c in executions}
+        for result in results.values():
+            if result.execution_id:
+                result.data["execution"] = counters[result.execution_id]
+    return results
+
+
+def apply(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+    """Apply validated events together: one statement for task results only, else one transaction."""
+    if all(isinstance(ev, schemas.TaskResultEvent) for _, ev in events):
+        return _apply_task_results(events)
+    return graph.write_transaction(lambda: _apply_in_tx(events))
+
+
+def apply_one_by_one(events: list[tuple[int, Any]]) -> dict[int, EventResult | ServiceError]:
+    """Each event in its own transaction, after their joint write was refused: the good ones land
+    and each refused one gets its own reason."""
+    answers: dict[int, EventResult | ServiceError] = {}
+    for idx, ev in events:
+        try:
+            answers[idx] = apply([(idx, ev)])[idx]
+        except ServiceError as exc:
+            answers[idx] = exc
+    return answers
+
+
+def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
+    # Extra fields in a body may be named like the event's own (`type`, `executionId`): the
+    # path and the endpoint decide those, so drop the body's copies.
+    body = {k: v for k, v in dict(payload).items() if k not in fields}
+    return event_class.model_construct(**body, **fields)
+
+
+def _apply_one(event: Any) -> EventResult:
+    return apply([(0, event)])[0]
+
+
+def plan_upsert(*, plan_id: str, plan: schemas.PlanIn) -> EventResult:
+    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id))
+
+
+def execution_start(*, start: schemas.ExecutionStartIn) -> EventResult:
+    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"))
+
+
+def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> EventResult:
+    from .group_commit import group_commit
+
+    event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
+    commit = group_commit()
+    return _apply_one(event) if commit is None else commit.submit(event)
+
+
+def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> EventResult:
+    return _apply_one(_as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id))
+
+
+# ---------------------------------------------------------------- batches
+
+
+@dataclass
+class BatchItem:
+    """One event of a batch and what became of it: a result, or the reason it was refused."""
+
+    index: int
+    type: str | None
+    answer: EventResult | ServiceError
+
+
+@dataclass
+class BatchResult:
+    items: list[BatchItem]
+    transactions: int
+
+
+_EVENT = TypeAdapter(schemas.Event)
+
+
+def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
+    """Validate each event of a batch, then apply the valid ones in order in one transaction; if any
+    is refused, fall back to one transaction per event so that each gets its own answer and the
+    good ones still land. An invalid event is refused on its own, naming its fields."""
+    items: dict[int, BatchItem] = {}
+    valid: list[tuple[int, Any]] = []
+    for index, raw in enumerate(events):
+        try:
+            valid.append((index, _EVENT.validate_python(raw)))
+        except PydanticValidationError as exc:
+            errors = schemas.field_errors(exc.errors())
+            error = InvalidInput("invalid fields: " + ", ".join(e["field"] for e in errors), errors=errors)
+            kind = raw.get("type")
+            items[index] = BatchItem(index, kind if isinstance(kind, str) else None, error)
+    transactions = 0
+    if valid:
+        try:
+            answers: dict[int, EventResult | ServiceError] = dict(apply(valid))
+            transactions = 1
+        except ServiceError:
+            answers = apply_one_by_one(valid)
+            transactions = 1 + len(valid)
+        for index, event in valid:
+            items[index] = BatchItem(index, event.type, answers[index])
+    return BatchResult(items=[items[i] for i in sorted(items)], transactions=transactions)

@@ -1,0 +1,38 @@
+"""Every Cypher statement of the app, planned by the real Neo4j: a typo, an unknown function or a
+broken include fails here, before any request runs it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from neomodel import db
+
+from executions import cypher
+
+
+@pytest.mark.parametrize("name", cypher.statement_names())
+def test_it_plans_every_statement(name):
+    text = cypher.statement(name)
+    assert "@project" not in text and "//@include" not in text
+    # EXPLAIN plans without running, so parameters need no values.
+    db.cypher_query("EXPLAIN " + text)
+
+
+def test_it_expands_includes_and_projections_from_the_models():
+    text = cypher.statement("ingest/task_results_write")
+    assert "MERGE (e:OrchestrationExecution {executionId: eid})" in text  # the lock fragment
+    assert "SET t += latest {.attemptNumber, .status, .output," in text
+    counters = re.search(r"collect\(e \{([^}]*)\}\) AS executions", text).group(1)
+    assert ".tasksSuccessful" in counters and ".version" in counters
+
+
+def test_it_refuses_a_fragment_as_a_statement():
+    with pytest.raises(ValueError, match="fragment"):
+        cypher.statement("ingest/_lock_executions")
+
+
+def test_it_finds_every_statement_and_no_fragment():
+    names = cypher.statement_names()
+    assert "ingest/task_results_write" in names and "report/qc" in names
+    assert not [n for n in names if n.rsplit("/", 1)[-1].startswith("_")]
