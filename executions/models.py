@@ -66,8 +66,10 @@ class AttemptRecord(StructuredNode):
 
 
 class TaskAttempt(AttemptRecord):
-    # <executionId>-<taskId>#<attemptNumber>
-    attemptId = StringProperty(unique_index=True, required=True)
+    # Keyed by (executionId, taskId, attemptNumber): a composite uniqueness constraint that
+    # install_schema creates (TASK_ATTEMPT_KEY).
+    executionId = StringProperty(required=True)
+    taskId = StringProperty(required=True)
     attemptNumber = IntegerProperty(required=True)
     # 'result' for an attempt posted as a task result; 'history' for one known only from a later
     # result's qcVerificationHistory (QC verdict only), upgraded when its own result arrives.
@@ -83,10 +85,13 @@ class TaskAttempt(AttemptRecord):
 class TaskExecution(AttemptRecord):
     """A task of an execution. Besides the task-definition fields, it mirrors its latest attempt."""
 
-    # <executionId>-<taskId>, as Mimir's persistTaskExecutionToNeo4j returns.
-    taskExecutionId = StringProperty(unique_index=True, required=True)
-    executionId = StringProperty(index=True, required=True)
+    # Keyed by (executionId, taskId): a composite uniqueness constraint that install_schema creates
+    # (TASK_EXECUTION_KEY). Never by the joined string: execution `a-b` with task `c` and execution
+    # `a` with task `b-c` are two task executions.
+    executionId = StringProperty(required=True)
     taskId = StringProperty(index=True, required=True)
+    # "<executionId>-<taskId>", what Mimir's persistTaskExecutionToNeo4j returns: shown, never a key.
+    taskExecutionId = StringProperty()
     taskTitle = StringProperty()
     parallelGroup = IntegerProperty()
     qcRoleDescription = StringProperty()
@@ -152,7 +157,7 @@ def _shown_fields(model: type[StructuredNode], first: tuple[str, ...] = ()) -> t
 
 ATTEMPT_CONTENT_FIELDS = tuple(AttemptRecord.defined_properties(aliases=False, rels=False))
 Plan.SHOWN_FIELDS = _shown_fields(Plan)
-TaskAttempt.SHOWN_FIELDS = _shown_fields(TaskAttempt, ("attemptId", "attemptNumber", "source"))
+TaskAttempt.SHOWN_FIELDS = _shown_fields(TaskAttempt, ("executionId", "taskId", "attemptNumber", "source"))
 TaskExecution.SHOWN_FIELDS = _shown_fields(
     TaskExecution, ("taskExecutionId", "executionId", "taskId", "taskTitle", "parallelGroup", "qcRoleDescription")
 )
@@ -160,6 +165,14 @@ OrchestrationExecution.SHOWN_FIELDS = _shown_fields(OrchestrationExecution)
 
 
 GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt)
+
+# Composite keys (neomodel declares single-property constraints only): name -> (label, properties).
+COMPOSITE_KEYS = {
+    "task_execution_key": ("TaskExecution", ("executionId", "taskId")),
+    "task_attempt_key": ("TaskAttempt", ("executionId", "taskId", "attemptNumber")),
+}
+# Keys of older versions, built by joining ids with '-' and '#': dropped by install_schema.
+RETIRED_KEYS = (("TaskExecution", "taskExecutionId"), ("TaskAttempt", "attemptId"))
 
 
 def _hash_token(raw: str) -> str:

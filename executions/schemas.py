@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -18,11 +19,32 @@ from pydantic import (
     model_validator,
 )
 
-# Ids appear in URLs and node keys: printable, no slashes or spaces.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$"
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# Ids are keys as pairs (never joined into one string), so any printable text may be one, up to 200
+# characters: dashes, dots, '#', ':' and letters of any script. They also appear in URL paths, so no
+# slash, backslash, white space or control character, and not the path segments "." or "..".
+ID_PATTERN = r"^[^\s/\\\x00-\x1f\x7f]{1,200}$"
+
+
+def _not_a_dot_segment(value: str) -> str:
+    if value in (".", ".."):
+        raise ValueError("must not be '.' or '..'")
+    return value
+
+
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_a_dot_segment)]
 # Strict: JSON true is not the number 1, and "5" is not 5.
 Count = Annotated[int, Strict(), Field(ge=0, le=2**53)]
+# Bounds on what the graph adds up. Every sum it keeps (tokens and tool calls of an execution's
+# attempts) then fits Neo4j's 64-bit integers however many attempts there are: 2**63 / 10**9 is
+# over nine billion attempts at the largest allowed token count.
+TOKENS_MAX = 10**9  # tokens of one kind in one attempt
+TOOL_CALLS_MAX = 10**6  # tool calls of one attempt
+DURATION_MAX_MS = 366 * 86_400_000  # one attempt, a year at most (the timeline draws it)
+TASKS_MAX = 1_000_000  # tasks of one execution
+TokenCount = Annotated[int, Strict(), Field(ge=0, le=TOKENS_MAX)]
+ToolCalls = Annotated[int, Strict(), Field(ge=0, le=TOOL_CALLS_MAX)]
+DurationMs = Annotated[int, Strict(), Field(ge=0, le=DURATION_MAX_MS, description="milliseconds")]
+TaskCount = Annotated[int, Strict(), Field(ge=0, le=TASKS_MAX)]
 Score = Annotated[int, Strict(), Field(ge=0, le=100)]
 AttemptNumber = Annotated[int, Strict(), Field(ge=1, le=10_000)]
 ShortText = Annotated[str, StringConstraints(max_length=2_000)]
@@ -96,8 +118,8 @@ class QCResult(_Payload):
 
 
 class Tokens(_Payload):
-    input: Count = 0
-    output: Count = 0
+    input: TokenCount = 0
+    output: TokenCount = 0
 
 
 class ExecutionResult(_Payload):
@@ -105,11 +127,11 @@ class ExecutionResult(_Payload):
     status: Literal["success", "failure"]
     output: str = ""
     error: str | None = None
-    duration: Count = 0
+    duration: DurationMs = 0
     agentRoleDescription: str | None = None
     prompt: str | None = None
     tokens: Tokens | None = None
-    toolCalls: Count = 0
+    toolCalls: ToolCalls = 0
     qcVerification: QCResult | None = None
     qcVerificationHistory: list[QCResult] | None = Field(default=None, max_length=10_000)
     qcFailureReport: Any = None
@@ -142,7 +164,7 @@ class PlanIn(_Payload):
 class ExecutionStartIn(_Payload):
     executionId: Identifier
     planId: Identifier
-    totalTasks: Count
+    totalTasks: TaskCount
     startTime: EpochMs
 
 
@@ -212,11 +234,16 @@ class ExecutionCounters(BaseModel):
 
 
 class TaskResultOut(BaseModel):
-    id: str
+    id: str = Field(description="`<executionId>-<taskId>`, as Mimir's persistTaskExecutionToNeo4j returns")
     executionId: str
     taskId: str
     attemptNumber: int
-    replayed: bool
+    replayed: bool = Field(description="the attempt and the task's definition were already recorded as sent")
+    updated: list[str] = Field(
+        default_factory=list,
+        description="task-definition fields this post changed (`task.title`, `task.parallelGroup`, `task.qcRole`): "
+        "a later post may change them; the attempt itself is never overwritten",
+    )
     execution: ExecutionCounters
 
 

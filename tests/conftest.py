@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import neomodel
 import pytest
@@ -80,6 +81,11 @@ def ingest_token(db) -> str:
     return services.ingest_token_create(name="test-orchestrator")
 
 
+def _segment(value: str) -> str:
+    """An id as one URL path segment (ids may hold '#', '?', '%' and any script's letters)."""
+    return quote(value, safe="")
+
+
 class Ingest:
     """Real HTTP through Django's full stack (middleware, auth, ninja) with a bearer token."""
 
@@ -94,7 +100,7 @@ class Ingest:
         )
 
     def plan(self, plan_id: str, body: dict):
-        return self._send("put", f"/plans/{plan_id}", body)
+        return self._send("put", f"/plans/{_segment(plan_id)}", body)
 
     def start(self, execution_id: str, plan_id: str, total_tasks: int, start_time: Any):
         body = {"executionId": execution_id, "planId": plan_id, "totalTasks": total_tasks, "startTime": start_time}
@@ -104,16 +110,16 @@ class Ingest:
         body: dict[str, Any] = {"taskId": task_id, "result": result}
         if task is not None:
             body["task"] = task
-        return self._send("post", f"/executions/{execution_id}/tasks", body)
+        return self._send("post", f"/executions/{_segment(execution_id)}/tasks", body)
 
     def finish(self, execution_id: str, end_time: Any, cancelled: bool = False):
-        return self._send("post", f"/executions/{execution_id}/finish", {"endTime": end_time, "cancelled": cancelled})
+        return self._send("post", f"/executions/{_segment(execution_id)}/finish", {"endTime": end_time, "cancelled": cancelled})
 
     def events(self, events: list[dict]):
         return self._send("post", "/events", {"events": events})
 
     def get(self, execution_id: str):
-        return self.client.get(f"/api/v1/executions/{execution_id}", HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        return self.client.get(f"/api/v1/executions/{_segment(execution_id)}", HTTP_AUTHORIZATION=f"Bearer {self.token}")
 
 
 @pytest.fixture

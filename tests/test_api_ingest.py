@@ -176,3 +176,37 @@ def test_it_replaces_a_plan_on_put_and_reports_an_identical_put_as_replayed(inge
     assert ingest.plan("p", {"title": "One", "tasks": [{"id": "a"}]}).json()["replayed"] is True
     assert ingest.plan("p", {"title": "Two", "tasks": [{"id": "a"}, {"id": "b", "dependencies": ["a"]}]}).json()["taskCount"] == 2
     assert cypher("MATCH (p:Plan) RETURN p.title, p.taskCount") == [["Two", 2]]
+
+
+def test_it_updates_a_task_definition_from_a_later_post_bumping_the_version_and_saying_so(ingest):
+    ingest.start(E, "p", 1, T0)
+    ingest.task(E, "a", _ok(), task={"id": "a", "title": "Old title", "qcRole": "reviewer"})
+    before = _counters(ingest)["version"]
+    changed = ingest.task(E, "a", _ok(), task={"id": "a", "title": "New title", "parallelGroup": 2, "qcRole": "reviewer"})
+    assert changed.status_code == 200
+    assert (changed.json()["replayed"], changed.json()["updated"]) == (False, ["task.title", "task.parallelGroup"])
+    after = _counters(ingest)["version"]
+    assert after > before
+    assert cypher("MATCH (t:TaskExecution {taskId: 'a'}) RETURN t.taskTitle, t.parallelGroup, t.qcRoleDescription") == [
+        ["New title", 2, "reviewer"]]
+    # The same post again, or one without a definition, changes nothing and is a replay.
+    for task in ({"id": "a", "title": "New title", "parallelGroup": 2}, None):
+        again = ingest.task(E, "a", _ok(), task=task)
+        assert (again.status_code, again.json()["replayed"], again.json()["updated"]) == (200, True, [])
+    assert _counters(ingest)["version"] == after
+    assert cypher("MATCH (a:TaskAttempt) RETURN count(a)") == [[1]]
+
+
+def test_it_answers_a_changed_plan_put_as_an_update_and_the_same_one_as_a_replay(ingest):
+    plan = {"title": "Plan", "tasks": [{"id": "a"}]}
+    first, same = ingest.plan("p", plan), ingest.plan("p", plan)
+    changed = ingest.plan("p", {**plan, "title": "Plan, renamed"})
+    assert [(r.status_code, r.json()["replayed"]) for r in (first, same, changed)] == [(200, False), (200, True), (200, False)]
+
+
+def test_it_names_a_field_that_a_conflicting_replay_sets_where_the_recorded_attempt_had_none(ingest):
+    ingest.start(E, "p", 1, T0)
+    ingest.task(E, "a", _ok())
+    response = ingest.task(E, "a", _ok(error="now there is an error"))
+    assert response.status_code == 409
+    assert [e["field"] for e in response.json()["errors"]] == ["result.error"]

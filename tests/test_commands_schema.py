@@ -15,10 +15,20 @@ def test_it_installs_the_schema_again_printing_only_its_summary(capsys):
     assert out.getvalue().startswith("schema installed: ")
     assert "already exists" not in capsys.readouterr().out
     # The MERGE keys are backed by uniqueness constraints.
-    constraints = {row[0] for row in cypher("SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type "
-                                            "WHERE type = 'UNIQUENESS' RETURN labelsOrTypes[0] + '.' + properties[0]")}
-    assert {"Plan.planId", "OrchestrationExecution.executionId", "TaskExecution.taskExecutionId",
-            "TaskAttempt.attemptId"} <= constraints
+    constraints = {(row[0], tuple(row[1])) for row in cypher(
+        "SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type WHERE type = 'UNIQUENESS' "
+        "RETURN labelsOrTypes[0], properties")}
+    assert {("Plan", ("planId",)), ("OrchestrationExecution", ("executionId",)),
+            ("TaskExecution", ("executionId", "taskId")),
+            ("TaskAttempt", ("executionId", "taskId", "attemptNumber"))} <= constraints
+    # The keys older versions joined from ids are gone: they would refuse distinct pairs.
+    assert not {("TaskExecution", ("taskExecutionId",)), ("TaskAttempt", ("attemptId",))} & constraints
+
+
+def test_it_drops_a_retired_joined_string_key_left_by_an_older_version():
+    cypher("CREATE CONSTRAINT old_task_key IF NOT EXISTS FOR (t:TaskExecution) REQUIRE t.taskExecutionId IS UNIQUE")
+    call_command("install_schema", stdout=io.StringIO())
+    assert cypher("SHOW CONSTRAINTS YIELD name WHERE name = 'old_task_key' RETURN name") == []
 
 
 def test_it_refuses_a_rederive_batch_size_below_one():

@@ -135,7 +135,7 @@ def test_it_refuses_only_the_conflicting_result_of_a_group(group):
     # conflicting one refused again, so it counts as no write).
     assert (group.writes, group.results) == (3, 3)
     assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[3]]
-    assert cypher("MATCH (a:TaskAttempt) WHERE a.attemptId STARTS WITH 'e1-t1#' RETURN a.attemptId, a.durationMs") == [["e1-t1#1", 10]]
+    assert cypher("MATCH (a:TaskAttempt {executionId: 'e1', taskId: 't1'}) RETURN a.attemptNumber, a.durationMs") == [[1, 10]]
 
 
 def test_it_writes_at_most_max_size_results_per_statement():

@@ -106,7 +106,7 @@ def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
     """A task of an execution with every attempt, newest first. Each attempt says whether it has an
     output (`hasOutput`: a posted result, not only a QC verdict from history) and which older attempt
     with an output its own is compared with (`previousAttemptNumber`). One Cypher statement."""
-    rows = graph.read("pages/task_detail", {"eid": execution_id, "teid": f"{execution_id}-{task_id}"})
+    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id})
     if not rows:
         return None
     execution, task, attempts = rows[0]

@@ -20,7 +20,7 @@ from .ingest import (
     task_result_record,
     task_results_write,
 )
-from .rederive import executions_need_rederive, executions_rederive
+from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate
 from .tokens import ingest_token_authenticate, ingest_token_create, ingest_token_revoke
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BatchResult",
     "EventResult",
     "GroupCommit",
+    "KeyMigration",
     "events_apply",
     "execution_finish",
     "execution_start",
@@ -37,6 +38,7 @@ __all__ = [
     "ingest_token_authenticate",
     "ingest_token_create",
     "ingest_token_revoke",
+    "keys_migrate",
     "plan_upsert",
     "task_result_record",
     "task_results_write",

@@ -22,12 +22,16 @@ from ..errors import ConflictError, InvalidInput, ServiceError
 from ..models import ATTEMPT_CONTENT_FIELDS
 
 
+Outcome = Literal["created", "updated", "replayed"]
+
+
 @dataclass
 class EventResult:
-    """What one event did: `created` (it is recorded now) or `replayed` (it already was, identically).
-    `data` is what the caller is told; the execution's counters are added last."""
+    """What one event did: `created` (it is recorded now), `updated` (it was recorded, and a field it
+    may change has changed: a plan's content, a task's definition) or `replayed` (it already was,
+    identically: nothing changed). `data` is what the caller is told; counters are added last."""
 
-    outcome: Literal["created", "replayed"]
+    outcome: Outcome
     data: dict[str, Any]
     execution_id: str | None = None
 
@@ -35,9 +39,13 @@ class EventResult:
     def created(self) -> bool:
         return self.outcome == "created"
 
+    @property
+    def changed(self) -> bool:
+        return self.outcome != "replayed"
 
-def _result(created: bool, data: dict[str, Any], execution_id: str | None = None) -> EventResult:
-    return EventResult("created" if created else "replayed", {**data, "replayed": not created}, execution_id)
+
+def _result(outcome: Outcome, data: dict[str, Any], execution_id: str | None = None) -> EventResult:
+    return EventResult(outcome, {**data, "replayed": outcome == "replayed"}, execution_id)
 
 
 def _hash(value: Any) -> str:
@@ -113,7 +121,7 @@ class TaskResultsWrite:
     """The parameters of one task-results write, and what the service needs to answer each event."""
 
     params: dict[str, Any]
-    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, taskExecutionId, taskId, attemptNumber)
+    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, Mimir's task execution id, taskId, attemptNumber)
     duplicates: dict[int, EventResult]  # later copies, in the same write, of an attempt it already carries
 
     @property
@@ -127,24 +135,25 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
     history_rows: list[dict[str, Any]] = []
     meta: dict[int, tuple[str, str, str, int]] = {}
     duplicates: dict[int, EventResult] = {}
-    first_by_aid: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    # An attempt's key is (executionId, taskId, attemptNumber); `teid` is only what Mimir calls it.
+    first_by_key: dict[tuple[str, str, int], tuple[dict[str, Any], list[str]]] = {}
     for idx, eid, ev in items:
         result = ev.result
         history = result.qcVerificationHistory or []
         attempt_number = result.attemptNumber or max(1, len(history))
         teid = f"{eid}-{ev.taskId}"
-        aid = f"{teid}#{attempt_number}"
+        key = (eid, ev.taskId, attempt_number)
         props, content_keys = _attempt_props(result, attempt_number, now)
         data = {"id": teid, "executionId": eid, "taskId": ev.taskId, "attemptNumber": attempt_number}
-        if aid in first_by_aid:
+        if key in first_by_key:
             # The same attempt twice in one write: identical content is a replay of the first copy.
-            first_props, _ = first_by_aid[aid]
+            first_props, _ = first_by_key[key]
             if first_props["contentHash"] != props["contentHash"]:
                 differing = [k for k in content_keys if first_props.get(k) != props.get(k)]
                 raise _conflict(eid, ev.taskId, attempt_number, differing)
-            duplicates[idx] = _result(False, data, eid)
+            duplicates[idx] = _result("replayed", data, eid)
             continue
-        first_by_aid[aid] = (props, content_keys)
+        first_by_key[key] = (props, content_keys)
         task = ev.task
         rows.append(
             {
@@ -152,7 +161,6 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
                 "eid": eid,
                 "teid": teid,
                 "taskId": ev.taskId,
-                "aid": aid,
                 "nonce": uuid.uuid4().hex,
                 "title": task.title if task else None,
                 "parallelGroup": task.parallelGroup if task else None,
@@ -162,9 +170,10 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
             }
         )
         for number, qc in enumerate(history[: attempt_number - 1], start=1):
-            history_rows.append({"teid": teid, "aid": f"{teid}#{number}", "props": _history_props(qc, number)})
+            history_rows.append({"eid": eid, "taskId": ev.taskId, "props": _history_props(qc, number)})
         meta[idx] = (eid, teid, ev.taskId, attempt_number)
-    params = {"rows": rows, "history": history_rows, "teids": sorted({r["teid"] for r in rows})}
+    tasks = sorted({(r["eid"], r["taskId"]) for r in rows})
+    params = {"rows": rows, "history": history_rows, "tasks": [{"eid": e, "taskId": t} for e, t in tasks]}
     return TaskResultsWrite(params=params, meta=meta, duplicates=duplicates)
 
 
@@ -186,7 +195,13 @@ def _task_results(write: TaskResultsWrite, conflicts: list[dict], recorded: list
     for rec in recorded:
         eid, teid, task_id, attempt_number = write.meta[rec["idx"]]
         data = {"id": teid, "executionId": eid, "taskId": task_id, "attemptNumber": attempt_number}
-        results[rec["idx"]] = _result(rec["created"] or rec["upgraded"], data, eid)
+        if rec["created"] or rec["upgraded"]:
+            results[rec["idx"]] = _result("created", data, eid)
+        elif rec["redefined"]:
+            # The attempt is a replay, but the task's definition changed: say which fields.
+            results[rec["idx"]] = _result("updated", {**data, "updated": [f"task.{k}" for k in rec["redefined"]]}, eid)
+        else:
+            results[rec["idx"]] = _result("replayed", data, eid)
     return results
 
 
@@ -195,7 +210,7 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
     write = task_results_write(now=batch.now, items=items)
     ((conflicts, recorded),) = graph.run("ingest/record_task_results", {**write.params, "now": batch.now})
     results = _task_results(write, conflicts, recorded)
-    batch.changed |= {r.execution_id for r in results.values() if r.created and r.execution_id}
+    batch.changed |= {r.execution_id for r in results.values() if r.changed and r.execution_id}
     return results
 
 
@@ -236,7 +251,7 @@ def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
         differing = _differing({"planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime}, stored)
         if differing:
             raise _already_recorded(eid, "started", differing, stored)
-        return _result(False, {}, eid)
+        return _result("replayed", {}, eid)
     if finished and end_time is not None and end_time < ev.startTime:
         raise InvalidInput(
             "startTime is after the execution's recorded endTime",
@@ -247,7 +262,7 @@ def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
         {"eid": eid, "planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime, "now": batch.now},
     )
     batch.changed.add(eid)
-    return _result(True, {}, eid)
+    return _result("created", {}, eid)
 
 
 def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> EventResult:
@@ -259,7 +274,7 @@ def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> Ev
         differing = _differing({"endTime": ev.endTime, "cancelled": ev.cancelled}, stored)
         if differing:
             raise _already_recorded(eid, "finished", differing, stored)
-        return _result(False, {}, eid)
+        return _result("replayed", {}, eid)
     if started and start_time is not None and ev.endTime < start_time:
         raise InvalidInput(
             "endTime is before the execution's startTime",
@@ -267,7 +282,7 @@ def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> Ev
         )
     graph.run("ingest/record_finish", {"eid": eid, "endTime": ev.endTime, "cancelled": ev.cancelled})
     batch.changed.add(eid)
-    return _result(True, {}, eid)
+    return _result("created", {}, eid)
 
 
 def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult:
@@ -282,10 +297,11 @@ def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult
     }
     content_hash = _hash(props)
     props["contentHash"] = content_hash
-    ((same,),) = graph.run(
+    ((existed, same),) = graph.run(
         "ingest/upsert_plan", {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now}
     )
-    return _result(not same, {"planId": plan_id, "title": props["title"], "taskCount": len(tasks)})
+    outcome: Outcome = "replayed" if same else "updated" if existed else "created"
+    return _result(outcome, {"planId": plan_id, "title": props["title"], "taskCount": len(tasks)})
 
 
 # ---------------------------------------------------------------- applying events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Callable
 
 from .. import clock, graph
@@ -12,6 +13,25 @@ def executions_need_rederive() -> bool:
     """Whether some execution was written by a version that did not derive every fact."""
     ((needed,),) = graph.read("ingest/executions_need_rederive")
     return bool(needed)
+
+
+@dataclass
+class KeyMigration:
+    """What moving a graph to pair keys did."""
+
+    attempts_migrated: int
+    foreign_links_removed: int
+    executions_unlinked: list[str]
+
+
+def keys_migrate(*, batch_size: int = 1000) -> KeyMigration:
+    """Give attempts written by an older version their (executionId, taskId) key, and remove the
+    links by which one execution shared another's task execution (ids that collided when keys were
+    joined strings). Idempotent. The counters of the executions involved are re-derived by
+    `executions_rederive`, which runs after it."""
+    ((migrated,),) = graph.write_statement(lambda: graph.run("ingest/migrate_attempt_keys", {"batch": batch_size}))
+    ((unlinked, executions),) = graph.write_statement(lambda: graph.run("ingest/unlink_foreign_tasks"))
+    return KeyMigration(attempts_migrated=migrated, foreign_links_removed=unlinked, executions_unlinked=sorted(executions))
 
 
 def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
@@ -28,8 +48,8 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
         def refresh(eids: list[str] = eids) -> None:
             now = clock.now_ms()
             graph.run("ingest/lock_executions", {"eids": eids, "now": now, "nonce": uuid.uuid4().hex})
-            ((teids,),) = graph.run("ingest/task_execution_ids", {"eids": eids})
-            graph.run("ingest/refresh_tasks", {"teids": teids})
+            ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
+            graph.run("ingest/refresh_tasks", {"tasks": tasks})
             graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now})
 
         graph.write_transaction(refresh)

@@ -1,38 +1,45 @@
-// Fragment. Needs $rows (one per attempt, unique attempt ids: the service settles duplicates),
+// Fragment. Needs $rows (one per attempt, each attempt once: the service settles duplicates),
 // $history (attempts known only from a later result's QC history) and $now.
-// Binds `conflicts` (empty unless the write is refused) and `recorded` (one entry per row).
+// Binds `conflicts` (empty unless the write is refused) and `recorded` (one entry per row: whether
+// its attempt was created, upgraded from QC history, and which task-definition fields it changed).
 // Steps run in order, each CALL seeing the writes of the ones before:
 // 1. conflicts: an attempt already recorded from a result with other content refuses the whole
 //    write (nothing below runs); 2. the attempts themselves (an attempt known only from a later
 //    result's QC history gets its full record now); 3. attempts known only from QC history.
 CALL () {
   UNWIND $rows AS r
-  OPTIONAL MATCH (old:TaskAttempt {attemptId: r.aid})
+  OPTIONAL MATCH (old:TaskAttempt {executionId: r.eid, taskId: r.taskId, attemptNumber: r.props.attemptNumber})
   WITH r, old WHERE old.source = 'result' AND old.contentHash <> r.props.contentHash
   RETURN collect({idx: r.idx, differing: [k IN r.contentKeys
-           WHERE NOT (old[k] = r.props[k] OR (old[k] IS NULL AND r.props[k] IS NULL))]}) AS conflicts
+           WHERE NOT (coalesce(old[k] = r.props[k], false) OR (old[k] IS NULL AND r.props[k] IS NULL))]}) AS conflicts
 }
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $rows ELSE [] END AS r
   MATCH (e:OrchestrationExecution {executionId: r.eid})
-  MERGE (t:TaskExecution {taskExecutionId: r.teid})
-  ON CREATE SET t.executionId = r.eid, t.taskId = r.taskId, t.created = $now
-  SET t.taskTitle = coalesce(r.title, t.taskTitle, r.taskId),
-      t.parallelGroup = coalesce(r.parallelGroup, t.parallelGroup),
-      t.qcRoleDescription = coalesce(r.qcRole, t.qcRoleDescription)
+  // Keyed by the pair, never by the joined string: `a-b` + `c` and `a` + `b-c` are two tasks.
+  MERGE (t:TaskExecution {executionId: r.eid, taskId: r.taskId})
+  ON CREATE SET t.taskExecutionId = r.teid, t.created = $now
+  // The task's definition (title, parallel group, QC role) is descriptive: a later post may change
+  // it (the latest wins), and a change is news even when the attempt itself is a replay.
+  WITH r, e, t, coalesce(r.title, t.taskTitle, r.taskId) AS title, coalesce(r.parallelGroup, t.parallelGroup) AS grp,
+       coalesce(r.qcRole, t.qcRoleDescription) AS role
+  WITH r, e, t, title, grp, role,
+       [d IN [['title', title, t.taskTitle], ['parallelGroup', grp, t.parallelGroup], ['qcRole', role, t.qcRoleDescription]]
+        WHERE NOT (coalesce(d[1] = d[2], false) OR (d[1] IS NULL AND d[2] IS NULL)) | d[0]] AS redefined
+  SET t.taskTitle = title, t.parallelGroup = grp, t.qcRoleDescription = role
   MERGE (e)-[:HAS_TASK_EXECUTION]->(t)
-  MERGE (a:TaskAttempt {attemptId: r.aid})
+  MERGE (a:TaskAttempt {executionId: r.eid, taskId: r.taskId, attemptNumber: r.props.attemptNumber})
   ON CREATE SET a += r.props, a.source = 'result', a.nonce = r.nonce
-  WITH r, t, a, a.nonce = r.nonce AS created, a.source = 'history' AS upgraded
+  WITH r, t, a, redefined, a.nonce = r.nonce AS created, a.source = 'history' AS upgraded
   MERGE (t)-[:HAS_ATTEMPT]->(a)
   FOREACH (_ IN CASE WHEN upgraded THEN [1] ELSE [] END |
     SET a += r.props, a.source = 'result', a.nonce = r.nonce)
-  RETURN collect({idx: r.idx, eid: r.eid, created: created, upgraded: upgraded}) AS recorded
+  RETURN collect({idx: r.idx, eid: r.eid, created: created, upgraded: upgraded, redefined: redefined}) AS recorded
 }
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $history ELSE [] END AS h
-  MATCH (t:TaskExecution {taskExecutionId: h.teid})
-  MERGE (a:TaskAttempt {attemptId: h.aid})
+  MATCH (t:TaskExecution {executionId: h.eid, taskId: h.taskId})
+  MERGE (a:TaskAttempt {executionId: h.eid, taskId: h.taskId, attemptNumber: h.props.attemptNumber})
   ON CREATE SET a += h.props, a.source = 'history'
   MERGE (t)-[:HAS_ATTEMPT]->(a)
   RETURN count(*) AS historyRows

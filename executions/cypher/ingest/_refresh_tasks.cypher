@@ -1,10 +1,12 @@
-// Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $teids.
+// Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $tasks: the
+// task executions to refresh, as {eid, taskId}.
 // Each task execution mirrors its latest attempt. Links that the failure report walks instead of
 // reading every task: FAILED_TASK while the latest attempt failed, QC_FAILED_TASK while any attempt
 // failed QC, RETRIED_TASK while the latest attempt passed after earlier ones.
 CALL (conflicts) {
-  UNWIND CASE WHEN conflicts = [] THEN $teids ELSE [] END AS teid
-  MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {taskExecutionId: teid})
+  UNWIND CASE WHEN conflicts = [] THEN $tasks ELSE [] END AS key
+  MATCH (e:OrchestrationExecution {executionId: key.eid})-[:HAS_TASK_EXECUTION]->
+        (t:TaskExecution {executionId: key.eid, taskId: key.taskId})
   CALL (t) {
     MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WITH a ORDER BY a.attemptNumber DESC

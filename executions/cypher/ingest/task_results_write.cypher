@@ -6,6 +6,6 @@ CALL () {
 }
 //@include ingest/_record_task_results
 //@include ingest/_refresh_tasks
-WITH conflicts, recorded, [x IN recorded WHERE x.created OR x.upgraded | x.eid] AS changed
+WITH conflicts, recorded, [x IN recorded WHERE x.created OR x.upgraded OR x.redefined <> [] | x.eid] AS changed
 //@include ingest/_refresh_executions
 RETURN conflicts, recorded, executions

@@ -1,6 +1,6 @@
 // A task execution with every attempt, newest first.
 MATCH (e:OrchestrationExecution {executionId: $eid})-[:HAS_TASK_EXECUTION]->
-      (t:TaskExecution {taskExecutionId: $teid})
+      (t:TaskExecution {executionId: $eid, taskId: $taskId})
 CALL (t) {
   OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
   WITH a ORDER BY a.attemptNumber DESC

@@ -5,7 +5,7 @@
 MATCH (e)-[:QC_FAILED_TASK]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
 WHERE a.qcPassed = false
 WITH e, t, a ORDER BY t.timestamp DESC, e.executionId, t.taskId
-WITH collect({task: t.taskExecutionId,
+WITH collect({task: elementId(t),
               ref: {executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle, timestamp: t.timestamp},
               issues: a.qcIssues, fixes: a.qcRequiredFixes}) AS failedQc
 // Attempts are referred to by their position in failedQc (already newest first), so that counting

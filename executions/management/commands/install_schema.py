@@ -3,7 +3,11 @@ import io
 from django.core.management.base import BaseCommand
 from neomodel import db
 
-from executions.models import GRAPH_MODELS
+from executions.models import COMPOSITE_KEYS, GRAPH_MODELS, RETIRED_KEYS
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 class Command(BaseCommand):
@@ -14,6 +18,19 @@ class Command(BaseCommand):
             # neomodel writes each "equivalent rule already exists" answer out even when quiet: on a
             # second run that is every rule, and expected. Real failures still raise.
             db.install_labels(model, quiet=True, stdout=io.StringIO())
+        # Keys of older versions first: a retired unique key would refuse two task executions that
+        # the pair keys tell apart.
+        for label, prop in RETIRED_KEYS:
+            rows, _ = db.cypher_query(
+                "SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties "
+                "WHERE labelsOrTypes = [$label] AND properties = [$prop] RETURN name",
+                {"label": label, "prop": prop},
+            )
+            for (name,) in rows:
+                db.cypher_query(f"DROP CONSTRAINT {_quoted(name)} IF EXISTS")
+        for name, (label, props) in COMPOSITE_KEYS.items():
+            keys = ", ".join(f"n.{p}" for p in props)
+            db.cypher_query(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({keys}) IS UNIQUE")
         # Beyond neomodel's per-property indexes: the list page sorts and filters on these together.
         db.cypher_query(
             "CREATE INDEX execution_status_start IF NOT EXISTS FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"

@@ -6,7 +6,7 @@ from executions.errors import ServiceError
 
 class Command(BaseCommand):
     help = (
-        "Recompute every execution's derived facts (counters, statuses, FAILED_TASK and the failure "
+        "Move a graph written by an older version to the current keys, then recompute every execution's derived facts (counters, statuses, FAILED_TASK and the failure "
         "report's links and fields) from the stored attempts. Run it once after upgrading a graph "
         "written by an older version; safe to run again."
     )
@@ -23,6 +23,13 @@ class Command(BaseCommand):
         if if_needed and not services.executions_need_rederive():
             self.stdout.write("every execution has its derived facts")
             return
+        keys = services.keys_migrate()
+        if keys.attempts_migrated or keys.foreign_links_removed:
+            self.stdout.write(
+                f"keys: {keys.attempts_migrated} attempts given their (executionId, taskId) key; "
+                f"{keys.foreign_links_removed} task executions of other executions unlinked"
+                + (f" from {', '.join(keys.executions_unlinked)}" if keys.executions_unlinked else "")
+            )
         total = services.executions_rederive(
             batch_size=batch_size,
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,

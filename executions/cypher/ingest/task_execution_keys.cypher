@@ -1,2 +1,3 @@
 MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution) WHERE e.executionId IN $eids
-RETURN collect(t.taskExecutionId) AS teids
+  AND t.executionId = e.executionId
+RETURN collect({eid: t.executionId, taskId: t.taskId}) AS tasks
