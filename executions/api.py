@@ -135,6 +135,14 @@ def _on_unavailable(request, exc):
     return response
 
 
+@api.exception_handler(Exception)
+def _on_unexpected(request, exc):
+    # A bug, or an error Neo4j raised for this request's data: logged with its traceback, answered
+    # as JSON without it. Every call is idempotent, so a retry is safe.
+    logger.exception("unexpected error on %s %s", request.method, request.path)
+    return _error(request, 500, "internal", "an unexpected error; retry later (every call is idempotent)")
+
+
 Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413: schemas.ErrorOut,
        415: schemas.ErrorOut, 503: schemas.ErrorOut}
 

@@ -1,10 +1,14 @@
+import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 from .errors import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 class DatabaseUnavailableMiddleware:
@@ -41,3 +45,50 @@ class HtmxLoginRedirectMiddleware:
             current = request.htmx.current_url_abs_path or "/"
             return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': current})}")
         return response
+
+
+_API_PREFIX = "/api/"
+_API_ERRORS = {
+    400: ("invalid", "the request is not valid"),
+    403: ("forbidden", "this request is not allowed"),
+    404: ("not_found", "no such API endpoint; see /api/v1/openapi.json"),
+    405: ("method_not_allowed", "this endpoint does not take that method"),
+    411: ("length_required", "send the body with a Content-Length (chunked request bodies are not read)"),
+    413: ("too_large", "the request body is too large"),
+    500: ("internal", "an unexpected error; retry later (every call is idempotent)"),
+}
+
+
+def _api_error(status: int) -> JsonResponse:
+    error, detail = _API_ERRORS.get(status, ("error", "the request failed"))
+    return JsonResponse({"error": error, "detail": detail, "errors": []}, status=status)
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/ every answer is JSON: Django's and django-ninja's own error pages (an unknown
+    route, a wrong method, an error outside a handler) are answered in the API's error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(_API_PREFIX):
+            return self.get_response(request)
+        # WSGI servers pass a chunked body without a length, and Django reads a body of the length
+        # it is given: it would be read as empty and refused for the wrong reason.
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return _api_error(411)
+        response = self.get_response(request)
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+            json_response = _api_error(response.status_code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response
+
+    def process_exception(self, request, exception):
+        if request.path.startswith(_API_PREFIX):
+            logger.exception("unexpected error on %s %s", request.method, request.path)
+            return _api_error(500)
+        return None

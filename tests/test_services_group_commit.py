@@ -157,3 +157,44 @@ def test_it_writes_a_lone_result_at_once_and_records_it_like_a_single_write(grou
     again = group.submit(_result("e1", "t1"))
     assert (again.outcome, again.data["replayed"]) == ("replayed", True)
     assert not group.writing
+
+
+def _poison(execution_id: str) -> None:
+    """An execution whose stored attempts already sum to the edge of Neo4j's integers: any further
+    tokens make its counters overflow (Neo4j refuses the statement). Input bounds keep posts from
+    getting there; a graph written before them, or by hand, may be."""
+    services.task_result_record(execution_id=execution_id, task_result=_result(execution_id, "t0"))
+    cypher("MATCH (a:TaskAttempt {executionId: $eid}) SET a.tokensInput = 2^62, a.tokensOutput = 2^62",
+           {"eid": execution_id})
+    cypher("MATCH (a:TaskAttempt {executionId: $eid}) SET a.tokensInput = toInteger(a.tokensInput), "
+           "a.tokensOutput = toInteger(a.tokensOutput)", {"eid": execution_id})
+
+
+def test_it_fails_only_the_result_whose_write_errs_and_lands_the_others_of_its_group(group):
+    _poison("poisoned")
+    services.task_result_record(execution_id="e1", task_result=_result("e1", "t0"))
+    with _while_a_write_waits(group, "e1") as posts:
+        posts.post("guilty", _result("poisoned", "t1", tokens={"input": 10_000, "output": 0}))
+        posts.post("good", _result("e2", "t1"))
+        posts.post("conflict", _result("e1", "t0", duration=99))
+        _until(lambda: _waiting(group) == 3, "three results wait for the first write")
+    answers = posts.join()
+
+    assert not isinstance(answers["guilty"], services.EventResult), answers["guilty"]
+    assert "overflow" in str(answers["guilty"]).lower()
+    assert (answers["good"].outcome, answers["first"].outcome) == ("created", "created")
+    assert isinstance(answers["conflict"], ConflictError)
+    assert cypher("MATCH (e:OrchestrationExecution) WHERE e.executionId IN ['e1', 'e2'] "
+                  "RETURN e.executionId, e.tasksSuccessful ORDER BY e.executionId") == [["e1", 2], ["e2", 1]]
+    # Nothing of the guilty result was stored.
+    assert cypher("MATCH (a:TaskAttempt {executionId: 'poisoned'}) RETURN count(a)") == [[1]]
+
+
+def test_it_answers_an_unexpected_neo4j_error_as_json_that_says_to_retry(ingest):
+    _poison("poisoned")
+    response = ingest.task("poisoned", "t1", {"status": "success", "tokens": {"input": 10_000}})
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert body["error"] == "internal" and "retry" in body["detail"]
+    assert "Traceback" not in response.content.decode()

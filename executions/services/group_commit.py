@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ..errors import ServiceError
+from ..errors import DatabaseUnavailable
 from .ingest import EventResult, apply, apply_one_by_one
 
 
@@ -99,11 +99,17 @@ class GroupCommit:
             outcomes = self._statement(group)
             for i, w in enumerate(group):
                 w.answer(outcomes[i])
-        except ServiceError as exc:
+        except DatabaseUnavailable as exc:  # Neo4j down, or busy through every retry: so is it for all
+            for w in group:
+                w.answer(error=exc)
+        except Exception as exc:
+            # Refused as a whole: a conflicting replay, or any error one result may have caused (a
+            # sum that overflows, a bug). Each result is written on its own, so that only the guilty
+            # one fails and the others land.
             if len(group) == 1:
                 group[0].answer(error=exc)
             else:
-                answers = apply_one_by_one([(i, w.event) for i, w in enumerate(group)])
+                answers = apply_one_by_one([(i, w.event) for i, w in enumerate(group)], catch=(Exception,))
                 written = sum(isinstance(a, EventResult) for a in answers.values())
                 self._count(writes=written, results=written)
                 for i, w in enumerate(group):
@@ -112,9 +118,6 @@ class GroupCommit:
                         w.answer(answer)
                     else:
                         w.answer(error=answer)
-        except Exception as exc:  # Neo4j down or busy, or a bug: each request of the group answers it
-            for w in group:
-                w.answer(error=exc)
         finally:
             for w in group:
                 if not w.done:  # interrupted (the worker is shutting down): nobody may wait forever

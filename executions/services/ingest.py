@@ -357,14 +357,16 @@ def apply(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
     return graph.write_transaction(lambda: _apply_in_tx(events))
 
 
-def apply_one_by_one(events: list[tuple[int, Any]]) -> dict[int, EventResult | ServiceError]:
+def apply_one_by_one(
+    events: list[tuple[int, Any]], *, catch: tuple[type[Exception], ...] = (ServiceError,)
+) -> dict[int, Any]:
     """Each event in its own transaction, after their joint write was refused: the good ones land
-    and each refused one gets its own reason."""
-    answers: dict[int, EventResult | ServiceError] = {}
+    and each refused one gets its own reason (an exception of a `catch` kind)."""
+    answers: dict[int, Any] = {}
     for idx, ev in events:
         try:
             answers[idx] = apply([(idx, ev)])[idx]
-        except ServiceError as exc:
+        except catch as exc:
             answers[idx] = exc
     return answers
 
