@@ -40,16 +40,10 @@ trap 'cleanup; exit 143' TERM
 trap 'rc=$?; cleanup; exit $rc' EXIT
 
 # --- environment -----------------------------------------------------------------------------------
+# Nothing to export: in development (DJANGO_ENV unset) the settings find the secret key in
+# var/dev-secret-key, the loopback host names and, below, the Neo4j this script starts, as any
+# manage.py command in another shell does.
 unset DJANGO_DEBUG  # production-like, also in development
-if [[ -z ${DJANGO_SECRET_KEY:-} ]]; then
-  # A stable per-checkout key, so sessions survive restarts; never committed (var/ is ignored).
-  if [[ ! -s var/dev-secret-key ]]; then
-    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' >var/dev-secret-key)
-  fi
-  DJANGO_SECRET_KEY=$(<var/dev-secret-key)
-  export DJANGO_SECRET_KEY
-fi
-export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
 
 # --- Neo4j -----------------------------------------------------------------------------------------
 if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
@@ -68,8 +62,12 @@ if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
     fi
     sleep 0.3
   done
-  # neomodel's URL parser wants user:password even though auth is disabled.
-  export NEO4J_BOLT_URL="bolt://neo4j:neo4j@127.0.0.1:$NEO4J_PORT"
+  # For this script's commands and for any manage.py in another shell (read by the settings).
+  echo "bolt://127.0.0.1:$NEO4J_PORT" >var/dev-neo4j-url
+  # Production settings read nothing from var/.
+  [[ ${DJANGO_ENV:-} != production ]] || export NEO4J_BOLT_URL="bolt://127.0.0.1:$NEO4J_PORT"
+else
+  rm -f var/dev-neo4j-url  # it names only a Neo4j started here; other shells need NEO4J_BOLT_URL too
 fi
 
 # --- Django ----------------------------------------------------------------------------------------
