@@ -93,14 +93,13 @@ for ((i = 0; ; i++)); do
   sleep 0.5
 done
 
+echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
+# On an empty user table: a first admin, its password printed this once (nothing otherwise).
+"$PY" manage.py create_first_admin --url "http://127.0.0.1:$PORT/"
+
 if [[ ${DEMO:-1} != 0 ]]; then
   "$PY" manage.py simulate --url "http://127.0.0.1:$PORT" &
   SIM_PID=$!
-fi
-
-echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
-if ! "$PY" manage.py shell -c 'from django.contrib.auth import get_user_model as u; raise SystemExit(0 if u().objects.filter(is_active=True).exists() else 1)' 2>/dev/null; then
-  echo "No user yet: create one with '.venv/bin/python manage.py createsuperuser' and sign in."
 fi
 wait "$GUNICORN_PID" && rc=0 || rc=$?
 GUNICORN_PID=''
