@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # for its vendored Swagger UI (static/ninja/), served by /api/v1/docs
     "executions",
 ]
 
