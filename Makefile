@@ -1,28 +1,43 @@
-# Developer and CI entry points. `.ci/run` calls `make test`.
+# Developer and CI entry points (`.ci/run` is `make test`). Both targets work on a fresh Debian:
+# they install the system packages they need (scripts/system_packages.sh), the venv and the jars.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv jars run test
+.PHONY: venv venv-dev jars run test system-run system-test
+# Each step needs the one before (apt-get before venv and mvn); never two apt-gets at once.
+.NOTPARALLEL:
+
+# Debian packages (JDK and Maven; Chromium for the tests): a quick check when all are there.
+system-run:
+	@./scripts/system_packages.sh run
+system-test:
+	@./scripts/system_packages.sh test
 
 venv: $(VENV)/.installed
+venv-dev: $(VENV)/.installed-dev
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-# The stamp makes pip run only when requirements.txt changed since the last successful install.
+# The stamps make pip run only when a requirements file changed since the last successful install.
 # The interpreter is order-only: its mtime is that of the system python it links to.
 $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -r requirements.txt
 	touch $@
+# requirements-dev.txt includes requirements.txt, so its install brings the runtime up to date too.
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
 
 # Embedded Neo4j jars into var/neo4j-lib (a no-op when the pinned version is already there).
-jars: venv
+# Only the standard library and Maven are needed for it.
+jars: system-run | $(VENV)/bin/python
 	$(PY) scripts/neo4j_server.py fetch
 
-run: venv jars
+run: system-run venv jars
 	./scripts/run.sh
 
-test: venv jars
+test: system-test venv-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -174,6 +174,7 @@ def app_env(name: str, bolt_url: str, port: int | None = None) -> dict[str, str]
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=f"sqlite:///{REPO / 'var' / f'bench-{name}.sqlite3'}",
         DJANGO_SETTINGS_MODULE="mimir_dashboard.settings",
+        DJANGO_ENV="production",
         DJANGO_DEBUG="0",
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
     )

@@ -6,6 +6,8 @@ class ExecutionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from mimir_dashboard import checks  # noqa: F401  (registers the deploy checks)
+
         # django-neomodel does not import with neomodel 7, so configure neomodel here. Only the URL
         # is set: the driver is created lazily on first query, after gunicorn has forked.
         import neomodel

@@ -27,6 +27,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return response
 
 
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI for the ingest API. Public, as the OpenAPI document it renders is: it shows nothing
+    more, and an orchestrator's developer has an ingest token, not necessarily a dashboard account."""
+    return render(request, "api_docs.html", {"openapi_url": reverse("api-v1:openapi-json")})
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
 

@@ -2,9 +2,19 @@
 
 Bad configuration fails at start-up with a message naming the variable, rather than
 surfacing later as a confusing runtime error.
+
+DJANGO_ENV says where it runs. `development` (the default, for a checkout) finds by itself what
+`make run` uses, so that every manage.py command works in any shell beside it: the secret key kept
+in var/dev-secret-key (created on first use), the hosts 127.0.0.1 and localhost, and the Neo4j that
+`make run` started (var/dev-neo4j-url). `production` reads nothing from var/ for them: the secret
+key and the allowed hosts must be given, or the app does not start. The development defaults are
+safe ones (a random key per checkout, never a shared constant; loopback host names only; DEBUG
+off), so a server started without DJANGO_ENV=production is refused by every public host name
+rather than open; `manage.py check --deploy` warns about it too (mimir_dashboard/checks.py).
 """
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,28 +70,61 @@ def _neo4j_url(raw: str) -> str:
     return urlunsplit(parts)
 
 
-# Running under pytest: the test suite supplies its own Neo4j and needs no secrets.
+def _dev_secret_key(path: Path) -> str:
+    """The checkout's own key: read, or created once (0600). Concurrent first users (gunicorn's
+    workers, a manage.py command) agree on one: the file appears complete or not at all."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(draft, path)  # fails if another process was first; theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it and a new key is made")
+    return key
+
+
+ENVIRONMENTS = ("development", "production")
+ENVIRONMENT = os.environ.get("DJANGO_ENV", "") or "development"
+if ENVIRONMENT not in ENVIRONMENTS:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, got {os.environ['DJANGO_ENV']!r}")
+PRODUCTION = ENVIRONMENT == "production"
+# Running under pytest: the test suite supplies its own Neo4j and needs no secrets; it never reads
+# (or creates) the development files in var/.
 TESTING = "PYTEST_VERSION" in os.environ
+DEV_FILES = not PRODUCTION and not TESTING
+DEV_SECRET_KEY_FILE = VAR_DIR / "dev-secret-key"
+# What `make run` started (scripts/run.sh writes it), e.g. on another NEO4J_PORT.
+DEV_NEO4J_URL_FILE = VAR_DIR / "dev-neo4j-url"
 
 DEBUG = _env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
-    else:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set (required unless DJANGO_DEBUG=1); `make run` generates one in var/"
-        )
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set (required with DJANGO_ENV=production)")
+    SECRET_KEY = "insecure-test-key" if TESTING else _dev_secret_key(DEV_SECRET_KEY_FILE)
 
-ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or TESTING) else [])
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty; list the host names the app is served under")
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is empty (required with DJANGO_ENV=production); list the host names the app is served under"
+    )
 if TESTING:
     ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-NEO4J_BOLT_URL = _neo4j_url(os.environ.get("NEO4J_BOLT_URL", "bolt://neo4j:neo4j@127.0.0.1:7687"))
+_neo4j_default = "bolt://neo4j:neo4j@127.0.0.1:7687"
+if DEV_FILES and DEV_NEO4J_URL_FILE.is_file():
+    _neo4j_default = DEV_NEO4J_URL_FILE.read_text().strip() or _neo4j_default
+NEO4J_BOLT_URL = _neo4j_url(os.environ.get("NEO4J_BOLT_URL", "") or _neo4j_default)
 
 # How large an ingest request may be (outputs of megabytes are real); larger gets 413.
 INGEST_MAX_BODY_BYTES = _env_int("INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
@@ -106,6 +149,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # for its vendored Swagger UI (static/ninja/), served by /api/v1/docs
     "executions",
 ]
 

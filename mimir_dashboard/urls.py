@@ -6,6 +6,7 @@ from executions.api import api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/docs", views.api_docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -40,16 +40,10 @@ trap 'cleanup; exit 143' TERM
 trap 'rc=$?; cleanup; exit $rc' EXIT
 
 # --- environment -----------------------------------------------------------------------------------
+# Nothing to export: in development (DJANGO_ENV unset) the settings find the secret key in
+# var/dev-secret-key, the loopback host names and, below, the Neo4j this script starts, as any
+# manage.py command in another shell does.
 unset DJANGO_DEBUG  # production-like, also in development
-if [[ -z ${DJANGO_SECRET_KEY:-} ]]; then
-  # A stable per-checkout key, so sessions survive restarts; never committed (var/ is ignored).
-  if [[ ! -s var/dev-secret-key ]]; then
-    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' >var/dev-secret-key)
-  fi
-  DJANGO_SECRET_KEY=$(<var/dev-secret-key)
-  export DJANGO_SECRET_KEY
-fi
-export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
 
 # --- Neo4j -----------------------------------------------------------------------------------------
 if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
@@ -68,8 +62,12 @@ if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
     fi
     sleep 0.3
   done
-  # neomodel's URL parser wants user:password even though auth is disabled.
-  export NEO4J_BOLT_URL="bolt://neo4j:neo4j@127.0.0.1:$NEO4J_PORT"
+  # For this script's commands and for any manage.py in another shell (read by the settings).
+  echo "bolt://127.0.0.1:$NEO4J_PORT" >var/dev-neo4j-url
+  # Production settings read nothing from var/.
+  [[ ${DJANGO_ENV:-} != production ]] || export NEO4J_BOLT_URL="bolt://127.0.0.1:$NEO4J_PORT"
+else
+  rm -f var/dev-neo4j-url  # it names only a Neo4j started here; other shells need NEO4J_BOLT_URL too
 fi
 
 # --- Django ----------------------------------------------------------------------------------------
@@ -95,14 +93,13 @@ for ((i = 0; ; i++)); do
   sleep 0.5
 done
 
+echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
+# On an empty user table: a first admin, its password printed this once (nothing otherwise).
+"$PY" manage.py create_first_admin --url "http://127.0.0.1:$PORT/"
+
 if [[ ${DEMO:-1} != 0 ]]; then
   "$PY" manage.py simulate --url "http://127.0.0.1:$PORT" &
   SIM_PID=$!
-fi
-
-echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everything)"
-if ! "$PY" manage.py shell -c 'from django.contrib.auth import get_user_model as u; raise SystemExit(0 if u().objects.filter(is_active=True).exists() else 1)' 2>/dev/null; then
-  echo "No user yet: create one with '.venv/bin/python manage.py createsuperuser' and sign in."
 fi
 wait "$GUNICORN_PID" && rc=0 || rc=$?
 GUNICORN_PID=''

@@ -66,6 +66,7 @@ def _deploy_env(**overrides):
     env.update(
         DJANGO_SECRET_KEY="x" * 20 + "-production-secret-that-is-long-and-random-0123456789",
         DJANGO_ALLOWED_HOSTS="dashboard.example.com",
+        DJANGO_ENV="production",
         DJANGO_HTTPS="1",
         MIMIR_VAR_DIR=str(REPO / "var" / "deploy-check"),
     )

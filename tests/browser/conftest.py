@@ -19,6 +19,19 @@ from executions import services
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "a long and correct password"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def pytest_collection_finish(session):
+    """Browser tests selected but no browser: one line saying how to get it, instead of an error per test."""
+    if session.config.option.collectonly or not any(item.get_closest_marker("browser") for item in session.items):
+        return
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        raise pytest.UsageError(
+            f"the browser tests need {' and '.join(missing)}: run `make test` (it installs them) or "
+            "`apt-get install chromium chromium-driver`, or deselect them with `-m 'not browser'`"
+        )
 
 
 @pytest.fixture
@@ -27,13 +40,13 @@ def chromium(live_server, transactional_db):
     with it, so no server thread outlives the test)."""
     os.environ.setdefault("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
+    options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=1280,900"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs when they are missing (called by the Makefile):
+#   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven
+#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver
+# Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
+# that works without a password; when neither is possible it says in one message what to install
+# and exits 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case ${1:-} in
+  run) want_browser=0 target=run ;;
+  test) want_browser=1 target=test ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+packages=()
+# A fresh Debian has python3 but not venv's pip bootstrap (package python3-venv).
+if [[ ! -x .venv/bin/python ]] && ! python3 -c 'import ensurepip' 2>/dev/null; then
+  packages+=(python3-venv)
+fi
+command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || packages+=(maven)
+# The browser tests use exactly these paths: Debian's chromium and the chromedriver built with it.
+if ((want_browser)) && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+  packages+=(chromium chromium-driver)
+fi
+((${#packages[@]})) || exit 0
+
+cannot() {
+  echo "make $target needs the Debian packages ${packages[*]}, and $1:" \
+    "install them ('sudo apt-get install ${packages[*]}'), then run 'make $target' again" >&2
+  exit 1
+}
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    cannot "this user cannot install them (not root, no password-less sudo)"
+  fi
+fi
+command -v apt-get >/dev/null || cannot "there is no apt-get here (these are Debian names)"
+
+echo "installing ${packages[*]} (apt-get) ..." >&2
+# Through env: sudo does not pass the caller's environment on.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"
