@@ -17,7 +17,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from . import schemas, selectors, services
-from .errors import ConflictError, DatabaseUnavailable, InvalidInput, NotFound, ServiceError
+from .errors import ConflictError, DatabaseUnavailable, InvalidInput, NotFound, ServiceError, TooLargeToStore
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ def _on_http_error(request, exc):
 
 
 # The one place where the product's errors become HTTP statuses.
-_STATUS = {InvalidInput: 400, NotFound: 404, ConflictError: 409}
+# TooLargeToStore is 413 like a body over INGEST_MAX_BODY_BYTES: the request as sent will never be
+# stored, a smaller one will (507 would say the server is out of space, 503 that a retry may help).
+_STATUS = {InvalidInput: 400, NotFound: 404, ConflictError: 409, TooLargeToStore: 413}
 
 
 def _status(exc: ServiceError) -> int:
@@ -147,6 +149,14 @@ Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413:
        415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
+def _body_size(request: HttpRequest) -> int:
+    """The request body's length in bytes (Django has checked it against INGEST_MAX_BODY_BYTES)."""
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 def _answer(result: services.EventResult, *, created_status: int = 201) -> Status:
     """A recorded event is `created_status`, a replay 200."""
     return Status(created_status if result.created else 200, result.data)
@@ -168,7 +178,8 @@ def execution_start(request, payload: schemas.ExecutionStartIn):
           response={200: schemas.TaskResultOut, 201: schemas.TaskResultOut, **Err},
           summary="A task's result (one attempt, with its QC verdict)")
 def task_result(request, execution_id: schemas.Identifier, payload: schemas.TaskResultIn):
-    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload))
+    size = _body_size(request)
+    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload, size=size))
 
 
 @api.post("/executions/{execution_id}/finish",

@@ -34,6 +34,14 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class TooLargeToStore(ServiceError):
+    """Neo4j refused to hold this write in one transaction: it needs more memory than one
+    transaction may use (db.memory.transaction.max). Retrying the same write cannot help; smaller
+    ones (fewer events per batch, a shorter output) can."""
+
+    code = "too_large"
+
+
 class DatabaseUnavailable(Exception):
     """Neo4j cannot be reached (or stayed busy through every retry): the caller may retry later."""
 

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import clock, graph, schemas
-from ..errors import ConflictError, InvalidInput, ServiceError
+from ..errors import ConflictError, InvalidInput, ServiceError, TooLargeToStore
 from ..models import ATTEMPT_CONTENT_FIELDS
 
 
@@ -390,12 +390,14 @@ def execution_start(*, start: schemas.ExecutionStartIn) -> EventResult:
     return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"))
 
 
-def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> EventResult:
+def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn, size: int = 0) -> EventResult:
+    """Record one posted task result; `size` is its request body's length in bytes (what group
+    commit counts against INGEST_GROUP_COMMIT_MAX_BYTES; the caller knows it without re-encoding)."""
     from .group_commit import group_commit
 
     event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
     commit = group_commit()
-    return _apply_one(event) if commit is None else commit.submit(event)
+    return _apply_one(event) if commit is None else commit.submit(event, size)
 
 
 def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> EventResult:
@@ -423,10 +425,32 @@ class BatchResult:
 _EVENT = TypeAdapter(schemas.Event)
 
 
+def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResult | ServiceError], int]:
+    """Apply events in order in one transaction; (answers, transactions used).
+
+    Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
+    number of events, about 21 KiB each, and with their texts, about four bytes per byte: see
+    docs/reliability.md), the events are split in two halves, each applied the same way in order, so
+    a batch that fits the body limit is stored in as few transactions as Neo4j can hold; only an event
+    too large on its own is refused (413). Any other refusal falls back to one transaction per event."""
+    try:
+        return dict(apply(events)), 1
+    except TooLargeToStore as exc:
+        if len(events) == 1:
+            return {events[0][0]: exc}, 1
+        half = len(events) // 2
+        first, first_transactions = _apply_in_parts(events[:half])
+        second, second_transactions = _apply_in_parts(events[half:])
+        return {**first, **second}, 1 + first_transactions + second_transactions
+    except ServiceError:
+        return apply_one_by_one(events), 1 + len(events)
+
+
 def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
-    """Validate each event of a batch, then apply the valid ones in order in one transaction; if any
-    is refused, fall back to one transaction per event so that each gets its own answer and the
-    good ones still land. An invalid event is refused on its own, naming its fields."""
+    """Validate each event of a batch, then apply the valid ones in order in one transaction (split
+    in parts when Neo4j cannot hold it in one, `_apply_in_parts`); if any is refused, fall back to one
+    transaction per event so that each gets its own answer and the good ones still land. An invalid
+    event is refused on its own, naming its fields."""
     items: dict[int, BatchItem] = {}
     valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(events):
@@ -439,12 +463,7 @@ def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
             items[index] = BatchItem(index, kind if isinstance(kind, str) else None, error)
     transactions = 0
     if valid:
-        try:
-            answers: dict[int, EventResult | ServiceError] = dict(apply(valid))
-            transactions = 1
-        except ServiceError:
-            answers = apply_one_by_one(valid)
-            transactions = 1 + len(valid)
+        answers, transactions = _apply_in_parts(valid)
         for index, event in valid:
             items[index] = BatchItem(index, event.type, answers[index])
     return BatchResult(items=[items[i] for i in sorted(items)], transactions=transactions)
