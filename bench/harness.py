@@ -224,11 +224,16 @@ def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
 @contextlib.contextmanager
 def app_server(
     name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, proxy: bool = False,
 ) -> Iterator[AppServer]:
     """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
-    (`extra_env`: more environment for the app, e.g. its settings)."""
+    (`extra_env`: more environment for the app, e.g. its settings). With `proxy`, as `make run`
+    serves it: nginx (scripts/proxy_server.py) on 127.0.0.1:port, gunicorn behind it on a unix socket
+    (`extra["proxy"]` is the ProxyServer, with its access log)."""
+    import tempfile
+
     import requests
+    from scripts import proxy_server
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
@@ -237,13 +242,20 @@ def app_server(
     env.update(extra_env or {})
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
+    # A unix socket's path must be short (108 bytes): a fresh directory of its own under /tmp.
+    socket_dir = tempfile.mkdtemp(prefix="mimir-bench-") if proxy else None
+    bind = f"unix:{socket_dir}/gunicorn.sock" if proxy else f"{HOST}:{port}"
     cmd = [
         # The production settings (worker class, access log): mimir_dashboard/gunicorn_conf.py.
         str(VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf", "mimir_dashboard.wsgi:application",
-        "-b", f"{HOST}:{port}", "-w", str(workers), "--threads", str(threads),
+        "-b", bind, "-w", str(workers), "--threads", str(threads),
         "--timeout", "120", "--graceful-timeout", "10",
     ]
-    log(f"starting gunicorn on {HOST}:{port} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
+    extra: dict = {}
+    if proxy:
+        extra["proxy"] = proxy_server.start(REPO / "var" / f"bench-{name}-nginx", port, bind, app_env=env)
+        log(f"nginx on {HOST}:{port} in front of gunicorn on {bind}")
+    log(f"starting gunicorn on {bind} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://{HOST}:{port}"
@@ -261,10 +273,15 @@ def app_server(
                 raise RuntimeError(f"gunicorn not healthy within {timeout:.0f} s; see {log_path}")
             time.sleep(0.2)
         log("gunicorn healthy")
-        yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path)
+        yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path, extra=extra)
     finally:
+        if "proxy" in extra:
+            proxy_server.stop(extra["proxy"])
+            log("nginx stopped")
         _terminate_group(proc)
         log_file.close()
+        if socket_dir:
+            shutil.rmtree(socket_dir, ignore_errors=True)
         log("gunicorn stopped")
 
 
