@@ -2,8 +2,8 @@
 
 A request with a body costs memory in proportion to it, twice over: in this process (the body, the
 parsed JSON, the validated models, the statement's parameters) and in Neo4j (the parameters as it
-decodes them, and the transaction's state: a long text counts about four times its length there,
-docs/reliability.md). Nothing else bounds how many large bodies are in flight at once: 32 clients
+decodes them, and the transaction's state, several times a long text's length: docs/reliability.md,
+"Memory"). Nothing else bounds how many large bodies are in flight at once: 32 clients
 posting the largest allowed bodies (INGEST_MAX_BODY_BYTES) would all be parsed and sent to Neo4j
 together. `IngestBodyBudgetMiddleware` (executions/middleware.py) makes each such
 request reserve its length from this process's `ByteBudget` before its body is read, and hold it
@@ -19,6 +19,11 @@ from collections import deque
 from typing import Iterator
 
 from django.conf import settings
+
+
+# A body this small is not counted: their number is bounded by the worker's threads, so together
+# they cost little, and counting them would only queue them behind large ones.
+UNCOUNTED_BYTES = 1024 * 1024
 
 
 class BudgetExhausted(Exception):

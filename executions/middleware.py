@@ -7,7 +7,7 @@ from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 from .errors import DatabaseUnavailable
-from .inflight import BudgetExhausted, ingest_budget
+from .inflight import UNCOUNTED_BYTES, BudgetExhausted, ingest_budget
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +96,12 @@ class ApiJsonErrorsMiddleware:
 
 
 class IngestBodyBudgetMiddleware:
-    """A request under /api/ with a body reserves its length from the process's byte budget
-    (executions.inflight, INGEST_IN_FLIGHT_MAX_BYTES) before the body is read, and holds it until its
-    answer is ready: however many large bodies arrive at once, at most that many bytes of them are
-    parsed here and written to Neo4j at a time. One that waits longer than
-    INGEST_IN_FLIGHT_WAIT_SECONDS is answered 503 with Retry-After (every call is idempotent)."""
+    """A request under /api/ with a body larger than inflight.UNCOUNTED_BYTES reserves its length
+    from the process's byte budget (executions.inflight, INGEST_IN_FLIGHT_MAX_BYTES) before the body
+    is read, and holds it until its answer is ready: however many large bodies arrive at once, at
+    most that many bytes of them are parsed here and written to Neo4j at a time. One that waits
+    longer than INGEST_IN_FLIGHT_WAIT_SECONDS is answered 503 with Retry-After (every call is
+    idempotent). Smaller bodies and reads never wait."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -112,7 +113,7 @@ class IngestBodyBudgetMiddleware:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             size = 0  # Django refuses a malformed length itself
-        if size <= 0:
+        if size <= UNCOUNTED_BYTES:
             return self.get_response(request)
         try:
             with ingest_budget().reserve(size, timeout=settings.INGEST_IN_FLIGHT_WAIT_SECONDS):

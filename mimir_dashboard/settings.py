@@ -129,11 +129,12 @@ NEO4J_BOLT_URL = _neo4j_url(os.environ.get("NEO4J_BOLT_URL", "") or _neo4j_defau
 # How large an ingest request may be (outputs of megabytes are real); larger gets 413.
 INGEST_MAX_BODY_BYTES = _env_int("INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
-# Bytes of request bodies under /api/ that one process parses and writes to Neo4j at once
-# (executions.inflight); a request waits for its share in arrival order, at most
-# INGEST_IN_FLIGHT_WAIT_SECONDS, else it is answered 503 with Retry-After. One body larger than the
-# budget is admitted alone.
-INGEST_IN_FLIGHT_MAX_BYTES = _env_int("INGEST_IN_FLIGHT_MAX_BYTES", 2 * INGEST_MAX_BODY_BYTES, minimum=1024)
+# Bytes of request bodies under /api/ larger than inflight.UNCOUNTED_BYTES that one process parses
+# and writes to Neo4j at once (executions.inflight): by default one body of the largest size, or
+# several smaller ones (docs/reliability.md, "Memory"). A request waits for its share in arrival
+# order, at most INGEST_IN_FLIGHT_WAIT_SECONDS, else it is answered 503 with Retry-After. One body
+# larger than the budget is admitted alone.
+INGEST_IN_FLIGHT_MAX_BYTES = _env_int("INGEST_IN_FLIGHT_MAX_BYTES", INGEST_MAX_BODY_BYTES, minimum=1024)
 INGEST_IN_FLIGHT_WAIT_SECONDS = _env_int("INGEST_IN_FLIGHT_WAIT_SECONDS", 10, minimum=1)
 # Task results posted one per request that arrive while a write is in Neo4j are written together,
 # at most this many per statement (executions.services.GroupCommit); 1 writes each on its own.

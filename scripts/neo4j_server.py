@@ -69,9 +69,11 @@ def parse_bytes(size: str) -> int:
 
 # Of the heap, what one transaction may use (db.memory.transaction.max) and all running
 # transactions together (dbms.memory.transaction.total.max): the rest is Neo4j's own (caches, Bolt
-# buffers, the query's parameters, garbage not collected yet). docs/reliability.md has the measurements.
-TX_MEMORY_MAX_OF_HEAP = 0.25
-TX_MEMORY_TOTAL_MAX_OF_HEAP = 0.5
+# buffers, the query's parameters as they arrive, garbage not collected yet). Chosen so that one
+# transaction holds a task result with an output of INGEST_MAX_BODY_BYTES and all of them two such
+# at once (one per worker process, the in-flight budget's default): docs/reliability.md, "Memory".
+TX_MEMORY_MAX_OF_HEAP = 0.3
+TX_MEMORY_TOTAL_MAX_OF_HEAP = 0.6
 
 
 def transaction_memory_limits(heap: str) -> tuple[str, str]:
@@ -363,8 +365,8 @@ def main(argv=None) -> int:
     run.add_argument("--port", type=int, default=7687, help="Bolt port (default: %(default)s)")
     run.add_argument("--heap", default="1g", help="JVM -Xmx (default: %(default)s)")
     run.add_argument("--pagecache", default="256m", help="page cache size (default: %(default)s)")
-    run.add_argument("--tx-memory-max", help="memory one transaction may use (default: a quarter of the heap)")
-    run.add_argument("--tx-memory-total-max", help="memory all transactions may use (default: half the heap)")
+    run.add_argument("--tx-memory-max", help="memory one transaction may use (default: 30 %% of the heap)")
+    run.add_argument("--tx-memory-total-max", help="memory all transactions may use (default: 60 %% of the heap)")
     run.add_argument("--timeout", type=float, default=120.0, help="start-up timeout in seconds")
     args = parser.parse_args(argv)
     try:

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from executions.inflight import BudgetExhausted, ByteBudget, ingest_budget
+from executions.inflight import UNCOUNTED_BYTES, BudgetExhausted, ByteBudget, ingest_budget
 
 
 def _in_thread(fn):
@@ -32,7 +32,7 @@ def _until(condition, what: str) -> None:
         time.sleep(0.005)
 
 
-def test_reservations_never_exceed_the_budget_and_are_served_in_arrival_order():
+def test_it_never_reserves_more_than_the_budget_and_serves_in_arrival_order():
     budget = ByteBudget(1000)
     order: list[str] = []
 
@@ -56,7 +56,7 @@ def test_reservations_never_exceed_the_budget_and_are_served_in_arrival_order():
     assert budget.used == 0 and budget.peak == 900
 
 
-def test_a_body_larger_than_the_whole_budget_is_admitted_alone():
+def test_it_admits_a_body_larger_than_the_whole_budget_alone():
     budget = ByteBudget(1000)
     with budget.reserve(5_000, timeout=1):
         assert budget.used == 1000
@@ -66,17 +66,19 @@ def test_a_body_larger_than_the_whole_budget_is_admitted_alone():
     assert budget.used == 0 and budget.refused == 1
 
 
-def test_a_request_that_waits_too_long_for_the_budget_is_a_503_with_retry_after(ingest):
+def test_it_answers_a_large_request_that_waits_too_long_503_with_retry_after_and_never_holds_small_ones(ingest):
     budget = ingest_budget()
+    large = {"status": "success", "output": "x" * (UNCOUNTED_BYTES + 1)}
     with override_settings(INGEST_IN_FLIGHT_WAIT_SECONDS=1), budget.reserve(budget.max_bytes, timeout=1):
         began = time.monotonic()
-        response = ingest.task("e1", "t1", {"status": "success"})
+        response = ingest.task("e1", "t1", large)
         waited = time.monotonic() - began
+        # Small bodies and reads take no share of it: they never wait behind large ones.
+        assert ingest.task("e1", "t-small", {"status": "success"}).status_code == 201
+        assert ingest.get("e1").status_code == 200
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response.json()["error"] == "busy"
     assert waited >= 1
-    # Reads take no share of it: only requests with a body.
-    assert ingest.get("e1").status_code == 404
     # Once the bytes are free, the same post is stored.
-    assert ingest.task("e1", "t1", {"status": "success"}).status_code == 201
+    assert ingest.task("e1", "t1", large).status_code == 201

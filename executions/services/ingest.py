@@ -429,8 +429,7 @@ def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResul
     """Apply events in order in one transaction; (answers, transactions used).
 
     Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
-    number of events, about 21 KiB each, and with their texts, about four bytes per byte: see
-    docs/reliability.md), the events are split in two halves, each applied the same way in order, so
+    number of events and with their texts, docs/reliability.md, "Memory"), the events are split in two halves, each applied the same way in order, so
     a batch that fits the body limit is stored in as few transactions as Neo4j can hold; only an event
     too large on its own is refused (413). Any other refusal falls back to one transaction per event."""
     try:
