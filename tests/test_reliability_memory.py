@@ -69,13 +69,13 @@ def _assert_neo4j_up(server) -> None:
     assert cypher("RETURN 1") == [[1]]
 
 
-def test_the_launcher_sets_the_transaction_memory_limits(small_neo4j):
+def test_it_starts_neo4j_with_the_transaction_memory_limits(small_neo4j):
     rows = cypher("SHOW SETTINGS YIELD name, value WHERE name IN ['db.memory.transaction.max', "
                   "'dbms.memory.transaction.total.max'] RETURN name, value ORDER BY name")
     assert rows == [["db.memory.transaction.max", "16.00MiB"], ["dbms.memory.transaction.total.max", "24.00MiB"]]
 
 
-def test_a_result_too_large_for_one_transaction_is_a_413_and_neo4j_stays_up(small_neo4j, ingest):
+def test_it_refuses_a_result_too_large_for_one_transaction_with_413_and_neo4j_stays_up(small_neo4j, ingest):
     response = ingest.task("e1", "t-big", _result(4))
     assert response.status_code == 413, response.content[:500]
     body = response.json()
@@ -89,7 +89,7 @@ def test_a_result_too_large_for_one_transaction_is_a_413_and_neo4j_stays_up(smal
     assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[1]]
 
 
-def test_a_batch_too_large_for_one_transaction_is_stored_in_parts_and_only_the_oversized_event_is_refused(
+def test_it_stores_a_batch_too_large_for_one_transaction_in_parts_refusing_only_the_oversized_event(
         small_neo4j, ingest):
     # Eight results of 0.75 MiB (about 40 MiB of transaction memory together, 5 each) and one of 4 MiB.
     events = [{"type": "task_result", "executionId": "e2", "taskId": f"t{i}", "result": _result(0.75)}
@@ -135,7 +135,7 @@ class _Held:
         self.driver.close()
 
 
-def test_memory_refusals_are_not_retried(small_neo4j):
+def test_it_never_retries_a_memory_refusal(small_neo4j):
     # graph.py retries transient errors; these two are not worth a retry: the same write cannot fit
     # in one transaction the next time either, and a full pool needs less load, not more.
     calls: list = []
@@ -151,7 +151,7 @@ def test_memory_refusals_are_not_retried(small_neo4j):
     _assert_neo4j_up(small_neo4j)
 
 
-def test_a_write_refused_because_all_transactions_together_are_full_is_a_503_with_retry_after(small_neo4j, ingest):
+def test_it_answers_503_with_retry_after_when_all_transactions_together_are_out_of_memory(small_neo4j, ingest):
     # A result that needs about 10 MiB (within one transaction's 16) does not fit beside the held
     # transaction: that is the load, not the request, so it is a 503 to come back, not a 413.
     with _Held(small_neo4j):

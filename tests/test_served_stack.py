@@ -154,7 +154,7 @@ def _timed(request: urllib.request.Request, timeout: float = 30) -> tuple[int, f
         return 0, time.monotonic() - began, str(error).encode()
 
 
-def test_ingest_and_pages_answer_while_slow_clients_are_connected_and_the_slow_clients_are_closed(served):
+def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_the_slow_clients(served):
     url, token = served["url"], served["token"]
     body = json.dumps({"taskId": "t1", "result": {"status": "success", "output": "done"}}).encode()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

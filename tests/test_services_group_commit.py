@@ -200,7 +200,7 @@ def test_it_answers_an_unexpected_neo4j_error_as_json_that_says_to_retry(ingest)
     assert "Traceback" not in response.content.decode()
 
 
-def test_a_group_never_carries_more_bytes_than_its_budget():
+def test_it_never_puts_more_bytes_in_a_group_than_its_budget():
     # Five results of 400 bytes under a budget of 1,000 bytes: at most two per statement, however many
     # wait; one larger than the whole budget is written on its own.
     group = services.GroupCommit(max_size=64, max_bytes=1000)
@@ -220,7 +220,7 @@ def test_a_group_never_carries_more_bytes_than_its_budget():
     assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[8]]
 
 
-def test_the_api_passes_each_post_s_body_length_to_the_group_commit(ingest):
+def test_it_counts_each_post_by_its_body_length(ingest):
     from executions.services import group_commit
 
     commit = group_commit()
