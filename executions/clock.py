@@ -17,3 +17,9 @@ def now_ms() -> int:
 def day_start_ms(day: date) -> int:
     """00:00 UTC of a calendar day, in epoch milliseconds."""
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+# The calendar days a filter may name: the years that epoch-ms timestamps are accepted for
+# (schemas.EpochMs). Beyond them a date would only overflow the day arithmetic of a range.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2199, 12, 31)

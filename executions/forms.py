@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
+from .clock import FIRST_DAY, LAST_DAY
 from .models import EXECUTION_STATUSES
+
+DAY_RANGE = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 class ExecutionFilterForm(forms.Form):
@@ -15,8 +19,12 @@ class ExecutionFilterForm(forms.Form):
         required=False, choices=[("", "Any status")] + [(s, s.capitalize()) for s in EXECUTION_STATUSES]
     )
     plan = forms.CharField(required=False, max_length=200, strip=True)
-    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    started_from = forms.DateField(
+        required=False, label="From", validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    started_to = forms.DateField(
+        required=False, label="To", validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
     def selector_kwargs(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from django import forms
 
+from .forms import DAY_RANGE
+
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
 
@@ -47,8 +49,12 @@ def _day_start_ms(day: date) -> int:
 
 
 class FailureReportForm(forms.Form):
-    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    started_from = forms.DateField(
+        required=False, label="From", validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    started_to = forms.DateField(
+        required=False, label="To", validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
     plan = forms.ChoiceField(required=False, label="Plan")
 
     def __init__(self, data, *, plans: list[tuple[str, str]], today: date):

@@ -228,3 +228,15 @@ def test_it_reads_the_page_and_the_csv_in_a_fixed_number_of_queries(browser, ing
     cypher_calls.clear()
     assert browser.get(f"{CSV_URL}?{RANGE}", **HX).status_code == 200
     assert len(cypher_calls) == 2  # plan options + rows
+
+
+@pytest.mark.parametrize("query", [
+    "started_to=9999-12-31", "started_to=0001-01-01", "started_from=0001-01-01",
+    "started_from=9999-12-31&started_to=9999-12-31", "started_from=0001-01-01&started_to=9999-12-31",
+])
+def test_it_answers_dates_at_the_calendars_edges_without_an_error(signed_in, query):
+    for path in ("/reports/failures", "/reports/failures.csv"):
+        response = signed_in.get(f"{path}?{query}")
+        assert response.status_code == 200, (path, query)
+    page = signed_in.get(f"/reports/failures?{query}").content.decode()
+    assert "Ensure this value is" in page  # the out-of-range date is named, and the default used

@@ -344,3 +344,8 @@ def test_it_reads_each_page_with_a_fixed_small_number_of_queries(browser, ingest
     }
     assert counts == {"list": 1, "list fragment": 1, "detail": 1, "poll (changed)": 2, "task": 1, "plans": 1,
                       "plan": 1}
+
+
+@pytest.mark.parametrize("query", ["started_to=9999-12-31", "started_from=0001-01-01", "started_from=9999-12-31"])
+def test_it_lists_with_dates_at_the_calendars_edges_without_an_error(browser, query):
+    assert browser.get(f"/?{query}").status_code == 200
