@@ -135,6 +135,9 @@ class OrchestrationExecution(StructuredNode):
     taskIds = ArrayProperty(StringProperty())
     # Lower-cased execution id, plan id and task titles, one per line: what the list's search matches.
     searchText = StringProperty()
+    # startTime, or while no start event has arrived the earliest start of its attempts (else
+    # `created`): where the failure report and the list place the execution in time.
+    firstKnownAt = IntegerProperty(index=True)
 
     plan = RelationshipTo(Plan, "EXECUTES_PLAN")
     task_executions = RelationshipTo(TaskExecution, "HAS_TASK_EXECUTION")

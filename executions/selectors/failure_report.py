@@ -1,7 +1,8 @@
 """The failure report: failure rates and their trend, failed tasks grouped by task, plan and error
 signature, top QC issues and required fixes, tasks retried before passing, rework tokens.
 
-The range is by execution startTime: started_from inclusive, started_to exclusive (epoch ms).
+The range is by when an execution is first known (`firstKnownAt`: its startTime, or for one whose
+start event never arrived its first attempt's start): started_from inclusive, started_to exclusive.
 Task failure rate = failed task executions (latest attempt failed) / task executions recorded;
 execution failure rate = failed executions / finished executions (completed, failed or cancelled).
 Six statements per report, one for the CSV rows, whatever the data size.
