@@ -19,7 +19,7 @@ from neomodel import (
     StructuredNode,
 )
 
-EXECUTION_STATUSES = ("running", "completed", "failed", "cancelled")
+EXECUTION_STATUSES = ("running", "completed", "incomplete", "failed", "cancelled")
 TASK_STATUSES = ("success", "failure")
 
 
@@ -119,6 +119,8 @@ class OrchestrationExecution(StructuredNode):
     tasksTotal = IntegerProperty(default=0)
     tasksSuccessful = IntegerProperty(default=0)
     tasksFailed = IntegerProperty(default=0)
+    # Once finished: tasks it announced (tasksTotal) that were never reported.
+    tasksMissing = IntegerProperty(default=0)
     tokensInput = IntegerProperty(default=0)
     tokensOutput = IntegerProperty(default=0)
     tokensTotal = IntegerProperty(default=0)

@@ -226,6 +226,7 @@ class ExecutionCounters(BaseModel):
     tasksTotal: int
     tasksSuccessful: int
     tasksFailed: int
+    tasksMissing: int = Field(0, description="once finished: announced tasks (totalTasks) never reported")
     tokensInput: int
     tokensOutput: int
     tokensTotal: int

@@ -136,7 +136,7 @@ def test_it_returns_none_for_unknown_executions_tasks_and_plans(ingest):
 
 
 def test_it_bumps_the_version_on_every_change_and_not_on_replays(ingest):
-    ingest.start("e", "p", 2, T0)
+    ingest.start("e", "p", 1, T0)
     v1 = selectors.execution_version(execution_id="e")
     ingest.task("e", "a", result())
     v2 = selectors.execution_version(execution_id="e")

@@ -12,7 +12,8 @@ from .. import clock, graph
 
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
-    """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending`."""
+    """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending` (announced
+    tasks not reported yet, while running; once finished they are `tasksMissing`)."""
     running = execution.get("status") == "running"
     last = execution.get("lastEventAt")
     stale_before = now - settings.EXECUTION_STALE_AFTER_SECONDS * 1000
@@ -26,7 +27,7 @@ def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
         execution["elapsedMs"] = execution.get("durationMs")
     total = execution.get("tasksTotal") or 0
     done = (execution.get("tasksSuccessful") or 0) + (execution.get("tasksFailed") or 0)
-    execution["tasksPending"] = max(0, total - done)
+    execution["tasksPending"] = max(0, total - done) if running else 0
     return execution
 
 

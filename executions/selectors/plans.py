@@ -20,7 +20,7 @@ def _plan_tasks(raw: Any) -> list[dict[str, Any]]:
 
 
 def _stats(row: dict[str, Any]) -> dict[str, Any]:
-    finished = row["completed"] + row["failed"] + row["cancelled"]
+    finished = row["completed"] + row["incomplete"] + row["failed"] + row["cancelled"]
     row["successRate"] = row["completed"] / finished if finished else None
     for key in ("avgDurationMs", "avgTokens"):
         if row[key] is not None:

@@ -32,8 +32,11 @@ CALL (conflicts, changed) {
       // For the list's case-insensitive search: ids and task titles, one per line.
       e.searchText = toLower(reduce(text = e.executionId + '\n' + coalesce(e.planId, ''), title IN titles |
                                     text + '\n' + title)),
+      // Finished with fewer tasks reported than it announced (totalTasks), none failed: incomplete,
+      // not completed (docs/design.md says why).
       e.status = CASE WHEN NOT e.finished THEN 'running' WHEN e.cancelled THEN 'cancelled'
-                      WHEN bad > 0 THEN 'failed' ELSE 'completed' END,
+                      WHEN bad > 0 THEN 'failed' WHEN ok < e.tasksTotal THEN 'incomplete' ELSE 'completed' END,
+      e.tasksMissing = CASE WHEN e.finished AND ok + bad < e.tasksTotal THEN e.tasksTotal - ok - bad ELSE 0 END,
       e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
                           THEN e.endTime - e.startTime ELSE null END,
       e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,
