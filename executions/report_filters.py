@@ -9,10 +9,12 @@ default and its error is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
+
+from . import clock
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
@@ -26,11 +28,11 @@ class ReportFilters:
 
     @property
     def started_from(self) -> int:
-        return _day_start_ms(self.day_from)
+        return clock.day_start_ms(self.day_from)
 
     @property
     def started_to(self) -> int:
-        return _day_start_ms(self.day_to + timedelta(days=1))
+        return clock.day_start_ms(self.day_to + timedelta(days=1))
 
     def selector_kwargs(self) -> dict:
         return {"started_from": self.started_from, "started_to": self.started_to, "plan_id": self.plan_id}
@@ -40,10 +42,6 @@ class ReportFilters:
         if self.plan_id:
             params["plan"] = self.plan_id
         return urlencode(params)
-
-
-def _day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
 
 
 class FailureReportForm(forms.Form):

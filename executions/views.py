@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseStopPolling
 
@@ -14,8 +13,8 @@ from . import clock, selectors
 from .charts import execution_timeline, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
-from .report_filters import FailureReportForm, ReportFilters
 from .rendering import with_output_diffs
+from .report_filters import FailureReportForm, ReportFilters
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -140,7 +139,7 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
 
 
 def _failure_report_filters(request: HttpRequest) -> tuple[FailureReportForm, ReportFilters]:
-    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=timezone.now().date())
+    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=clock.today())
     return form, form.filters()
 
 

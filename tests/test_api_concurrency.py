@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from executions import services
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 T0 = 1_763_000_000_000
 

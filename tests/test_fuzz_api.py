@@ -204,7 +204,7 @@ def test_it_does_not_crash_on_a_plan_body_with_an_odd_execution_id(client, inges
 
 
 def test_it_creates_no_phantom_execution_from_a_plan_event_with_an_execution_id(client, ingest_token):
-    from tests.conftest import cypher
+    from tests.support.graph import cypher
 
     response = client.post("/api/v1/events", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {ingest_token}",
                            data=json.dumps({"events": [{"type": "plan", "planId": "p1", "executionId": "ghost"}]}))

@@ -17,7 +17,7 @@ from executions import schemas
 from executions.demo.loader import load_demo_plans
 from executions.demo.scripting import plan_stages, script_execution
 from executions.management.commands.simulate import IngestClient
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 PLANS = load_demo_plans()
 TRANSFORMER_IDS = sorted({t["id"] for p in PLANS for t in p.tasks if t["taskType"] == "transformer"})

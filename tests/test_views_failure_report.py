@@ -3,11 +3,10 @@
 import csv
 import io
 import re
-import time
 
 import pytest
 
-from tests.failure_report_data import at, build
+from tests.support.failure_report import at, build
 
 URL = "/reports/failures"
 CSV_URL = "/reports/failures.csv"
@@ -146,8 +145,9 @@ def test_it_shows_an_empty_state_when_nothing_failed(browser, ingest):
     assert 'id="by-error"' not in html
 
 
-def test_it_defaults_to_the_last_30_days(browser, ingest):
-    now = int(time.time() * 1000)
+def test_it_defaults_to_the_last_30_days(browser, ingest, frozen_clock):
+    frozen_clock.set(at(40, 12))  # the report's "today" follows the app's clock
+    now = frozen_clock.now_ms()
     _fail(ingest, "recent", "a", "recent failure", start=now - 2 * 86_400_000)
     _fail(ingest, "old", "a", "old failure", start=now - 40 * 86_400_000)
     html = browser.get(URL).content.decode()

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from neomodel import db
 
-from tests.page_data import PLAN, T0, result, run
+from tests.support.pages import PLAN, T0, result, run
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_it_polls_the_list_on_the_first_page_and_on_pages_with_running_rows_only
     assert 'href="?page=1"' in second
 
 
-def test_it_answers_the_list_poll_with_204_until_something_it_shows_changes(browser, ingest, settings):
+def test_it_answers_the_list_poll_with_204_until_something_it_shows_changes(browser, ingest, settings, frozen_clock):
     ingest.start("e1", "p", 2, T0)
     page = _text(browser.get("/"))
     shown = re.search(r'"X-Shown-Table": "([0-9a-f]+)"', page).group(1)
@@ -139,17 +139,14 @@ def test_it_answers_the_list_poll_with_204_until_something_it_shows_changes(brow
     shown = re.search(r'"X-Shown-Table": "([0-9a-f]+)"', _text(fresh)).group(1)
     assert browser.get("/", **{**HX, "HTTP_X_SHOWN_TABLE": shown}).status_code == 204
     # Nothing was written, but time made the execution stale: the table changes.
-    settings.EXECUTION_STALE_AFTER_SECONDS = 0
+    frozen_clock.advance(seconds=settings.EXECUTION_STALE_AFTER_SECONDS + 1)
     assert browser.get("/", **{**HX, "HTTP_X_SHOWN_TABLE": shown}).status_code == 200
 
 
-def test_it_shows_a_stale_badge_for_a_running_execution_without_news(browser, ingest, settings):
+def test_it_shows_a_stale_badge_for_a_running_execution_without_news(browser, ingest, settings, frozen_clock):
     run(ingest, "quiet", finish=False)
     assert "badge-stale" not in _text(browser.get("/"))
-    settings.EXECUTION_STALE_AFTER_SECONDS = 1
-    import time
-
-    time.sleep(1.2)
+    frozen_clock.advance(seconds=settings.EXECUTION_STALE_AFTER_SECONDS + 1)
     assert "badge-stale" in _text(browser.get("/"))
     assert "badge-stale" in _text(browser.get("/executions/quiet"))
 

@@ -47,7 +47,8 @@ def chromium(live_server, transactional_db):
 
 
 class Page:
-    """The browser, pointed at the live server, plus the ingest API over real HTTP."""
+    """The browser, pointed at the live server, plus the ingest API over real HTTP (the same calls as
+    tests.support.api.Ingest, so the data builders of tests/support/ work with either)."""
 
     def __init__(self, driver, base_url: str, token: str):
         self.driver = driver
@@ -98,8 +99,8 @@ class Page:
         assert response.status_code in (200, 201), response.text
         return response
 
-    def put(self, path: str, body: dict) -> requests.Response:
-        response = self.http.put(f"{self.base}/api/v1{path}", json=body, timeout=10)
+    def plan(self, plan_id: str, body: dict) -> requests.Response:
+        response = self.http.put(f"{self.base}/api/v1/plans/{plan_id}", json=body, timeout=10)
         assert response.status_code == 200, response.text
         return response
 
