@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv jars run test
+.PHONY: venv jars run test test-fast
 
 venv: $(VENV)/.installed
 
@@ -24,5 +24,11 @@ jars: venv
 run: venv jars
 	./scripts/run.sh
 
+# Everything (CI runs this). Markers: pytest.ini.
 test: venv jars
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, gunicorn,
+# manage.py processes, the second JVM, Chromium).
+test-fast: venv jars
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

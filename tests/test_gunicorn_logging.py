@@ -14,6 +14,8 @@ from mimir_dashboard.gunicorn_logging import count_statuses
 from tests.support.servers import REPO, production_env
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # a gunicorn process
+
 LINE = re.compile(r'^127\.0\.0\.1 \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?P<request>.*)" (?P<status>\d{3}) '
                   r'(?P<sent>\d+|-) (?P<seconds>\d+\.\d{6})$')
 

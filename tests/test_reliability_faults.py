@@ -18,6 +18,8 @@ from neomodel import db
 from scripts.neo4j_server import REPO_ROOT, ensure_jars, start, stop
 from tests.support.graph import cypher
 
+pytestmark = pytest.mark.slow  # a second JVM, stopped and started again
+
 T0 = 1_763_000_000_000
 EID = "fault-exec"
 

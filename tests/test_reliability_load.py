@@ -12,6 +12,8 @@ from neomodel import db
 from executions import services
 from scripts.orchestrator_load import VERIFY_QUERY, compare, expected_from_logs, make_scripts, run_clients, status_summary
 
+pytestmark = pytest.mark.slow  # 32 clients, ~650 requests
+
 PREFIX = "rl"
 
 

@@ -21,6 +21,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 PASSWORD = "a long and correct password"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    """Every test that drives Chromium is a `browser` test, and a `slow` one (`make test-fast` skips it)."""
+    for item in items:
+        if "chromium" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def chromium(live_server, transactional_db):
     """One browser per test, quit before the test's database goes (its keep-alive connections close

@@ -12,8 +12,6 @@ from executions import clock
 from tests.support import failure_report
 from tests.support.pages import PLAN, result
 
-pytestmark = pytest.mark.browser
-
 
 def _poll_requests(page) -> int:
     return page.js(
