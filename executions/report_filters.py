@@ -37,22 +37,36 @@ class ReportFilters:
     def selector_kwargs(self) -> dict:
         return {"started_from": self.started_from, "started_to": self.started_to, "plan_id": self.plan_id}
 
-    def querystring(self) -> str:
+    def params(self) -> dict[str, str]:
+        """The query parameters that ask for exactly this report."""
         params = {"started_from": self.day_from.isoformat(), "started_to": self.day_to.isoformat()}
         if self.plan_id:
             params["plan"] = self.plan_id
-        return urlencode(params)
+        return params
+
+    def querystring(self) -> str:
+        return urlencode(self.params())
+
+
+# The page's date inputs always hold a day (the report's range), so the browser asks for one.
+_DAY_INPUT = {"type": "date", "required": True}
 
 
 class FailureReportForm(forms.Form):
-    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    started_from = forms.DateField(required=False, label="Started from", widget=forms.DateInput(attrs=_DAY_INPUT))
+    started_to = forms.DateField(required=False, label="to (included)", widget=forms.DateInput(attrs=_DAY_INPUT))
     plan = forms.ChoiceField(required=False, label="Plan")
 
     def __init__(self, data, *, plans: list[tuple[str, str]], today: date):
         super().__init__(data)
         self.today = today
+        self.plans = plans
         self.fields["plan"].choices = [("", "All plans"), *plans]
+
+    def showing(self, filters: ReportFilters) -> FailureReportForm:
+        """The form as the page shows it: its fields hold what the report covers (defaults filled
+        in, invalid values replaced); the errors stay with this one."""
+        return FailureReportForm(filters.params(), plans=self.plans, today=self.today)
 
     def clean(self):
         cleaned = super().clean()

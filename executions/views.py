@@ -70,6 +70,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.headers.get("X-Shown-Table") == fingerprint:
         # The table's poll, and nothing it shows has changed: no render, no body.
         return HttpResponse(status=204)
+    form.offer_plans(data["plan_ids"])
     context = {**data, "form": form, "filtered": form.is_filtered, "fingerprint": fingerprint}
     return _render(request, "executions/list.html", "table", context)
 
@@ -149,6 +150,7 @@ def failure_report(request: HttpRequest) -> HttpResponse:
     report = selectors.failure_report(**filters.selector_kwargs())
     context = {
         "form": form,
+        "fields": form.showing(filters),
         "filters": filters,
         "report": report,
         "chart": trend_chart(report["trend"], report["bucket"]),

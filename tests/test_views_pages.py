@@ -29,6 +29,11 @@ def _text(response) -> str:
     return response.content.decode()
 
 
+def _filter_form(html: str) -> str:
+    start = html.index('<form class="filters')
+    return html[start:html.index("</form>", start)]
+
+
 # ---------------------------------------------------------------- access
 
 
@@ -93,6 +98,21 @@ def test_it_filters_the_list_from_the_query_string(browser, ingest):
     assert "No executions match" in _text(browser.get("/?q=zzz"))
     # A bad date is ignored rather than failing the page.
     assert browser.get("/?started_from=not-a-date&page=x").status_code == 200
+
+
+def test_it_renders_the_filters_from_the_form_each_with_its_label(browser, ingest):
+    run(ingest, "alpha", plan_id="p1", start=T0)
+    html = _text(browser.get("/?started_from=not-a-date"))
+    form = _filter_form(html)
+    controls = re.findall(r'<(?:input|select)\b[^>]*\bid="(id_\w+)"', form)
+    assert controls == ["id_q", "id_status", "id_plan", "id_started_from", "id_started_to"]
+    for control in controls:
+        assert re.search(rf'<label for="{control}">\w', form), control
+    assert 'type="search"' in form and 'placeholder="Execution id, plan id or task title"' in form
+    assert '<option value="" selected>Any plan</option>' in form and '<option value="p1">p1</option>' in form
+    # A value the list ignored says why, next to its field.
+    assert 'aria-invalid="true" aria-describedby="id_started_from_error"' in form
+    assert '<ul class="errorlist" id="id_started_from_error"><li>Enter a valid date.</li></ul>' in form
 
 
 def test_it_answers_an_htmx_request_with_the_table_fragment_only(browser, ingest):
