@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-dev jars run test system-run system-test
+.PHONY: venv venv-dev jars run test test-fast system-run system-test
 # Each step needs the one before (apt-get before venv and mvn); never two apt-gets at once.
 .NOTPARALLEL:
 
@@ -39,5 +39,11 @@ jars: system-run | $(VENV)/bin/python
 run: system-run venv jars
 	./scripts/run.sh
 
+# Everything (CI runs this). Markers: pytest.ini.
 test: system-test venv-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, gunicorn,
+# manage.py processes, the second JVM, Chromium).
+test-fast: system-test venv-dev jars
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -268,21 +268,6 @@ def app_server(
         log("gunicorn stopped")
 
 
-def access_log_statuses(log_path: Path) -> dict[int, int]:
-    """Count the HTTP statuses in gunicorn's access log (mimir_dashboard/gunicorn_logging.py:
-    ... "<request line>" <status> <bytes> <seconds>)."""
-    counts: dict[int, int] = {}
-    for line in log_path.read_text(errors="replace").splitlines():
-        parts = line.rsplit('" ', 1)
-        if len(parts) != 2:
-            continue
-        fields = parts[1].split()
-        if fields and fields[0].isdigit():
-            code = int(fields[0])
-            counts[code] = counts.get(code, 0) + 1
-    return counts
-
-
 # ---------------------------------------------------------------- direct driver access
 
 

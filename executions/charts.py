@@ -5,8 +5,9 @@ Only numbers come out of here; the template writes the SVG elements, so every la
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
+
+from . import clock
 
 WIDTH, HEIGHT = 960, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 34
@@ -19,7 +20,7 @@ SERIES = (
 
 
 def _label(ms: int) -> str:
-    day = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    day = clock.utc_datetime(ms)
     return f"{day:%b} {day.day}"
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 E = "exec-1"
 T0 = 1_763_000_000_000

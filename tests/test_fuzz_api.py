@@ -67,6 +67,7 @@ def test_it_serves_an_openapi_document_covering_every_ingest_endpoint(wsgi_schem
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 def test_it_never_answers_5xx_to_schemathesis_cases(wsgi_schema, ingest_token, mode):
     app, schema = wsgi_schema
@@ -116,6 +117,7 @@ ENDPOINTS = [("put", "/api/v1/plans/p1"), ("post", "/api/v1/executions"), ("post
              ("post", "/api/v1/executions/e1/finish"), ("post", "/api/v1/events")]
 
 
+@pytest.mark.slow
 def test_it_answers_2xx_or_4xx_to_arbitrary_json_on_every_endpoint(client, ingest_token):
     auth = f"Bearer {ingest_token}"
     per_endpoint = max(10, FUZZ_JSON_EXAMPLES // len(ENDPOINTS))
@@ -141,6 +143,7 @@ def test_it_answers_2xx_or_4xx_to_arbitrary_json_on_every_endpoint(client, inges
     assert statuses & {400} and statuses <= {200, 201, 400, 409, 413}, statuses
 
 
+@pytest.mark.slow
 def test_it_answers_a_json_400_to_arbitrary_bytes(client, ingest_token):
     auth = f"Bearer {ingest_token}"
 
@@ -204,7 +207,7 @@ def test_it_does_not_crash_on_a_plan_body_with_an_odd_execution_id(client, inges
 
 
 def test_it_creates_no_phantom_execution_from_a_plan_event_with_an_execution_id(client, ingest_token):
-    from tests.conftest import cypher
+    from tests.support.graph import cypher
 
     response = client.post("/api/v1/events", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {ingest_token}",
                            data=json.dumps({"events": [{"type": "plan", "planId": "p1", "executionId": "ghost"}]}))

@@ -15,7 +15,10 @@ import pytest
 from django.core.management import call_command
 from neomodel import db
 
-from tests.conftest import REPO, cypher
+from scripts.neo4j_server import REPO_ROOT, ensure_jars, start, stop
+from tests.support.graph import cypher
+
+pytestmark = pytest.mark.slow  # a second JVM, stopped and started again
 
 T0 = 1_763_000_000_000
 EID = "fault-exec"
@@ -29,11 +32,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def own_neo4j(neo4j_url):
-    from scripts.neo4j_server import ensure_jars, start, stop
-
     ensure_jars()
     port = int(os.environ.get("TEST_FAULTS_NEO4J_PORT") or _free_port())
-    home = REPO / "var" / f"neo4j-test-faults-{port}"
+    home = REPO_ROOT / "var" / f"neo4j-test-faults-{port}"
     shutil.rmtree(home, ignore_errors=True)
     state = {"server": start(home=home, port=port, heap="512m")}
     db.set_connection(url=state["server"].bolt_url)

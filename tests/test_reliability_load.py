@@ -1,15 +1,18 @@
-"""A small, fast version of bench/load_faults.py (no fault injection): 32 orchestrator clients post
-~650 events against the live, multi-threaded server, with replays, task results before their
-execution's start, failures and retries. Nothing may answer 5xx and every execution's counters and
-FAILED_TASK links must equal what the clients' own logs say."""
+"""A small, fast version of bench/load_faults.py (no fault injection; the same workload and checks,
+from scripts/orchestrator_load.py): 32 orchestrator clients post ~650 events against the live,
+multi-threaded server, with replays, task results before their execution's start, failures and
+retries. Nothing may answer 5xx and every execution's counters and FAILED_TASK links must equal
+what the clients' own logs say."""
 
 import collections
 
 import pytest
 from neomodel import db
 
-from bench.load_faults import VERIFY_QUERY, compare, expected_from_logs, make_scripts, run_clients, status_summary
 from executions import services
+from scripts.orchestrator_load import VERIFY_QUERY, compare, expected_from_logs, make_scripts, run_clients, status_summary
+
+pytestmark = pytest.mark.slow  # 32 clients, ~650 requests
 
 PREFIX = "rl"
 

@@ -6,7 +6,7 @@ The dataset is described in tests/failure_report_data.py; every number below fol
 import pytest
 
 from executions import selectors
-from tests.failure_report_data import DAY, at, build
+from tests.support.failure_report import DAY, at, build
 
 RANGE = {"started_from": at(0), "started_to": at(4)}
 

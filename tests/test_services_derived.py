@@ -5,7 +5,7 @@ import io
 
 from django.core.management import call_command
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 E = "exec-1"
 T0 = 1_763_000_000_000
