@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv jars run test test-fast
+.PHONY: venv jars run test test-fast lint
 
 venv: $(VENV)/.installed
 
@@ -24,11 +24,19 @@ jars: venv
 run: venv jars
 	./scripts/run.sh
 
-# Everything (CI runs this). Markers: pytest.ini.
-test: venv jars
+# Everything, lint first (CI runs this: .ci/run is `make test`). Markers: pytest.ini.
+test: lint venv jars
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, gunicorn,
 # manage.py processes, the second JVM, Chromium).
 test-fast: venv jars
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff check (rules: pyproject.toml), pinned in its own requirements file.
+lint: $(VENV)/.lint-installed
+	$(VENV)/bin/ruff check .
+
+$(VENV)/.lint-installed: requirements-lint.txt | $(VENV)/bin/python
+	$(PY) -m pip install -r requirements-lint.txt
+	touch $@

@@ -31,7 +31,7 @@ class _Waiting:
     def result(self) -> EventResult:
         if self.error is not None:
             raise self.error
-        assert self.outcome is not None
+        assert self.outcome is not None  # noqa: S101 - answer() sets an outcome or an error before `done`
         return self.outcome
 
 
@@ -112,7 +112,7 @@ class GroupCommit:
                         w.answer(answer)
                     else:
                         w.answer(error=answer)
-        except Exception as exc:  # Neo4j down or busy, or a bug: each request of the group answers it
+        except Exception as exc:  # noqa: BLE001 - Neo4j down or busy, or a bug: each request of the group answers it
             for w in group:
                 w.answer(error=exc)
         finally:

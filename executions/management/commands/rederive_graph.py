@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
-from executions.errors import ServiceError
 
 
 class Command(BaseCommand):
