@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -229,6 +229,7 @@ def app_server(
     """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
     (`extra_env`: more environment for the app, e.g. its settings)."""
     import requests
+
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):

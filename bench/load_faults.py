@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     for c in clients:
         for entry in c.log:
             ra = iter(entry.retry_after)
-            for status, t in zip(entry.statuses, entry.times):
+            for status, t in zip(entry.statuses, entry.times, strict=True):
                 if status == 503:
                     header = next(ra, None)
                     if in_outage(t):
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     print(f"- answers in gunicorn's access log: {dict(sorted(server_statuses.items()))}")
     if outage:
         by_probe = collections.defaultdict(collections.Counter)
-        for name, status, ra, body in probes:
+        for name, status, ra, _body in probes:
             by_probe[name][(status, ra)] += 1
         print(f"- outage: Neo4j stopped {outage['stopped'] - outage['start']:.1f} s after SIGTERM, down "
               f"{outage['restarting'] - outage['stopped']:.1f} s, restart took {outage['end'] - outage['restarting']:.1f} s; "

@@ -41,11 +41,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import harness  # noqa: E402
+from bench import harness
 
 NAME = "pages"
 BIG = "pg-big"
@@ -191,7 +191,7 @@ def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[
 def build_batches(executions: list[list[dict]], ntasks: list[int], batch_events: int) -> tuple[list[list[dict]], list[int]]:
     """Whole executions per request, about `batch_events` events each."""
     batches, counts, cur, cur_tasks = [], [], [], 0
-    for events, n in zip(executions, ntasks):
+    for events, n in zip(executions, ntasks, strict=True):
         if cur and len(cur) + len(events) > batch_events:
             batches.append(cur), counts.append(cur_tasks)
             cur, cur_tasks = [], 0
@@ -463,7 +463,7 @@ def main(argv=None) -> int:
             harness.log(f"graph: {counts}")
 
             load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             d30, d60 = today - timedelta(days=29), today - timedelta(days=59)
             # A retried task of the big execution (attempt 2 after a failed attempt 1), else t000.
             drv = harness.driver(neo.bolt_url, max_pool=2)

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
-from ninja.parser import Parser
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import Field
 
@@ -104,7 +104,8 @@ def _on_too_big(request, exc):
 @api.exception_handler(HttpError)
 def _on_http_error(request, exc):
     if exc.status_code == 400:
-        return _error(request, 400, "invalid", "the request body is not valid JSON", [{"field": "body", "message": "is not valid JSON"}])
+        errors = [{"field": "body", "message": "is not valid JSON"}]
+        return _error(request, 400, "invalid", "the request body is not valid JSON", errors)
     return _error(request, exc.status_code, "error", str(exc))
 
 

@@ -65,7 +65,8 @@ def trend_chart(trend: list[dict[str, Any]], bucket: str) -> dict[str, Any]:
     grid = [{"y": y(r), "text": f"{int(r * 100)}%"} for r in (0, 0.25, 0.5, 0.75, 1)]
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "axis_x": LEFT - 6, "right": WIDTH - RIGHT,
-        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18, "series": series, "x_labels": x_labels, "grid": grid,
+        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18,
+        "series": series, "x_labels": x_labels, "grid": grid,
     }
 
 

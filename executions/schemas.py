@@ -4,8 +4,8 @@ Unknown extra fields are accepted and ignored, as orchestrators send more than w
 (`preamblePath`, `graphNodeId`, `outputPreview`, ...).
 """
 
-from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -65,7 +65,7 @@ def _to_epoch_ms(value: Any) -> Any:
         except ValueError:
             raise ValueError("must be epoch milliseconds or an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         ms = int(parsed.timestamp() * 1000)
     else:
         raise ValueError("must be epoch milliseconds (integer) or an ISO 8601 date-time string")
@@ -208,7 +208,7 @@ class PlanEvent(PlanIn):
     planId: Identifier
 
 
-Event = Annotated[Union[StartEvent, TaskResultEvent, FinishEvent, PlanEvent], Field(discriminator="type")]
+Event = Annotated[StartEvent | TaskResultEvent | FinishEvent | PlanEvent, Field(discriminator="type")]
 
 
 # ---- responses ----

@@ -20,7 +20,8 @@ from .report_filters import FailureReportForm, ReportFilters
 def healthz(request: HttpRequest) -> JsonResponse:
     # Public on purpose (load balancers); it says nothing but up or down.
     neo4j_up = selectors.database_is_up()
-    response = JsonResponse({"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}, status=200 if neo4j_up else 503)
+    body = {"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}
+    response = JsonResponse(body, status=200 if neo4j_up else 503)
     if not neo4j_up:
         response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
     return response

@@ -115,7 +115,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
-        "DJANGO_ALLOWED_HOSTS is empty (required with DJANGO_ENV=production); list the host names the app is served under"
+        "DJANGO_ALLOWED_HOSTS is empty (required with DJANGO_ENV=production); "
+        "list the host names the app is served under"
     )
 if TESTING:
     ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]

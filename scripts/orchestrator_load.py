@@ -75,8 +75,9 @@ def make_scripts(prefix: str, executions: int, tasks: int, clients: int, seed: i
                 evs.append(Event("task", eid, "POST", f"/executions/{eid}/tasks",
                                  {"taskId": tid, "result": result, "task": {"id": tid, "title": f"Task {t}"}},
                                  task=tid, attempt=number))
-        start = Event("start", eid, "POST", "/executions",
-                      {"executionId": eid, "planId": f"{prefix}-plan", "totalTasks": tasks, "startTime": T0 + e * 10_000_000})
+        start = Event("start", eid, "POST", "/executions", {
+            "executionId": eid, "planId": f"{prefix}-plan", "totalTasks": tasks, "startTime": T0 + e * 10_000_000,
+        })
         at = rng.randint(1, min(5, len(evs))) if rng.random() < early_rate else 0
         evs.insert(at, start)
         evs.append(Event("finish", eid, "POST", f"/executions/{eid}/finish",
@@ -158,7 +159,7 @@ class Client:
                 self.on_done(entry)
             return entry
 
-    def run(self, script: list[Event]) -> "Client":
+    def run(self, script: list[Event]) -> Client:
         for ev in script:
             if time.monotonic() > self.deadline:
                 break
@@ -171,7 +172,7 @@ def run_clients(base_url: str, token: str, scripts: list[list[Event]], *, max_se
     deadline = time.monotonic() + max_seconds
     clients = [Client(base_url, token, deadline=deadline, on_done=on_done, **client_kwargs) for _ in scripts]
     with ThreadPoolExecutor(max_workers=len(scripts)) as pool:
-        list(pool.map(lambda pair: pair[0].run(pair[1]), zip(clients, scripts)))
+        list(pool.map(lambda pair: pair[0].run(pair[1]), zip(clients, scripts, strict=True)))
     return clients
 
 
@@ -187,8 +188,9 @@ def expected_from_logs(clients: list[Client]) -> tuple[dict[str, dict], list[str
     for client in clients:
         for entry in client.log:
             ev = entry.event
+            what = f"{ev.kind} {ev.eid} {ev.task or ''}"
             if entry.final not in (200, 201):
-                problems.append(f"{ev.kind} {ev.eid} {ev.task or ''} was never acknowledged: {entry.statuses} {entry.body!r:.200}")
+                problems.append(f"{what} was never acknowledged: {entry.statuses} {entry.body!r:.200}")
                 continue
             if ev.kind == "task":
                 attempts[ev.eid][(ev.task, ev.attempt)] = ev.body["result"]
@@ -198,13 +200,13 @@ def expected_from_logs(clients: list[Client]) -> tuple[dict[str, dict], list[str
                 finishes[ev.eid] = ev.body
             replayed = isinstance(entry.body, dict) and entry.body.get("replayed")
             if ev.replay and (entry.final != 200 or replayed is not True):
-                problems.append(f"replay of {ev.kind} {ev.eid} {ev.task or ''} answered {entry.final} replayed={replayed}")
+                problems.append(f"replay of {what} answered {entry.final} replayed={replayed}")
             if not ev.replay and entry.statuses[:1] in ([200], [201]) and entry.final != 201:
-                problems.append(f"first post of {ev.kind} {ev.eid} {ev.task or ''} answered {entry.final} (expected 201)")
+                problems.append(f"first post of {what} answered {entry.final} (expected 201)")
     expected = {}
     for eid in set(attempts) | set(starts) | set(finishes):
         latest: dict[str, dict] = {}
-        for (task, number), result in sorted(attempts[eid].items()):
+        for (task, _number), result in sorted(attempts[eid].items()):
             latest[task] = result  # sorted by attempt number: the last one wins
         failed = sorted(t for t, r in latest.items() if r["status"] == "failure")
         exp = {

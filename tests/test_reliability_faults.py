@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import time
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -104,11 +105,11 @@ def test_it_answers_503_while_neo4j_is_down_and_counts_nothing_twice_after_it_re
     assert retried.status_code == 200 and retried.json()["results"][0]["status"] == 201
     # Replays of what was committed before the outage change nothing.
     for n, status, attempt in plan[:4]:
-        replay = _send_with_retries(ingest, lambda: ingest.task(EID, f"t{n}", _result(n, status, attempt)), log)
+        replay = _send_with_retries(ingest, partial(ingest.task, EID, f"t{n}", _result(n, status, attempt)), log)
         assert replay.status_code == 200 and replay.json()["replayed"] is True
     assert _send_with_retries(ingest, lambda: ingest.start(EID, "plan", 8, T0), log).json()["replayed"] is True
     for n, status, attempt in plan[6:]:
-        assert _send_with_retries(ingest, lambda: ingest.task(EID, f"t{n}", _result(n, status, attempt)), log).status_code == 201
+        assert _send_with_retries(ingest, partial(ingest.task, EID, f"t{n}", _result(n, status, attempt)), log).status_code == 201
     assert _send_with_retries(ingest, lambda: ingest.finish(EID, T0 + 60_000), log).status_code == 201
     assert client.get("/healthz").status_code == 200
     assert all(code in (200, 201, 503) for code in log), log

@@ -10,7 +10,14 @@ import pytest
 from neomodel import db
 
 from executions import services
-from scripts.orchestrator_load import VERIFY_QUERY, compare, expected_from_logs, make_scripts, run_clients, status_summary
+from scripts.orchestrator_load import (
+    VERIFY_QUERY,
+    compare,
+    expected_from_logs,
+    make_scripts,
+    run_clients,
+    status_summary,
+)
 
 pytestmark = pytest.mark.slow  # 32 clients, ~650 requests
 
@@ -24,7 +31,7 @@ def token(live_server, transactional_db):
 
 def _stored_executions():
     rows, columns = db.cypher_query(VERIFY_QUERY, {"prefix": PREFIX + "-"})
-    return [dict(zip(columns, row)) for row in rows]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def test_it_keeps_counters_exact_for_32_clients_with_replays_disorder_and_retries(live_server, token):

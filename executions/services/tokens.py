@@ -47,7 +47,7 @@ def ingest_token_authenticate(*, raw: str) -> int | None:
     table = connection.ops.quote_name(IngestToken._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, last_used_at IS NULL OR last_used_at < %s FROM {table} "
+            f"SELECT id, last_used_at IS NULL OR last_used_at < %s FROM {table} "  # noqa: S608 - the quoted table name
             "WHERE token_hash = %s AND revoked_at IS NULL",
             [connection.ops.adapt_datetimefield_value(minute_ago), IngestToken.hash(raw)],
         )

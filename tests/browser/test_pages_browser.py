@@ -2,7 +2,6 @@
 
 import time
 
-import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
