@@ -17,7 +17,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from . import schemas, selectors, services
-from .errors import ConflictError, DatabaseUnavailable, InvalidInput, NotFound, ServiceError
+from .errors import ConflictError, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,14 @@ class StrictJSONParser(Parser):
 
 
 class IngestAuth(HttpBearer):
-    """Bearer token check; also refuses non-JSON bodies (415) once the caller is known."""
+    """Bearer token check: an unknown token is a 401, a token without this endpoint's `scope` a
+    403. Also refuses non-JSON bodies (415) once the caller is known."""
 
     openapi_scheme = "bearer"
+
+    def __init__(self, scope: str):
+        super().__init__()
+        self.scope = scope
 
     def __call__(self, request: HttpRequest) -> Any:
         token = super().__call__(request)
@@ -54,7 +59,14 @@ class IngestAuth(HttpBearer):
         return token
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return services.ingest_token_authenticate(raw=token)
+        identity = services.ingest_token_authenticate(raw=token)
+        if identity is not None and self.scope not in identity.scopes:
+            raise Forbidden(f"this token may {' and '.join(sorted(identity.scopes))}; this call needs the {self.scope} scope")
+        return identity
+
+
+WRITE = IngestAuth("write")
+READ = IngestAuth("read")
 
 
 api = NinjaAPI(
@@ -66,7 +78,7 @@ api = NinjaAPI(
         "already recorded is a 409 naming what differs. Events may arrive in any order."
     ),
     urls_namespace="api-v1",
-    auth=IngestAuth(),
+    auth=WRITE,
     parser=StrictJSONParser(),
     docs_url=None,  # the stock docs page loads from a CDN; the OpenAPI JSON is served as is
 )
@@ -109,7 +121,7 @@ def _on_http_error(request, exc):
 
 
 # The one place where the product's errors become HTTP statuses.
-_STATUS = {InvalidInput: 400, NotFound: 404, ConflictError: 409}
+_STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, ConflictError: 409}
 
 
 def _status(exc: ServiceError) -> int:
@@ -135,8 +147,8 @@ def _on_unavailable(request, exc):
     return response
 
 
-Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413: schemas.ErrorOut,
-       415: schemas.ErrorOut, 503: schemas.ErrorOut}
+Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 403: schemas.ErrorOut, 409: schemas.ErrorOut,
+       413: schemas.ErrorOut, 415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
 def _answer(result: services.EventResult, *, created_status: int = 201) -> Status:
@@ -171,7 +183,7 @@ def execution_finish(request, execution_id: schemas.Identifier, payload: schemas
 
 
 @api.get("/executions/{execution_id}", response={200: dict[str, Any], 404: schemas.ErrorOut, **Err},
-         summary="An execution with its counters and task executions")
+         summary="An execution with its counters and task executions", auth=READ)
 def execution_get(request, execution_id: schemas.Identifier):
     execution = selectors.execution_get(execution_id=execution_id)
     if execution is None:

@@ -77,7 +77,9 @@ def cypher(query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
 
 @pytest.fixture
 def ingest_token(db) -> str:
-    return services.ingest_token_create(name="test-orchestrator")
+    # Both scopes, so that the tests may read back what they wrote (tests/test_api_read.py covers
+    # tokens with one scope).
+    return services.ingest_token_create(name="test-orchestrator", scopes=("read", "write"))
 
 
 class Ingest:
