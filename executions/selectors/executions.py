@@ -39,6 +39,20 @@ def execution_get(*, execution_id: str) -> dict[str, Any] | None:
     return {**execution, "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
 
 
+def _list_filters(
+    *, status: str | None, plan_id: str | None, search: str | None, started_from: date | None, started_to: date | None
+) -> dict[str, Any]:
+    """The list's filter parameters (cypher/pages/_execution_filters), each None when not used."""
+    search = search.strip().lower() if search else ""
+    return {
+        "status": status or None,
+        "planId": plan_id or None,
+        "fromMs": clock.day_start_ms(started_from) if started_from else None,
+        "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
+        "q": search or None,
+    }
+
+
 def execution_list(
     *,
     status: str | None = None,
@@ -56,15 +70,10 @@ def execution_list(
     "has_previous", "plan_ids", "any_running"}; one Cypher statement.
     """
     page = max(1, page)
-    search = search.strip().lower() if search else ""
     params = {
+        **_list_filters(status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to),
         "skip": (page - 1) * per_page,
         "limit": per_page + 1,
-        "status": status or None,
-        "planId": plan_id or None,
-        "fromMs": clock.day_start_ms(started_from) if started_from else None,
-        "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
-        "q": search or None,
     }
     ((plan_ids, executions),) = graph.read("pages/execution_list", params)
     now = clock.now_ms()
