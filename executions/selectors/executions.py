@@ -139,8 +139,9 @@ def execution_page(
     """The list (`execution_list`'s order, filters and rows) for the API: up to `limit` executions
     after `cursor` (None: from the top). Returns {"executions", "next_cursor"} (None on the last
     page); one Cypher statement. An execution written between two pages appears in the later one
-    if it sorts after the cursor, else in neither; no other execution repeats or goes missing.
-    Raises InvalidInput naming `cursor` for a cursor this function did not make."""
+    if it sorts after the cursor, else in neither; no other execution goes missing, and none
+    repeats but one whose start arrives meanwhile (it moves from part 0 to part 1). Raises
+    InvalidInput naming `cursor` for a cursor this function did not make."""
     filters = _list_filters(status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to)
     part, key, after_id = _cursor_decode(cursor) if cursor is not None else (0, _BEFORE_ALL, "")
     early = (key, after_id) if part == 0 else (_BEFORE_ALL, "")
