@@ -184,12 +184,19 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What an API token may do: `write` (ingest: every POST/PUT) and `read` (the read API's GETs).
+TOKEN_SCOPES = ("read", "write")
+
+
 class IngestToken(models.Model):
-    """A bearer token for the ingest API. Only its SHA-256 is stored."""
+    """A bearer token for the API. Only its SHA-256 is stored."""
 
     name = models.CharField(max_length=100, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=16)
+    # Its scopes, sorted and comma-separated ("read,write"): one column that the token check's single
+    # SELECT reads with the id. Tokens from before scopes existed are ingest tokens: "write".
+    scopes = models.CharField(max_length=100, default="write")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

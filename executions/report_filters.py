@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django import forms
 
 from . import clock
+from .errors import InvalidInput
 from .forms import DAY_RANGE
 
 DEFAULT_DAYS = 30
@@ -90,3 +91,16 @@ class FailureReportForm(forms.Form):
         if day_from > day_to or (day_to - day_from).days + 1 > MAX_DAYS:
             day_to = self.today if day_from > self.today else day_from + timedelta(days=DEFAULT_DAYS - 1)
         return ReportFilters(day_from=day_from, day_to=day_to, plan_id=data.get("plan") or None)
+
+
+def strict_filters(data: dict, *, plans: list[tuple[str, str]], today: date) -> ReportFilters:
+    """The same fields, limits and defaults for the API, where an invalid value is refused
+    (InvalidInput naming each field) instead of falling back to its default."""
+    form = FailureReportForm({k: v.isoformat() if isinstance(v, date) else v for k, v in data.items() if v is not None},
+                             plans=plans, today=today)
+    if not form.is_valid():
+        errors = [
+            {"field": field, "message": message} for field, messages in form.errors.items() for message in messages
+        ]
+        raise InvalidInput(f"invalid fields: {', '.join(sorted(form.errors))}", errors=errors)
+    return form.filters()

@@ -303,8 +303,11 @@ def field_errors(errors: list[dict[str, Any]], *, request: bool = False) -> list
     the locations are django-ninja's, which start with where in the request the value was."""
     out = []
     for err in errors:
-        # Discriminated unions add the event tag to the location; it names no field.
-        loc = [str(p) for p in err.get("loc", ()) if p not in _EVENT_TAGS]
+        loc = [str(p) for p in err.get("loc", ())]
+        if not (request and loc[:1] in (["path"], ["query"])):
+            # Discriminated unions add the event tag to the location; it names no field (whereas
+            # the query parameter `plan` does).
+            loc = [p for p in loc if p not in _EVENT_TAGS]
         message = err.get("msg", "is invalid").removeprefix("Value error, ")
         out.append({"field": _field_name(loc, request=request) or "body", "message": message})
     return out

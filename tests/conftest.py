@@ -73,7 +73,9 @@ def graph(neo4j_url):
 
 @pytest.fixture
 def ingest_token(db) -> str:
-    return services.ingest_token_create(name="test-orchestrator")
+    # Both scopes, so that the tests may read back what they wrote (tests/test_api_read.py covers
+    # tokens with one scope).
+    return services.ingest_token_create(name="test-orchestrator", scopes=("read", "write"))
 
 
 @pytest.fixture
