@@ -93,7 +93,9 @@ class FailureReportQuery(_Query):
         None, description="executions started on or after this UTC day (default: 29 days before started_to)"
     )
     started_to: Day | None = Field(
-        None, description="executions started on or before this UTC day, inclusive (default: today); at most 731 days in all"
+        None,
+        description="executions started on or before this UTC day, inclusive (default: today); "
+        "at most 731 days in all",
     )
     plan: Identifier | None = Field(None, description="only executions of this plan (planId)")
 
