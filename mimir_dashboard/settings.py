@@ -15,6 +15,7 @@ rather than open; `manage.py check --deploy` warns about it too (mimir_dashboard
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # for its vendored Swagger UI (static/ninja/), served by /api/v1/docs
+    "axes",  # sign-in throttling (below)
     "executions",
 ]
 
@@ -167,6 +169,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "executions.middleware.HtmxLoginRedirectMiddleware",
     "executions.middleware.DatabaseUnavailableMiddleware",
+    # Last, as axes requires: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mimir_dashboard.urls"
@@ -203,6 +207,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The standalone axes backend only refuses sign-ins while locked out; ModelBackend signs in and
+# is the one a session (and the test client's force_login) records.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes), for /accounts/login/ and /admin/login/ alike. Failures are
+# counted per username (from any address: guessing one account) and per address (across usernames:
+# spraying many); either reaching the limit within the cool-off pauses sign-in for that username or
+# that address, the right password included, until the cool-off has passed since the last counted
+# failure. Attempts while paused are refused without being counted, so the page can say when the
+# pause ends. A successful sign-in clears the failures of that username from that address (the
+# user's own typos), not the address's failures against other usernames.
+SIGNIN_FAILURE_LIMIT = _env_int("SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+SIGNIN_COOLOFF_MINUTES = _env_int("SIGNIN_COOLOFF_MINUTES", 15, minimum=1)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the address is the
+# connection's (REMOTE_ADDR) and the header, which any client can write, is ignored.
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "mimir_dashboard.accounts.SignInAttempts"
+AXES_CLIENT_IP_CALLABLE = "mimir_dashboard.accounts.client_ip"
+AXES_LOCKOUT_CALLABLE = "mimir_dashboard.accounts.lockout_response"
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "executions:list"
@@ -269,5 +302,7 @@ LOGGING = {
         # qcRoleDescription) as a warning notification: noise, one log line per query.
         "neo4j.notifications": {"level": "ERROR"},
         "neomodel": {"level": "WARNING"},
+        # Each failure and each lockout is a warning; INFO adds several lines per sign-in.
+        "axes": {"level": "WARNING"},
     },
 }
