@@ -16,6 +16,7 @@ rather than open; `manage.py check --deploy` warns about it too (mimir_dashboard
 import os
 import secrets
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -236,6 +237,28 @@ AXES_HANDLER = "mimir_dashboard.accounts.SignInAttempts"
 AXES_CLIENT_IP_CALLABLE = "mimir_dashboard.accounts.client_ip"
 AXES_LOCKOUT_CALLABLE = "mimir_dashboard.accounts.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
+
+# Email, for password reset only. Configured means EMAIL_HOST is set: then the reset pages are
+# offered (mimir_dashboard/accounts.py); without it they answer 404 and the sign-in page says to ask
+# an admin. A mail server that refuses or does not answer within EMAIL_TIMEOUT seconds is logged,
+# one line, and the user sees the same "if that address has an account" page as always.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = _env_int("EMAIL_PORT", 25, minimum=1)
+if EMAIL_PORT > 65535:
+    raise ImproperlyConfigured(f"EMAIL_PORT must be a TCP port (1-65535), got {EMAIL_PORT}")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
+EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip()
+if EMAIL_HOST and "@" not in parseaddr(DEFAULT_FROM_EMAIL)[1]:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be the sender's address (e.g. 'Mimir <mimir@example.com>') when EMAIL_HOST is set, "
+        f"got {DEFAULT_FROM_EMAIL!r}"
+    )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "executions:list"
