@@ -81,7 +81,9 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
     the request is forbidden, whereas trying again later is exactly what the user should do."""
     until = _paused_until(request, credentials)
     seconds = max(1, math.ceil((until - timezone.now()).total_seconds()))
-    context = {"until": until, "minutes": math.ceil(seconds / 60), "failure_limit": get_failure_limit(request, credentials)}
+    context = {
+        "until": until, "minutes": math.ceil(seconds / 60), "failure_limit": get_failure_limit(request, credentials)
+    }
     response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
