@@ -48,6 +48,7 @@ import httptools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness
+from executions import clock
 from mimir_dashboard.gunicorn_logging import count_statuses
 
 T0 = 1_763_000_000_000
@@ -411,7 +412,7 @@ def _driver_write(session, params: dict) -> None:
 
 def driver_phase(drv, wl: Workload, size: int, clients: int, max_seconds: float) -> tuple:
     # Parameters are built before the clock starts: this phase is the database floor.
-    writes = service_writes(wl.items, size, int(time.time() * 1000))
+    writes = service_writes(wl.items, size, clock.now_ms())
 
     def write(params):
         with drv.session() as s:

@@ -325,20 +325,20 @@ def _past_events(
     plan_id = script.plan.plan_id
     events: list[dict[str, Any]] = [{"type": "execution_started", "executionId": execution_id, "planId": plan_id,
                                      "totalTasks": len(script.plan.tasks), "startTime": start_ms}]
-    clock = start_ms + rng.randint(300, 1_500)
+    at_ms = start_ms + rng.randint(300, 1_500)
     results = []
     for stage in script.stages:
-        stage_end = clock
+        stage_end = at_ms
         for run in stage:
-            finished_at = clock
+            finished_at = at_ms
             for attempt in run.attempts:
                 finished_at += attempt.work_ms
                 body = _task_body(run=run, attempt=attempt, duration_ms=attempt.work_ms, timestamp_ms=finished_at)
                 results.append({"type": "task_result", "executionId": execution_id, **body})
             stage_end = max(stage_end, finished_at)
-        clock = stage_end + rng.randint(300, 1_500)
+        at_ms = stage_end + rng.randint(300, 1_500)
     events += sorted(results, key=lambda e: e["result"]["timestamp"])
-    events.append({"type": "execution_finished", "executionId": execution_id, "endTime": clock,
+    events.append({"type": "execution_finished", "executionId": execution_id, "endTime": at_ms,
                    "cancelled": script.cancelled})
     return events
 
