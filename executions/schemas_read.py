@@ -112,7 +112,10 @@ class ExecutionOut(ExecutionCounters):
     updated: EpochMs | None
     stale: bool = Field(description="running, and no news for EXECUTION_STALE_AFTER_SECONDS")
     elapsedMs: int | None = Field(description="start to end, or start to now while running")
-    tasksPending: int = Field(description="tasksTotal minus the tasks with a result")
+    tasksPending: int = Field(description="while running: tasksTotal minus the tasks with a result")
+    firstKnownAt: EpochMs | None = Field(
+        description="startTime, or while no start event has arrived its first attempt's start"
+    )
 
 
 class _AttemptFields(BaseModel):
@@ -162,7 +165,8 @@ class ExecutionListOut(BaseModel):
 
 
 class TaskAttemptOut(_AttemptFields):
-    attemptId: str
+    executionId: str
+    taskId: str
     source: Literal["result", "history"] | None = Field(
         description="result: posted; history: known only from a later result's qcVerificationHistory (QC verdict only)"
     )
@@ -193,6 +197,7 @@ class TaskDetailOut(BaseModel):
 class PlanStatsOut(BaseModel):
     runs: int
     completed: int
+    incomplete: int
     failed: int
     cancelled: int
     running: int

@@ -14,10 +14,10 @@ from neomodel import db
 
 from executions import clock, models, schemas_read, selectors, services
 from executions.cypher import statement
-from executions.templatetags import mimir, report
-from tests import failure_report_data
-from tests.conftest import cypher
-from tests.page_data import PLAN, T0, result, run
+from executions.templatetags import mimir
+from tests.support import failure_report as failure_report_data
+from tests.support.graph import cypher
+from tests.support.pages import PLAN, T0, result, run
 
 RANGE = {"started_from": "2025-11-03", "started_to": "2025-11-06"}  # days 0-3 of failure_report_data
 
@@ -409,13 +409,13 @@ def test_the_failure_report_equals_the_report_page(read, signed_in, dataset):
     assert (totals["reworkTokens"], totals["tokens"], body["retried"]["total"], body["hasFailures"]) == (570, 1140, 2, True)
     # The page renders the same numbers.
     html = signed_in.get("/reports/failures", RANGE).content.decode()
-    assert _stat(html, "task-failure-rate") == report.percent(totals["taskFailureRate"]) == "36.4%"
-    assert _stat(html, "execution-failure-rate") == report.percent(totals["executionFailureRate"]) == "60%"
-    assert _stat(html, "rework-tokens") == report.compact(totals["reworkTokens"])
+    assert _stat(html, "task-failure-rate") == mimir.percent(totals["taskFailureRate"]) == "36.4%"
+    assert _stat(html, "execution-failure-rate") == mimir.percent(totals["executionFailureRate"]) == "60%"
+    assert _stat(html, "rework-tokens") == mimir.compact(totals["reworkTokens"])
     assert _stat(html, "retried") == str(body["retried"]["total"])
     rows = re.findall(r'<tr data-bucket="[\d-]+">(.*?)</tr>', html)
     assert [re.findall(r">([^<>]*)</td>", row)[1:4] for row in rows] == [
-        [str(b["tasks"]), str(b["failedTasks"]), report.percent(b["taskFailureRate"])] for b in body["trend"]]
+        [str(b["tasks"]), str(b["failedTasks"]), mimir.percent(b["taskFailureRate"])] for b in body["trend"]]
 
 
 def test_the_failure_report_of_one_plan_and_its_defaults(read, dataset):
@@ -471,7 +471,7 @@ def test_it_answers_404_json_for_an_unknown_id(read, dataset, path):
 
 
 @pytest.mark.parametrize(("path", "field"), [("/executions/bad%20id", "execution_id"), ("/executions/e4/tasks/a%20b", "task_id"),
-                                             ("/plans/-x", "plan_id")])
+                                             ("/plans/..", "plan_id")])
 def test_it_answers_400_naming_a_bad_id_in_the_path(read, path, field):
     _invalid(read(path), field)
 
