@@ -143,7 +143,7 @@ class Page:
 @pytest.fixture
 def page(live_server, transactional_db, chromium):
     get_user_model().objects.create_superuser("admin", "admin@example.com", PASSWORD)
-    token = services.ingest_token_create(name="browser-test")
+    token = services.ingest_token_create(name="browser-test", scopes=("read", "write"))
     page = Page(chromium, live_server.url, token)
     yield page
     page.http.close()

@@ -16,7 +16,10 @@ def _submit(page, path: str, username: str, password: str) -> None:
     page.open(path)
     page.driver.find_element(By.ID, "id_username").send_keys(username)
     page.driver.find_element(By.ID, "id_password").send_keys(password)
-    page.driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    submit = page.driver.find_element(By.CSS_SELECTOR, "form [type=submit]")
+    submit.click()
+    # The page answering the post, not the form it replaces (both have an h1).
+    page.wait_for(EC.staleness_of(submit))
     page.wait_for(EC.presence_of_element_located((By.CSS_SELECTOR, "h1")))
 
 
