@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -233,12 +233,15 @@ def app_server(
     import tempfile
 
     import requests
+
     from scripts import proxy_server
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
         raise SystemExit(f"port {port} is in use; pass another --app-port")
     env, token = prepare_app(name, bolt_url)
+    if proxy:
+        env["TRUSTED_PROXY_COUNT"] = "1"  # as scripts/run.sh: the client's address comes from nginx
     env.update(extra_env or {})
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
@@ -283,21 +286,6 @@ def app_server(
         if socket_dir:
             shutil.rmtree(socket_dir, ignore_errors=True)
         log("gunicorn stopped")
-
-
-def access_log_statuses(log_path: Path) -> dict[int, int]:
-    """Count the HTTP statuses in gunicorn's access log (mimir_dashboard/gunicorn_logging.py:
-    ... "<request line>" <status> <bytes> <seconds>)."""
-    counts: dict[int, int] = {}
-    for line in log_path.read_text(errors="replace").splitlines():
-        parts = line.rsplit('" ', 1)
-        if len(parts) != 2:
-            continue
-        fields = parts[1].split()
-        if fields and fields[0].isdigit():
-            code = int(fields[0])
-            counts[code] = counts.get(code, 0) + 1
-    return counts
 
 
 # ---------------------------------------------------------------- direct driver access

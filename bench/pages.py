@@ -41,11 +41,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import harness  # noqa: E402
+from bench import harness
+from executions import clock
 
 NAME = "pages"
 BIG = "pg-big"
@@ -64,10 +65,6 @@ QC_ISSUES = ["missing tests", "no error handling", "docs not updated", "style vi
 FIXES = ["add unit tests", "handle the timeout", "update the README", "run the formatter"]
 
 TARGETS_MS = {"list": 100, "detail": 100, "poll": 15, "report": 1000}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------- workload
@@ -91,7 +88,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
     events = [{"type": "execution_started", "executionId": eid, "planId": f"pg-plan-{plan}",
                "totalTasks": ntasks, "startTime": start}]
     failed = set(rng.sample(range(ntasks), rng.randint(1, min(3, ntasks)))) if failing else set()
-    clock = start
+    at_ms = start
     for t in range(ntasks):
         task_id = f"t{t:03d}"
         definition = {"id": task_id, "title": f"{TITLE_WORDS[(t + plan) % len(TITLE_WORDS)]} #{t}",
@@ -99,7 +96,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
         attempts = 2 if (t not in failed and rng.random() < 0.03) else 1
         for number in range(1, attempts + 1):
             duration = rng.randint(2_000, 120_000)
-            clock += duration + rng.randint(0, 5_000)
+            at_ms += duration + rng.randint(0, 5_000)
             fail = t in failed or number < attempts
             tin, tout = rng.randint(200, 6000), rng.randint(50, 2500)
             n = rng.randint(1, 9)
@@ -111,7 +108,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
                 "tokens": {"input": tin, "output": tout},
                 "toolCalls": rng.randint(0, 15),
                 "attemptNumber": number,
-                "timestamp": clock,
+                "timestamp": at_ms,
                 "qcVerification": {
                     "passed": not fail, "score": rng.randint(10, 55) if fail else rng.randint(70, 100),
                     "feedback": "needs work" if fail else "ok",
@@ -122,7 +119,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
             events.append({"type": "task_result", "executionId": eid, "taskId": task_id, "task": definition,
                            "result": result})
     if finished:
-        events.append({"type": "execution_finished", "executionId": eid, "endTime": clock + rng.randint(100, 5_000)})
+        events.append({"type": "execution_finished", "executionId": eid, "endTime": at_ms + rng.randint(100, 5_000)})
     return events, ntasks
 
 
@@ -191,7 +188,7 @@ def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[
 def build_batches(executions: list[list[dict]], ntasks: list[int], batch_events: int) -> tuple[list[list[dict]], list[int]]:
     """Whole executions per request, about `batch_events` events each."""
     batches, counts, cur, cur_tasks = [], [], [], 0
-    for events, n in zip(executions, ntasks):
+    for events, n in zip(executions, ntasks, strict=True):
         if cur and len(cur) + len(events) > batch_events:
             batches.append(cur), counts.append(cur_tasks)
             cur, cur_tasks = [], 0
@@ -431,7 +428,7 @@ def main(argv=None) -> int:
             if fresh:
                 META_FILE.unlink(missing_ok=True)
                 rng = random.Random(args.seed)
-                t_now = now_ms()
+                t_now = clock.now_ms()
                 first, first_n, rest, rest_n = workload(args, rng, t_now)
                 plans = post_batches(app, [plan_events(args.tasks_per_execution)], [0], 1, 60)
                 if plans.errors:
@@ -463,7 +460,7 @@ def main(argv=None) -> int:
             harness.log(f"graph: {counts}")
 
             load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            today = datetime.now(timezone.utc).date()
+            today = clock.today()
             d30, d60 = today - timedelta(days=29), today - timedelta(days=59)
             # A retried task of the big execution (attempt 2 after a failed attempt 1), else t000.
             drv = harness.driver(neo.bolt_url, max_pool=2)

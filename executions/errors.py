@@ -34,6 +34,12 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (its token lacks the scope)."""
+
+    code = "forbidden"
+
+
 class TooLargeToStore(ServiceError):
     """Neo4j refused to hold this write in one transaction: it needs more memory than one
     transaction may use (db.memory.transaction.max). Retrying the same write cannot help; smaller

@@ -16,10 +16,9 @@ import contextlib
 import threading
 import time
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
-
 
 # A body this small is not counted: their number is bounded by the worker's threads, so together
 # they cost little, and counting them would only queue them behind large ones.

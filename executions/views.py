@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseStopPolling
 
@@ -14,14 +13,15 @@ from . import clock, selectors
 from .charts import execution_timeline, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
-from .report_filters import FailureReportForm, ReportFilters
 from .rendering import with_output_diffs
+from .report_filters import FailureReportForm, ReportFilters
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     # Public on purpose (load balancers); it says nothing but up or down.
     neo4j_up = selectors.database_is_up()
-    response = JsonResponse({"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}, status=200 if neo4j_up else 503)
+    body = {"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}
+    response = JsonResponse(body, status=200 if neo4j_up else 503)
     if not neo4j_up:
         response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
     return response
@@ -77,6 +77,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.headers.get("X-Shown-Table") == fingerprint:
         # The table's poll, and nothing it shows has changed: no render, no body.
         return HttpResponse(status=204)
+    form.offer_plans(data["plan_ids"])
     context = {**data, "form": form, "filtered": form.is_filtered, "fingerprint": fingerprint}
     return _render(request, "executions/list.html", "table", context)
 
@@ -146,7 +147,7 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
 
 
 def _failure_report_filters(request: HttpRequest) -> tuple[FailureReportForm, ReportFilters]:
-    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=timezone.now().date())
+    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=clock.today())
     return form, form.filters()
 
 
@@ -156,6 +157,7 @@ def failure_report(request: HttpRequest) -> HttpResponse:
     report = selectors.failure_report(**filters.selector_kwargs())
     context = {
         "form": form,
+        "fields": form.showing(filters),
         "filters": filters,
         "report": report,
         "chart": trend_chart(report["trend"], report["bucket"]),

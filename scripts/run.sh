@@ -99,8 +99,10 @@ PROXY_PID=$!
 wait_ready PROXY_PID PROXY_READY "$log" "the proxy (nginx)"  # the script gives up by itself after 30 s
 
 # Worker class, access log and control socket: mimir_dashboard/gunicorn_conf.py.
+# Sign-in failures are counted per client address: on the unix socket every request comes from
+# nginx, which appends the client's address to X-Forwarded-For, so one trusted proxy.
 rm -f "$SOCKET"
-.venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
+TRUSTED_PROXY_COUNT=${TRUSTED_PROXY_COUNT:-1} .venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
   --bind "unix:$SOCKET" --workers 2 --threads 4 &
 GUNICORN_PID=$!
 

@@ -8,22 +8,26 @@ item 6). Here 48 such sockets are opened against the 8 threads that `make run` h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 from scripts import proxy_server
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # scripts/run.sh: nginx, gunicorn, manage.py
 
 HEADER_SOCKETS = 40  # a request line, then a header line every second, never the end of the headers
 BODY_SOCKETS = 8  # complete headers and a few bytes of the body, then nothing
@@ -39,10 +43,11 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(neo4j_url):
     """scripts/run.sh with its own var/ (MIMIR_VAR_DIR), on a free port, against the suite's Neo4j,
-    without the demo. Stopped with SIGINT, as Ctrl-C stops `make run`."""
+    without the demo, for this module's tests (the last one stops it with SIGINT, as Ctrl-C stops
+    `make run`)."""
     var = Path(tempfile.mkdtemp(prefix="mimir-run-"))  # short: gunicorn's unix socket lives in it
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "DATABASE_URL", "DJANGO_ENV")}
@@ -143,15 +148,31 @@ class _SlowSockets:
             s.close()
 
 
-def _timed(request: urllib.request.Request, timeout: float = 30) -> tuple[int, float, bytes]:
+def _timed(url: str, *, data: bytes | None = None, headers: dict | None = None,
+           timeout: float = 30) -> tuple[int, float, bytes]:
+    """POST `data` (GET without it) on a fresh connection: (status, seconds, body); 0 for no answer."""
     began = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, time.monotonic() - began, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, time.monotonic() - began, error.read()
-    except OSError as error:  # no answer at all (the timeout)
+        response = requests.request("POST" if data is not None else "GET", url, data=data, headers=headers,
+                                    timeout=timeout)
+        return response.status_code, time.monotonic() - began, response.content
+    except requests.RequestException as error:  # no answer at all (the timeout)
         return 0, time.monotonic() - began, str(error).encode()
+
+
+def test_it_counts_a_sign_in_failure_against_the_clients_address_not_the_proxys_socket(served):
+    # gunicorn sees every request come from nginx over a unix socket, which has no address; run.sh
+    # trusts nginx's X-Forwarded-For, so that a failure pauses the client who made it, not everyone.
+    url = served["url"]
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/login/", timeout=180)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = session.post(f"{url}/accounts/login/", timeout=60,
+                          data={"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": csrf})
+    assert answer.status_code == 200 and "<form" in answer.text
+    with contextlib.closing(sqlite3.connect(served["var"] / "db.sqlite3")) as conn:
+        rows = conn.execute("SELECT username, ip_address, failures_since_start FROM axes_accessattempt").fetchall()
+    assert rows == [("nobody", "127.0.0.1", 1)]
 
 
 def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_the_slow_clients(served):
@@ -160,9 +181,8 @@ def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     # Before the attack, once each: Neo4j plans the ingest statement on its first use (tens of
     # seconds on a busy machine), which is not what this test measures.
-    warm_up = urllib.request.Request(f"{url}/api/v1/executions/warm-up/tasks", data=body, headers=headers)
-    assert _timed(warm_up, timeout=180)[0] == 201
-    assert _timed(urllib.request.Request(f"{url}/accounts/login/"), timeout=180)[0] == 200
+    assert _timed(f"{url}/api/v1/executions/warm-up/tasks", data=body, headers=headers, timeout=180)[0] == 201
+    assert _timed(f"{url}/accounts/login/", timeout=180)[0] == 200
 
     slow = _SlowSockets(served["port"])
     try:
@@ -171,11 +191,10 @@ def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_
             time.sleep(1)
         assert not slow.closed_at, "slow sockets were refused at once; the attack did not happen"
 
-        post = urllib.request.Request(f"{url}/api/v1/executions/slow-e1/tasks", data=body, headers=headers)
-        status, seconds, answer = _timed(post)
+        status, seconds, answer = _timed(f"{url}/api/v1/executions/slow-e1/tasks", data=body, headers=headers)
         # A bound on answering at all while under attack, not a speed target.
         assert status == 201 and seconds < 15, (status, seconds, answer[:300])
-        status, seconds, page = _timed(urllib.request.Request(f"{url}/accounts/login/"))
+        status, seconds, page = _timed(f"{url}/accounts/login/")
         assert status == 200 and seconds < 15 and b"<form" in page, (status, seconds, page[:300])
 
         # The proxy closes a socket whose headers are not complete HEADER_TIMEOUT s after it opened,

@@ -21,7 +21,6 @@ from .. import clock, graph, schemas
 from ..errors import ConflictError, InvalidInput, ServiceError, TooLargeToStore
 from ..models import ATTEMPT_CONTENT_FIELDS
 
-
 Outcome = Literal["created", "updated", "replayed"]
 
 
@@ -121,7 +120,8 @@ class TaskResultsWrite:
     """The parameters of one task-results write, and what the service needs to answer each event."""
 
     params: dict[str, Any]
-    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, Mimir's task execution id, taskId, attemptNumber)
+    # row idx -> (executionId, Mimir's task execution id, taskId, attemptNumber)
+    meta: dict[int, tuple[str, str, str, int]]
     duplicates: dict[int, EventResult]  # later copies, in the same write, of an attempt it already carries
 
     @property
@@ -429,9 +429,10 @@ def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResul
     """Apply events in order in one transaction; (answers, transactions used).
 
     Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
-    number of events and with their texts, docs/reliability.md, "Memory"), the events are split in two halves, each applied the same way in order, so
-    a batch that fits the body limit is stored in as few transactions as Neo4j can hold; only an event
-    too large on its own is refused (413). Any other refusal falls back to one transaction per event."""
+    number of events and with their texts, docs/reliability.md, "Memory"), the events are split in
+    two halves, each applied the same way in order, so a batch that fits the body limit is stored in
+    as few transactions as Neo4j can hold; only an event too large on its own is refused (413). Any
+    other refusal falls back to one transaction per event."""
     try:
         return dict(apply(events)), 1
     except TooLargeToStore as exc:
