@@ -229,7 +229,7 @@ def _batch_status(item: services.BatchItem) -> int:
 
 @api.post("/events", response={200: schemas.BatchOut, **Err}, summary="A batch of events, applied in order")
 def events(request, payload: BatchIn):
-    batch = services.events_apply(events=payload.events)
+    batch = services.events_apply(events=payload.events, size=_body_size(request))
     results = [
         {
             "index": item.index,

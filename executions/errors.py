@@ -54,3 +54,12 @@ class DatabaseUnavailable(Exception):
     def __init__(self, detail: str, *, busy: bool = False):
         super().__init__(detail)
         self.busy = busy
+
+
+class TransactionTimedOut(DatabaseUnavailable):
+    """Neo4j ended a write that ran longer than a transaction may (db.transaction.timeout): nothing of
+    it was stored. The same write may finish when the database is less busy, and a smaller one sooner,
+    so the caller is told to come back (503); a batch is split first (services.ingest)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail, busy=True)

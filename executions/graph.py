@@ -16,7 +16,7 @@ import neo4j.exceptions
 from neomodel import db
 
 from .cypher import statement
-from .errors import DatabaseUnavailable, TooLargeToStore
+from .errors import DatabaseUnavailable, TooLargeToStore, TransactionTimedOut
 
 T = TypeVar("T")
 
@@ -44,6 +44,15 @@ def _memory_refusal(exc: neo4j.exceptions.Neo4jError, *, write: bool) -> Excepti
     return DatabaseUnavailable(f"out of transaction memory: {exc.message}", busy=True)
 
 
+# Neo4j ended a transaction that ran past db.transaction.timeout (the code's class and suffix vary
+# with how the timeout was set: ...TransactionTimedOut, ...TransactionTimedOutClientConfiguration).
+TRANSACTION_TIMED_OUT = ".Transaction.TransactionTimedOut"
+
+
+def _timed_out(exc: neo4j.exceptions.Neo4jError) -> bool:
+    return TRANSACTION_TIMED_OUT in (exc.code or "")
+
+
 def run(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     """Run the named statement (executions/cypher/<name>.cypher) and return its rows. Inside
     `write_transaction`/`write_statement` it runs there; elsewhere on its own."""
@@ -58,7 +67,12 @@ def _with_retries(fn: Callable[[], T], *, transaction: bool, write: bool = True)
                 return fn()
             with db.write_transaction:
                 return fn()
-        except neo4j.exceptions.TransientError as exc:
+        except neo4j.exceptions.Neo4jError as exc:
+            # Neither is retried here: the same work would take as long again, or the same memory.
+            if _timed_out(exc):
+                raise TransactionTimedOut(f"the transaction ran longer than Neo4j allows: {exc.message}") from exc
+            if not isinstance(exc, neo4j.exceptions.TransientError):
+                raise
             if exc.code == MEMORY_POOL_FULL:
                 raise _memory_refusal(exc, write=write) from exc
             if attempt == MAX_TRANSIENT_RETRIES:

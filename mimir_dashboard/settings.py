@@ -145,6 +145,9 @@ INGEST_GROUP_COMMIT_MAX = _env_int("INGEST_GROUP_COMMIT_MAX", 64, minimum=1)
 # ... and at most this many bytes (the sum of their request bodies) per statement; a larger result
 # is written on its own.
 INGEST_GROUP_COMMIT_MAX_BYTES = _env_int("INGEST_GROUP_COMMIT_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+# A batch (POST /api/v1/events) larger than this many bytes of body is written in consecutive parts
+# of about this size, one transaction each (executions.services.ingest.events_apply).
+INGEST_BATCH_PART_MAX_BYTES = _env_int("INGEST_BATCH_PART_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 # An execution with no news for this long while running is shown as stale.
 EXECUTION_STALE_AFTER_SECONDS = _env_int("EXECUTION_STALE_AFTER_SECONDS", 900, minimum=1)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).

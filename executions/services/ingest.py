@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.conf import settings
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import clock, graph, schemas
-from ..errors import ConflictError, InvalidInput, ServiceError, TooLargeToStore
+from ..errors import ConflictError, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
 from ..models import ATTEMPT_CONTENT_FIELDS
 
 Outcome = Literal["created", "updated", "replayed"]
@@ -431,12 +432,17 @@ def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResul
     Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
     number of events and with their texts, docs/reliability.md, "Memory"), the events are split in
     two halves, each applied the same way in order, so a batch that fits the body limit is stored in
-    as few transactions as Neo4j can hold; only an event too large on its own is refused (413). Any
-    other refusal falls back to one transaction per event."""
+    as few transactions as Neo4j can hold; only an event too large on its own is refused (413). A
+    part that runs past Neo4j's transaction timeout (a busy database) is split the same way, so that
+    the parts stored are kept and a retry of the batch finds them replayed; one event that times out
+    on its own makes the request a 503 to come back. Any other refusal falls back to one transaction
+    per event."""
     try:
         return dict(apply(events)), 1
-    except TooLargeToStore as exc:
+    except (TooLargeToStore, TransactionTimedOut) as exc:
         if len(events) == 1:
+            if isinstance(exc, TransactionTimedOut):
+                raise
             return {events[0][0]: exc}, 1
         half = len(events) // 2
         first, first_transactions = _apply_in_parts(events[:half])
@@ -446,11 +452,16 @@ def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResul
         return apply_one_by_one(events), 1 + len(events)
 
 
-def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
+def events_apply(*, events: list[dict[str, Any]], size: int = 0) -> BatchResult:
     """Validate each event of a batch, then apply the valid ones in order in one transaction (split
     in parts when Neo4j cannot hold it in one, `_apply_in_parts`); if any is refused, fall back to one
     transaction per event so that each gets its own answer and the good ones still land. An invalid
-    event is refused on its own, naming its fields."""
+    event is refused on its own, naming its fields.
+
+    `size` is the request body's length in bytes: a batch larger than INGEST_BATCH_PART_MAX_BYTES is
+    applied from the start in that many consecutive parts of equal counts, one transaction each, rather
+    than tried whole first (its memory in Neo4j follows its bytes: the whole would be refused only
+    after most of the work, and would run longest)."""
     items: dict[int, BatchItem] = {}
     valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(events):
@@ -462,8 +473,11 @@ def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
             kind = raw.get("type")
             items[index] = BatchItem(index, kind if isinstance(kind, str) else None, error)
     transactions = 0
-    if valid:
-        answers, transactions = _apply_in_parts(valid)
-        for index, event in valid:
+    parts = min(len(valid), max(1, -(-size // settings.INGEST_BATCH_PART_MAX_BYTES)))
+    for part in range(parts):
+        chunk = valid[part * len(valid) // parts:(part + 1) * len(valid) // parts]
+        answers, used = _apply_in_parts(chunk)
+        transactions += used
+        for index, event in chunk:
             items[index] = BatchItem(index, event.type, answers[index])
     return BatchResult(items=[items[i] for i in sorted(items)], transactions=transactions)
