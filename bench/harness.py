@@ -68,6 +68,7 @@ class Neo4jHandle:
     port: int | None
     heap: str = "1g"
     server: object = None  # scripts.neo4j_server.Neo4jServer
+    tx_memory: dict = field(default_factory=dict)  # tx_memory_max / tx_memory_total_max, if not the defaults
 
     @property
     def external(self) -> bool:
@@ -100,7 +101,7 @@ class Neo4jHandle:
         deadline = time.monotonic() + 30
         while True:
             try:
-                self.server = start(home=self.home, port=self.port, heap=self.heap)
+                self.server = start(home=self.home, port=self.port, heap=self.heap, **self.tx_memory)
                 return self.server.startup_seconds
             except Exception as exc:  # PortInUseError while the socket is released
                 if "already in use" not in str(exc) or time.monotonic() > deadline:
@@ -109,9 +110,11 @@ class Neo4jHandle:
 
 
 @contextlib.contextmanager
-def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = True) -> Iterator[Neo4jHandle]:
+def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = True,
+                 tx_memory_max: str | None = None, tx_memory_total_max: str | None = None) -> Iterator[Neo4jHandle]:
     """A fresh Neo4j with its data in var/bench-<name>-neo4j on `port`, unless NEO4J_BOLT_URL is set
-    (then that one is used as is, and never stopped; note that the scripts add data to it)."""
+    (then that one is used as is, and never stopped; note that the scripts add data to it). The
+    transaction memory limits default to scripts/neo4j_server.py's fractions of the heap ("0": none)."""
     external = os.environ.get("NEO4J_BOLT_URL")
     if external:
         check_local_url(external)
@@ -125,10 +128,12 @@ def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = Tr
     home = REPO / "var" / f"bench-{name}-neo4j"
     if fresh:
         shutil.rmtree(home, ignore_errors=True)
-    log(f"starting Neo4j on 127.0.0.1:{port} (data in {home.relative_to(REPO)}, heap {heap}) ...")
-    server = start(home=home, port=port, heap=heap)
+    tx_memory = {k: v for k, v in (("tx_memory_max", tx_memory_max), ("tx_memory_total_max", tx_memory_total_max)) if v}
+    log(f"starting Neo4j on 127.0.0.1:{port} (data in {home.relative_to(REPO)}, heap {heap}"
+        + "".join(f", {k} {v}" for k, v in tx_memory.items()) + ") ...")
+    server = start(home=home, port=port, heap=heap, **tx_memory)
     log(f"Neo4j ready in {server.startup_seconds:.1f} s")
-    handle = Neo4jHandle(bolt_url=server.bolt_url, home=home, port=port, heap=heap, server=server)
+    handle = Neo4jHandle(bolt_url=server.bolt_url, home=home, port=port, heap=heap, server=server, tx_memory=tx_memory)
     try:
         yield handle
     finally:
