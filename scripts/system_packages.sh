@@ -63,3 +63,8 @@ trap drop_policy EXIT
 # Through env: sudo does not pass the caller's environment on.
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"
+# Debian also enables the service it installs, so it would start at the next boot: disable it (only
+# when installed here; the binary is what make run needs, not the service).
+if [[ " ${packages[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
+  "${as_root[@]}" systemctl disable --quiet nginx 2>/dev/null || true
+fi
