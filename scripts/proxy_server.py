@@ -58,6 +58,8 @@ SEND_TIMEOUT = 30
 KEEPALIVE_TIMEOUT = 30
 # Bodies up to this size are buffered in memory, larger ones in home/tmp/body.
 BODY_BUFFER = "1m"
+# Seconds nginx keeps an idle connection to gunicorn for reuse; below gunicorn's keep-alive.
+UPSTREAM_KEEPALIVE_TIMEOUT = 1
 # How long nginx waits for the app's answer (a failure report over a wide range, a large batch).
 APP_TIMEOUT = 120
 # Connections nginx serves at once (slow clients included); the process may open twice as many
@@ -129,6 +131,9 @@ http {{
     upstream app {{
         server {upstream} fail_timeout=0;
         keepalive 32;
+        # Shorter than gunicorn's own keep-alive (2 s): otherwise nginx may send a request on a
+        # connection gunicorn is closing, and a POST (never resent by nginx) gets a 502.
+        keepalive_timeout {UPSTREAM_KEEPALIVE_TIMEOUT}s;
     }}
 
     server {{
@@ -152,7 +157,8 @@ http {{
 
         # The API's error shape also for what nginx answers itself.
         error_page 413 /_proxy/too-large;
-        error_page 502 504 /_proxy/unavailable;
+        # `=503`: without it the page would keep nginx's own status (502, 504).
+        error_page 502 504 =503 /_proxy/unavailable;
         location = /_proxy/too-large {{
             internal;
             default_type application/json;

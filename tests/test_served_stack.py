@@ -223,3 +223,19 @@ def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_
     timed_out = [line for line in (served["var"] / "nginx" / "access.log").read_text().splitlines()
                  if '"POST /api/v1/events HTTP/1.1" 408 ' in line]
     assert len(timed_out) == HEADER_SOCKETS + BODY_SOCKETS
+
+
+def test_it_answers_503_json_with_retry_after_while_gunicorn_is_not_answering(tmp_path):
+    # What nginx answers itself before gunicorn is up (or after it stopped): the API's error shape,
+    # a 503 a client retries, not nginx's own 502 page; and a body over the limit is the API's 413.
+    socket_dir = Path(tempfile.mkdtemp(prefix="mimir-proxy-"))  # short, as a unix socket path must be
+    proxy = proxy_server.start(tmp_path / "nginx", _free_port(), f"unix:{socket_dir}/absent.sock", body_limit=1000)
+    try:
+        down = requests.get(f"{proxy.url}/healthz", timeout=30)
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+        assert down.headers["Content-Type"] == "application/json" and down.json()["error"] == "unavailable"
+        too_large = requests.post(f"{proxy.url}/api/v1/events", data=b"x" * 2000, timeout=30)
+        assert too_large.status_code == 413 and too_large.json()["error"] == "too_large"
+    finally:
+        proxy_server.stop(proxy)
+        socket_dir.rmdir()
