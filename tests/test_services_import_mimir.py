@@ -213,3 +213,35 @@ def test_it_imports_a_generated_mimir_graph_of_ten_thousand_task_executions():
     assert got == truth
     assert len([r for r in report.repairs if r.kind == "counter" and r.field == "tokensTotal"]) == 1_000
     assert _import().changes == 0
+
+
+def _mimir_task(eid: str, task_id: str, **props) -> None:
+    cypher(
+        "MERGE (e:Node {id: $eid}) ON CREATE SET e.type = 'orchestration_execution', e.planId = $eid, "
+        "e.status = 'running', e.startTime = datetime('2026-12-01T08:00:00Z'), e.tasksTotal = 2 "
+        "CREATE (e)-[:HAS_TASK_EXECUTION]->(t:Node {type: 'task_execution', id: $eid + '-' + $taskId}) "
+        "SET t += $props, t.executionId = $eid, t.taskId = $taskId, t.timestamp = datetime('2026-12-01T08:01:00Z')",
+        {"eid": eid, "taskId": task_id, "props": {"status": "success", "tokensInput": 10, "tokensOutput": 5,
+                                                   "tokensTotal": 15, "toolCalls": 1, "duration": 60_000, **props}},
+    )
+
+
+def test_it_reports_a_qc_verdict_it_cannot_tell_from_no_qc():
+    # A QC role, passed=false, score=0 and nothing else: a failed QC scored 0 or no QC at all.
+    _mimir_task("exec-1", "review", qcRoleDescription="Reviewer", qcPassed=False, qcScore=0)
+    report = _import()
+    task = _task(selectors.execution_get(execution_id="exec-1"), "review")
+    assert (task["qcPassed"], task["qcScore"]) == (None, None)
+    (ambiguous,) = [r for r in report.repairs if r.kind == "qc_ambiguous"]
+    assert (ambiguous.executionId, ambiguous.taskId) == ("exec-1", "review")
+
+
+def test_it_refuses_what_our_model_cannot_hold_naming_the_field_and_imports_the_rest():
+    _mimir_task("exec-1", "good")
+    _mimir_task("exec-1", "odd", status="skipped")
+    report = _import()
+    assert report.task_executions == {"created": 1, "refused": 1}
+    assert report.executions == {"refused": 1}
+    (refused,) = report.refused
+    assert refused["id"] == "exec-1 / odd" and "result.status" in refused["reason"]
+    assert [t["taskId"] for t in selectors.execution_get(execution_id="exec-1")["taskExecutions"]] == ["good"]
