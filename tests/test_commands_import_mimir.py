@@ -105,3 +105,9 @@ def test_it_imports_ten_thousand_generated_task_executions_with_a_progress_bar_a
     out, err = _run(batch_size=200)
     assert "1000/1000" in err
     assert "executions: 1000 imported" in out and "task executions: 10000 created" in out
+
+
+def test_it_refuses_a_source_that_is_not_a_bolt_url():
+    with pytest.raises(CommandError, match="--source") as refused:
+        _run(source="http://127.0.0.1:7474", no_progress=True)
+    assert refused.value.returncode == 2

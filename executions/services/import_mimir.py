@@ -28,8 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import neo4j.exceptions
+
 from .. import clock, cypher, graph
-from ..errors import DatabaseUnavailable, ServiceError
+from ..errors import DatabaseUnavailable, InvalidInput, ServiceError
 from .ingest import EventResult, events_apply
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,11 +49,14 @@ class MimirSource:
         self.url = url
         self._driver = None
         if url:
-            import neo4j
-
             parts = urlsplit(url)
             auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
-            self._driver = neo4j.GraphDatabase.driver(self.label, auth=auth)
+            try:
+                self._driver = neo4j.GraphDatabase.driver(self.label, auth=auth)
+            except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
+                raise InvalidInput(
+                    str(exc), errors=[{"field": "source", "message": "must be a bolt:// or neo4j:// URL"}]
+                ) from exc
 
     @property
     def label(self) -> str:
@@ -69,8 +74,6 @@ class MimirSource:
         retry for half a minute first)."""
         if self._driver is None:
             return
-        import neo4j.exceptions
-
         try:
             self._driver.verify_connectivity()
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, OSError) as exc:
@@ -79,8 +82,6 @@ class MimirSource:
     def rows(self, name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         if self._driver is None:
             return graph.read(name, params)
-        import neo4j.exceptions
-
         text = cypher.statement(name)
         try:
             with self._driver.session() as session:
@@ -134,7 +135,8 @@ class ImportReport:
     def changes(self) -> int:
         """Writes this run made (or, dry, would make): executions imported (any of their events
         changed something), task executions and plans created or updated."""
-        return self.executions["imported"] + sum(c["created"] + c["updated"] for c in (self.task_executions, self.plans))
+        written = (self.task_executions, self.plans)
+        return self.executions["imported"] + sum(c["created"] + c["updated"] for c in written)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -49,18 +49,27 @@ class Command(BaseCommand):
         if limit is not None and limit < 0:
             raise CommandError("--limit must not be negative", returncode=2)
         mapping = _plan_map(plan_map)
-        mimir = services.MimirSource(url=source)
-        # The bar on stderr, so that stdout holds only the report.
-        bar = tqdm(total=0, unit="executions", file=self.stderr._out, disable=no_progress, dynamic_ncols=True)
+        try:
+            mimir = services.MimirSource(url=source)
+        except ServiceError as exc:
+            raise CommandError(f"--source: {exc.detail}", returncode=2) from exc
+        bar = None
+
+        def total(n: int) -> None:
+            nonlocal bar
+            # On stderr, so that stdout holds only the report.
+            bar = tqdm(total=n, unit="executions", file=self.stderr._out, disable=no_progress, dynamic_ncols=True)
+
         try:
             report = services.mimir_import(
                 source=mimir, plan_map=mapping, dry_run=dry_run, limit=limit, batch_size=batch_size,
-                on_total=lambda n: bar.reset(total=n), on_progress=bar.update,
+                on_total=total, on_progress=lambda n: bar.update(n),
             )
         except (DatabaseUnavailable, ServiceError) as exc:
             raise CommandError(f"import stopped: {exc} (run it again to resume)") from exc
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             mimir.close()
         for line in report.lines():
             self.stdout.write(line)
