@@ -214,9 +214,8 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
     return results
 
 
-def _apply_task_results(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+def _apply_task_results(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
     """Only task results: the whole write is one statement in one auto-commit transaction."""
-    now = clock.now_ms()
     write = task_results_write(now=now, items=[(idx, ev.executionId, ev) for idx, ev in events])
     params = {**write.params, "eids": write.execution_ids, "now": now, "nonce": uuid.uuid4().hex}
     ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/task_results_write", params))
@@ -312,9 +311,9 @@ def _event_execution_id(ev: Any) -> str | None:
     return None if isinstance(ev, schemas.PlanEvent) else ev.executionId
 
 
-def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+def _apply_in_tx(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
     """Apply (index, event) pairs in order inside the open transaction."""
-    batch = _Batch(now=clock.now_ms())
+    batch = _Batch(now=now)
     eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
     if eids:
         # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
@@ -350,22 +349,34 @@ def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
     return results
 
 
-def apply(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
-    """Apply validated events together: one statement for task results only, else one transaction."""
+def apply(
+    events: list[tuple[int, Any]], *, received_at: int | None = None, dry_run: bool = False
+) -> dict[int, EventResult]:
+    """Apply validated events together: one statement for task results only, else one transaction.
+    `received_at`: the receive time to record (`lastEventAt`, `created`, `updated`), by default now;
+    an import passes when the source last heard of the execution, so that staleness stays true.
+    `dry_run`: the same writes in a transaction that is rolled back (what would happen)."""
+    now = clock.now_ms() if received_at is None else received_at
+    if dry_run:
+        return graph.rolled_back(lambda: _apply_in_tx(events, now))
     if all(isinstance(ev, schemas.TaskResultEvent) for _, ev in events):
-        return _apply_task_results(events)
-    return graph.write_transaction(lambda: _apply_in_tx(events))
+        return _apply_task_results(events, now)
+    return graph.write_transaction(lambda: _apply_in_tx(events, now))
 
 
 def apply_one_by_one(
-    events: list[tuple[int, Any]], *, catch: tuple[type[Exception], ...] = (ServiceError,)
+    events: list[tuple[int, Any]],
+    *,
+    catch: tuple[type[Exception], ...] = (ServiceError,),
+    received_at: int | None = None,
+    dry_run: bool = False,
 ) -> dict[int, Any]:
     """Each event in its own transaction, after their joint write was refused: the good ones land
     and each refused one gets its own reason (an exception of a `catch` kind)."""
     answers: dict[int, Any] = {}
     for idx, ev in events:
         try:
-            answers[idx] = apply([(idx, ev)])[idx]
+            answers[idx] = apply([(idx, ev)], received_at=received_at, dry_run=dry_run)[idx]
         except catch as exc:
             answers[idx] = exc
     return answers
@@ -423,10 +434,13 @@ class BatchResult:
 _EVENT = TypeAdapter(schemas.Event)
 
 
-def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
+def events_apply(
+    *, events: list[dict[str, Any]], received_at: int | None = None, dry_run: bool = False
+) -> BatchResult:
     """Validate each event of a batch, then apply the valid ones in order in one transaction; if any
     is refused, fall back to one transaction per event so that each gets its own answer and the
-    good ones still land. An invalid event is refused on its own, naming its fields."""
+    good ones still land. An invalid event is refused on its own, naming its fields.
+    `received_at` and `dry_run`: as for `apply`."""
     items: dict[int, BatchItem] = {}
     valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(events):
@@ -440,10 +454,12 @@ def events_apply(*, events: list[dict[str, Any]]) -> BatchResult:
     transactions = 0
     if valid:
         try:
-            answers: dict[int, EventResult | ServiceError] = dict(apply(valid))
+            answers: dict[int, EventResult | ServiceError] = dict(
+                apply(valid, received_at=received_at, dry_run=dry_run)
+            )
             transactions = 1
         except ServiceError:
-            answers = apply_one_by_one(valid)
+            answers = apply_one_by_one(valid, received_at=received_at, dry_run=dry_run)
             transactions = 1 + len(valid)
         for index, event in valid:
             items[index] = BatchItem(index, event.type, answers[index])
