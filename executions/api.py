@@ -241,11 +241,12 @@ def _found(value: Any, what: str) -> Any:
 @api.get("/executions", response={200: schemas_read.ExecutionListOut, **ReadErr}, auth=READ,
          summary="Executions, filtered and ordered as on the list page, a page at a time")
 def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
-    """Not-yet-started executions first, then newest start first. `nextCursor` continues after the
-    page's last execution, so executions recorded meanwhile never repeat or hide others."""
+    """Newest first by first-known time (`firstKnownAt`: the start, or for an execution whose start
+    event never arrived, its first attempt's start). `nextCursor` continues after the page's last
+    execution, so executions recorded meanwhile never repeat or hide others."""
     page = selectors.execution_page(
         status=query.status, plan_id=query.plan, search=query.q, started_from=query.started_from,
-        started_to=query.started_to, cursor=query.cursor, limit=query.limit,
+        started_to=query.started_to, start_event=query.start_event, cursor=query.cursor, limit=query.limit,
     )
     return {"executions": page["executions"], "nextCursor": page["next_cursor"]}
 
