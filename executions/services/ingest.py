@@ -19,7 +19,8 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import clock, graph, schemas
-from ..errors import ConflictError, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
+from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
+from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
 
 Outcome = Literal["created", "updated", "replayed"]
@@ -55,6 +56,7 @@ def _hash(value: Any) -> str:
 @dataclass
 class _Batch:
     now: int
+    limits: ExecutionLimits = UNLIMITED
     changed: set[str] = field(default_factory=set)
 
 
@@ -215,9 +217,8 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
     return results
 
 
-def _apply_task_results(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+def _apply_task_results(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
     """Only task results: the whole write is one statement in one auto-commit transaction."""
-    now = clock.now_ms()
     write = task_results_write(now=now, items=[(idx, ev.executionId, ev) for idx, ev in events])
     params = {**write.params, "eids": write.execution_ids, "now": now, "nonce": uuid.uuid4().hex}
     ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/task_results_write", params))
@@ -244,9 +245,13 @@ def _already_recorded(eid: str, what: str, differing: list[str], stored: dict[st
 
 def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
     eid = ev.executionId
-    ((started, plan_id, total, start_time, finished, end_time, _cancelled),) = graph.run(
+    ((started, plan_id, total, start_time, finished, end_time, _cancelled, has_tasks),) = graph.run(
         "ingest/read_execution_state", {"eid": eid}
     )
+    if batch.limits.plans is not None and not started and (has_tasks or finished):
+        # Checked before the write too (_refusals); here, under the execution's lock, it also
+        # catches another token's first result landing between that check and this write.
+        raise _others_before_start(batch.limits, eid)
     if started:
         stored = {"planId": plan_id, "totalTasks": total, "startTime": start_time}
         differing = _differing({"planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime}, stored)
@@ -267,7 +272,7 @@ def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
 
 
 def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> EventResult:
-    ((started, _plan, _total, start_time, finished, end_time, cancelled),) = graph.run(
+    ((started, _plan, _total, start_time, finished, end_time, cancelled, _has_tasks),) = graph.run(
         "ingest/read_execution_state", {"eid": eid}
     )
     if finished:
@@ -313,9 +318,9 @@ def _event_execution_id(ev: Any) -> str | None:
     return None if isinstance(ev, schemas.PlanEvent) else ev.executionId
 
 
-def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
+def _apply_in_tx(events: list[tuple[int, Any]], now: int, limits: ExecutionLimits) -> dict[int, EventResult]:
     """Apply (index, event) pairs in order inside the open transaction."""
-    batch = _Batch(now=clock.now_ms())
+    batch = _Batch(now=now, limits=limits)
     eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
     if eids:
         # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
@@ -351,25 +356,107 @@ def _apply_in_tx(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
     return results
 
 
-def apply(events: list[tuple[int, Any]]) -> dict[int, EventResult]:
-    """Apply validated events together: one statement for task results only, else one transaction."""
+def apply(
+    events: list[tuple[int, Any]],
+    *,
+    limits: ExecutionLimits = UNLIMITED,
+    received_at: int | None = None,
+    dry_run: bool = False,
+) -> dict[int, EventResult]:
+    """Apply validated events together: one statement for task results only, else one transaction.
+    The events are within `limits` (see _refusals); a start is checked again under its lock.
+    `received_at`: the receive time to record (`lastEventAt`, `created`, `updated`), by default now;
+    an import passes when the source last heard of the execution, so that staleness stays true.
+    `dry_run`: the same writes in a transaction that is rolled back (what would happen)."""
+    now = clock.now_ms() if received_at is None else received_at
+    if dry_run:
+        return graph.rolled_back(lambda: _apply_in_tx(events, now, limits))
     if all(isinstance(ev, schemas.TaskResultEvent) for _, ev in events):
-        return _apply_task_results(events)
-    return graph.write_transaction(lambda: _apply_in_tx(events))
+        return _apply_task_results(events, now)
+    return graph.write_transaction(lambda: _apply_in_tx(events, now, limits))
 
 
 def apply_one_by_one(
-    events: list[tuple[int, Any]], *, catch: tuple[type[Exception], ...] = (ServiceError,)
+    events: list[tuple[int, Any]],
+    *,
+    catch: tuple[type[Exception], ...] = (ServiceError,),
+    limits: ExecutionLimits = UNLIMITED,
+    received_at: int | None = None,
+    dry_run: bool = False,
 ) -> dict[int, Any]:
     """Each event in its own transaction, after their joint write was refused: the good ones land
     and each refused one gets its own reason (an exception of a `catch` kind)."""
     answers: dict[int, Any] = {}
+    refused_starts: dict[str, Forbidden] = {}
     for idx, ev in events:
+        eid = _event_execution_id(ev)
+        if eid in refused_starts:
+            # A plan-limited token's start refused under the lock: its events to that execution
+            # were let through only because of that start.
+            answers[idx] = refused_starts[eid]
+            continue
         try:
-            answers[idx] = apply([(idx, ev)])[idx]
+            answers[idx] = apply([(idx, ev)], limits=limits, received_at=received_at, dry_run=dry_run)[idx]
         except catch as exc:
             answers[idx] = exc
+            if isinstance(exc, Forbidden) and isinstance(ev, schemas.StartEvent):
+                refused_starts[ev.executionId] = exc
     return answers
+
+
+# ---------------------------------------------------------------- limited tokens
+
+
+def _others_before_start(limits: ExecutionLimits, eid: str) -> Forbidden:
+    # Another token's results (or finish) arrived before any start: a plan-limited token claiming
+    # the execution by starting it would be given them to read, and mix its own with them.
+    return limits.refuse("executionId", f"execution {eid!r} was posted to before its start, by a token not limited "
+                         "to this token's plans")
+
+
+def _refusals(limits: ExecutionLimits, events: list[tuple[int, Any]]) -> dict[int, Forbidden]:
+    """The events (in order) outside `limits`, each with its 403. An execution-id prefix is checked on
+    the id. A plan limit is checked on the execution's stored planId (it never changes once set), or
+    on the start this token sends before, in the same batch: an execution it may not start, or one
+    not started yet, takes none of its task results or finish. One read, only for plan limits."""
+    refused: dict[int, Forbidden] = {}
+    plans: dict[str, str | None] = {}
+    if limits.plans is not None:
+        eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
+        plans = dict(graph.read("ingest/execution_plans", {"eids": eids})) if eids else {}
+    for idx, ev in events:
+        if isinstance(ev, schemas.PlanEvent):
+            if limits.plans is None and limits.prefixes is not None:
+                refused[idx] = limits.refuse("planId", "a token limited to execution ids may not write plans")
+            elif limits.plans is not None and ev.planId not in limits.plans:
+                refused[idx] = limits.refuse("planId", f"plan {ev.planId!r} is not one this token may write")
+            continue
+        eid = ev.executionId
+        if not limits.id_allowed(eid):
+            refused[idx] = limits.refuse("executionId", f"execution id {eid!r} is outside this token's prefixes")
+        elif limits.plans is None:
+            continue
+        elif isinstance(ev, schemas.StartEvent):
+            if ev.planId not in limits.plans:
+                refused[idx] = limits.refuse("planId", f"plan {ev.planId!r} is not one this token may write")
+            elif eid in plans and plans[eid] is None:
+                refused[idx] = _others_before_start(limits, eid)
+            elif eid in plans and plans[eid] not in limits.plans:
+                refused[idx] = limits.refuse("executionId", f"execution {eid!r} is of a plan this token may not write")
+            elif eid not in plans:
+                plans[eid] = ev.planId
+        elif eid not in plans or plans[eid] not in limits.plans:
+            # Unknown, not started yet, or another plan's: nothing tells that this token may write it.
+            refused[idx] = limits.refuse(
+                "executionId", f"execution {eid!r} has no start of a plan this token may write; send the start first"
+            )
+    return refused
+
+
+def _within(limits: ExecutionLimits, event: Any) -> Any:
+    if limits.limited and (refused := _refusals(limits, [(0, event)])):
+        raise refused[0]
+    return event
 
 
 def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
@@ -379,30 +466,38 @@ def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
     return event_class.model_construct(**body, **fields)
 
 
-def _apply_one(event: Any) -> EventResult:
-    return apply([(0, event)])[0]
+def _apply_one(event: Any, limits: ExecutionLimits) -> EventResult:
+    """One event, refused with Forbidden (nothing written) if it is outside `limits`."""
+    return apply([(0, _within(limits, event))], limits=limits)[0]
 
 
-def plan_upsert(*, plan_id: str, plan: schemas.PlanIn) -> EventResult:
-    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id))
+def plan_upsert(*, plan_id: str, plan: schemas.PlanIn, limits: ExecutionLimits = UNLIMITED) -> EventResult:
+    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id), limits)
 
 
-def execution_start(*, start: schemas.ExecutionStartIn) -> EventResult:
-    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"))
+def execution_start(*, start: schemas.ExecutionStartIn, limits: ExecutionLimits = UNLIMITED) -> EventResult:
+    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"), limits)
 
 
-def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn, size: int = 0) -> EventResult:
+def task_result_record(
+    *, execution_id: str, task_result: schemas.TaskResultIn, limits: ExecutionLimits = UNLIMITED, size: int = 0
+) -> EventResult:
     """Record one posted task result; `size` is its request body's length in bytes (what group
     commit counts against INGEST_GROUP_COMMIT_MAX_BYTES; the caller knows it without re-encoding)."""
     from .group_commit import group_commit
 
     event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
     commit = group_commit()
-    return _apply_one(event) if commit is None else commit.submit(event, size)
+    # A result needs no check under the lock (_refusals: what it is checked on never changes), so it
+    # may join the group's write.
+    return _apply_one(event, limits) if commit is None else commit.submit(_within(limits, event), size)
 
 
-def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> EventResult:
-    return _apply_one(_as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id))
+def execution_finish(
+    *, execution_id: str, finish: schemas.ExecutionFinishIn, limits: ExecutionLimits = UNLIMITED
+) -> EventResult:
+    event = _as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id)
+    return _apply_one(event, limits)
 
 
 # ---------------------------------------------------------------- batches
@@ -426,8 +521,11 @@ class BatchResult:
 _EVENT = TypeAdapter(schemas.Event)
 
 
-def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResult | ServiceError], int]:
-    """Apply events in order in one transaction; (answers, transactions used).
+def _apply_in_parts(
+    events: list[tuple[int, Any]], refused_starts: dict[str, Forbidden], **options: Any
+) -> tuple[dict[int, EventResult | ServiceError], int]:
+    """Apply events in order in one transaction; (answers, transactions used). `options`: as for
+    `apply`.
 
     Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
     number of events and with their texts, docs/reliability.md, "Memory"), the events are split in
@@ -436,27 +534,52 @@ def _apply_in_parts(events: list[tuple[int, Any]]) -> tuple[dict[int, EventResul
     part that runs past Neo4j's transaction timeout (a busy database) is split the same way, so that
     the parts stored are kept and a retry of the batch finds them replayed; one event that times out
     on its own makes the request a 503 to come back. Any other refusal falls back to one transaction
-    per event."""
+    per event.
+
+    `refused_starts` (shared by the parts of one batch): starts refused under their lock (a
+    plan-limited token's); a later part's events to such an execution are refused the same way, as
+    apply_one_by_one does within one part."""
+    answers: dict[int, EventResult | ServiceError] = {}
+    for idx, ev in events:
+        if (eid := _event_execution_id(ev)) in refused_starts:
+            answers[idx] = refused_starts[eid]
+    events = [(idx, ev) for idx, ev in events if idx not in answers]
+    if not events:
+        return answers, 0
     try:
-        return dict(apply(events)), 1
+        got: dict[int, Any] = dict(apply(events, **options))
+        transactions = 1
     except (TooLargeToStore, TransactionTimedOut) as exc:
         if len(events) == 1:
             if isinstance(exc, TransactionTimedOut):
                 raise
-            return {events[0][0]: exc}, 1
+            return {**answers, events[0][0]: exc}, 1
         half = len(events) // 2
-        first, first_transactions = _apply_in_parts(events[:half])
-        second, second_transactions = _apply_in_parts(events[half:])
-        return {**first, **second}, 1 + first_transactions + second_transactions
+        first, first_transactions = _apply_in_parts(events[:half], refused_starts, **options)
+        second, second_transactions = _apply_in_parts(events[half:], refused_starts, **options)
+        return {**answers, **first, **second}, 1 + first_transactions + second_transactions
     except ServiceError:
-        return apply_one_by_one(events), 1 + len(events)
+        got = apply_one_by_one(events, **options)
+        transactions = 1 + len(events)
+    for idx, ev in events:
+        if isinstance(ev, schemas.StartEvent) and isinstance(got[idx], Forbidden):
+            refused_starts[ev.executionId] = got[idx]
+    return {**answers, **got}, transactions
 
 
-def events_apply(*, events: list[dict[str, Any]], size: int = 0) -> BatchResult:
+def events_apply(
+    *,
+    events: list[dict[str, Any]],
+    limits: ExecutionLimits = UNLIMITED,
+    received_at: int | None = None,
+    dry_run: bool = False,
+    size: int = 0,
+) -> BatchResult:
     """Validate each event of a batch, then apply the valid ones in order in one transaction (split
     in parts when Neo4j cannot hold it in one, `_apply_in_parts`); if any is refused, fall back to one
     transaction per event so that each gets its own answer and the good ones still land. An invalid
-    event is refused on its own, naming its fields.
+    event is refused on its own, naming its fields, and so is one outside `limits` (403), before
+    anything is written. `received_at` and `dry_run`: as for `apply`.
 
     `size` is the request body's length in bytes: a batch larger than INGEST_BATCH_PART_MAX_BYTES is
     applied from the start in that many consecutive parts of equal counts, one transaction each, rather
@@ -472,11 +595,18 @@ def events_apply(*, events: list[dict[str, Any]], size: int = 0) -> BatchResult:
             error = InvalidInput("invalid fields: " + ", ".join(e["field"] for e in errors), errors=errors)
             kind = raw.get("type")
             items[index] = BatchItem(index, kind if isinstance(kind, str) else None, error)
+    if limits.limited and valid:
+        kinds = {index: event.type for index, event in valid}
+        for index, error in _refusals(limits, valid).items():
+            items[index] = BatchItem(index, kinds[index], error)
+        valid = [(index, event) for index, event in valid if index not in items]
     transactions = 0
     parts = min(len(valid), max(1, -(-size // settings.INGEST_BATCH_PART_MAX_BYTES)))
+    refused_starts: dict[str, Forbidden] = {}
     for part in range(parts):
         chunk = valid[part * len(valid) // parts:(part + 1) * len(valid) // parts]
-        answers, used = _apply_in_parts(chunk)
+        answers, used = _apply_in_parts(chunk, refused_starts, limits=limits, received_at=received_at,
+                                        dry_run=dry_run)
         transactions += used
         for index, event in chunk:
             items[index] = BatchItem(index, event.type, answers[index])
