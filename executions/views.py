@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 
 from . import clock, selectors
@@ -15,7 +16,9 @@ from .charts import execution_timeline, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
 from .report_filters import FailureReportForm, ReportFilters
-from .rendering import with_output_diffs
+from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
+from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
+from .selectors.executions import attempt_text as read_attempt_text
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -125,8 +128,31 @@ def task_detail(request: HttpRequest, execution_id: str, task_id: str) -> HttpRe
     data = selectors.task_detail(execution_id=execution_id, task_id=task_id)
     if data is None:
         raise Http404("no such task")
+    # Each output is rendered from a bounded head, once per process (rendering caches it).
+    task = data["task"]
+    task["outputView"] = markdown_excerpt(task.get("output"), task.get("outputChars"))
+    for attempt in data["attempts"][1:]:  # the latest attempt's output is the task's, shown above
+        if attempt["hasOutput"]:
+            attempt["outputView"] = markdown_excerpt(attempt.get("output"), attempt.get("outputChars"))
     with_output_diffs(data["attempts"])
+    data["limits"] = {"excerpt_chars": TEXT_EXCERPT_CHARS, "diff_lines": DIFF_MAX_LINES, "diff_chars": DIFF_MAX_CHARS}
     return render(request, "executions/task.html", data)
+
+
+@login_required
+def attempt_text(request: HttpRequest, execution_id: str, task_id: str, attempt_number: int, field: str) -> HttpResponse:
+    """The whole output, prompt or error of an attempt as plain text: the task page shows bounded
+    heads of them and links here."""
+    if field not in ATTEMPT_TEXT_FIELDS:
+        raise Http404("no such text")
+    text = read_attempt_text(execution_id=execution_id, task_id=task_id, attempt_number=attempt_number, field=field)
+    if text is None:
+        raise Http404("no such text")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    # Never sniffed into HTML, whatever the text holds; shown in the tab, saved under a telling name.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = content_disposition_header(False, f"{task_id}-attempt-{attempt_number}-{field}.txt")
+    return response
 
 
 @login_required

@@ -10,6 +10,12 @@ from django.conf import settings
 
 from .. import clock, graph
 
+# Long texts of an attempt (output, prompt, error: up to the ingest body limit each) are read as
+# their first this many characters, with their sizes; the pages render a head of that
+# (rendering.MARKDOWN_MAX_CHARS at most) and link the whole text (`attempt_text`).
+TEXT_EXCERPT_CHARS = 64 * 1024
+ATTEMPT_TEXT_FIELDS = ("output", "prompt", "error")
+
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
     """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending`."""
@@ -105,8 +111,10 @@ def execution_version(*, execution_id: str) -> dict[str, Any] | None:
 def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
     """A task of an execution with every attempt, newest first. Each attempt says whether it has an
     output (`hasOutput`: a posted result, not only a QC verdict from history) and which older attempt
-    with an output its own is compared with (`previousAttemptNumber`). One Cypher statement."""
-    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id})
+    with an output its own is compared with (`previousAttemptNumber`). The task and each attempt
+    carry at most TEXT_EXCERPT_CHARS of `output`, `prompt` and `error`, and their full sizes
+    (`outputChars`, `promptChars`, `errorChars`; None when absent). One Cypher statement."""
+    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id, "chars": TEXT_EXCERPT_CHARS})
     if not rows:
         return None
     execution, task, attempts = rows[0]
@@ -115,3 +123,13 @@ def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
         previous = next((a for a in attempts[index + 1 :] if a.get("source") == "result"), None)
         attempt["previousAttemptNumber"] = previous["attemptNumber"] if previous else None
     return {"execution": with_derived(execution, clock.now_ms()), "task": task, "attempts": attempts}
+
+
+def attempt_text(*, execution_id: str, task_id: str, attempt_number: int, field: str) -> str | None:
+    """The whole `output`, `prompt` or `error` of an attempt, or None (no such attempt, or no such
+    text). One Cypher statement."""
+    if field not in ATTEMPT_TEXT_FIELDS:
+        raise ValueError(f"not an attempt text: {field!r}")
+    rows = graph.read("pages/attempt_text", {"eid": execution_id, "taskId": task_id,
+                                             "attemptNumber": attempt_number, "field": field})
+    return rows[0][0] if rows else None
