@@ -15,6 +15,8 @@ from .. import clock, graph
 # (rendering.MARKDOWN_MAX_CHARS at most) and link the whole text (`attempt_text`).
 TEXT_EXCERPT_CHARS = 64 * 1024
 ATTEMPT_TEXT_FIELDS = ("output", "prompt", "error")
+# The live page shows at most this much of a failed task's error; the task page shows more.
+LIVE_ERROR_CHARS = 2_000
 
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
@@ -90,8 +92,24 @@ def execution_list(
 
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
-    outputs or prompts) ordered by completion. One Cypher statement."""
-    rows = graph.read("pages/execution_detail", {"eid": execution_id})
+    outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
+    completion. One Cypher statement."""
+    return _live(graph.read("pages/execution_detail", {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS}))
+
+
+def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None:
+    """The live page's poll after a change: {"execution" (as execution_detail has it), "tasks":
+    every task execution in the page's order, as its whole row (as execution_detail has them, plus
+    `changed: True`) when it changed after execution version `since` (or when that is not known),
+    else as its place: {taskId, timestamp, durationMs, firstVersion, changedVersion}}. The page at
+    version `since` showed exactly the task executions whose `firstVersion` is at most `since` (or
+    None: written before it was kept). One Cypher statement."""
+    return _live(graph.read("pages/execution_changes",
+                            {"eid": execution_id, "since": since, "errorChars": LIVE_ERROR_CHARS}))
+
+
+def _live(rows: list[list[Any]]) -> dict[str, Any] | None:
+    """(execution, plan title, tasks) as the live page reads them → its data, or None."""
     if not rows:
         return None
     execution, plan_title, tasks = rows[0]

@@ -33,7 +33,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
     page.sign_in()
     page.open("/executions/run-live")
     page.wait_text("Write the endpoints")
-    assert page.css("#live").get_attribute("hx-trigger").startswith("every 2s")
+    assert page.css("#live-poll").get_attribute("hx-trigger").startswith("every 2s")
     page.screenshot("execution-running")
 
     # Open a <details>, scroll, and mark the window: none of it may be lost by the live update.
@@ -54,7 +54,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
 
     page.finish("run-live", _now_ms())
     page.wait_for(EC.presence_of_element_located((By.CSS_SELECTOR, "#live .badge-failed")), timeout=10)
-    assert page.css("#live").get_attribute("hx-trigger") is None
+    assert page.css("#live-poll").get_attribute("hx-trigger") is None
     time.sleep(0.5)  # let a request that was already in flight land
     polls = _poll_requests(page)
     time.sleep(5)
