@@ -178,7 +178,9 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
         return HttpResponse(status=204)
     # A version this execution never had (none, garbage, or one from before the graph was rebuilt)
     # has the page start over: everything is sent.
-    since = int(seen) if seen.isdigit() and int(seen) < current["version"] else -1
+    since = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 19 else -1
+    if since >= current["version"]:
+        since = -1
     data = read_execution_changes(execution_id=execution_id, since=since)
     if data is None:
         raise Http404("no such execution")

@@ -163,7 +163,7 @@ def test_it_sends_rows_whose_change_version_is_not_known_as_changed(signed_in, i
     assert_current(signed_in, page, "e")
 
 
-@pytest.mark.parametrize("version", ["", "abc", "-1", "99999"])
+@pytest.mark.parametrize("version", ["", "abc", "-1", "99999", "²", "9" * 5000])
 def test_it_sends_everything_to_a_poll_with_a_version_the_execution_never_had(signed_in, ingest, version):
     ingest.start("e", "p", 2, T0)
     ingest.task("e", "a", result(timestamp=T0 + MINUTE))
