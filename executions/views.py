@@ -85,6 +85,9 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "executions/list.html", "table", context)
 
 
+LIVE_TITLE_CHARS = 200
+
+
 def _row_key(task_id: str) -> str:
     """A task's name in the live page's CSS selectors: its rows and bars carry it as `data-row` and
     `data-bar`, which the poll's out-of-band swaps select (a task id may hold any printable text,
@@ -99,6 +102,10 @@ def _with_links(execution_id: str, tasks: list[dict], bars: list[dict]) -> None:
     for item in (*tasks, *bars):
         item["url"] = urls[item["taskId"]]
         item["key"] = _row_key(item["taskId"])
+        # The live page shows at most LIVE_TITLE_CHARS of a title (the task page has it whole); cut
+        # here once, not by a template filter per use (Truncator walks every character).
+        title = item.get("taskTitle") or item.get("title") or item["taskId"]
+        item["label"] = title if len(title) <= LIVE_TITLE_CHARS else title[: LIVE_TITLE_CHARS - 1] + "…"
 
 
 def _live_context(data: dict) -> dict:
