@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-dev jars run test system-run system-test
+.PHONY: venv venv-dev jars run test test-fast lint system-run system-test
 # Each step needs the one before (apt-get before venv and mvn); never two apt-gets at once.
 .NOTPARALLEL:
 
@@ -39,5 +39,19 @@ jars: system-run | $(VENV)/bin/python
 run: system-run venv jars
 	./scripts/run.sh
 
-test: system-test venv-dev jars
+# Everything, lint first (CI runs this: .ci/run is `make test`). Markers: pytest.ini.
+test: lint system-test venv-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, gunicorn,
+# manage.py processes, the second JVM, Chromium).
+test-fast: system-test venv-dev jars
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff check (rules: pyproject.toml), pinned in its own requirements file.
+lint: $(VENV)/.lint-installed
+	$(VENV)/bin/ruff check .
+
+$(VENV)/.lint-installed: requirements-lint.txt | $(VENV)/bin/python
+	$(PY) -m pip install -r requirements-lint.txt
+	touch $@

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -229,6 +229,7 @@ def app_server(
     """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
     (`extra_env`: more environment for the app, e.g. its settings)."""
     import requests
+
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
@@ -266,21 +267,6 @@ def app_server(
         _terminate_group(proc)
         log_file.close()
         log("gunicorn stopped")
-
-
-def access_log_statuses(log_path: Path) -> dict[int, int]:
-    """Count the HTTP statuses in gunicorn's access log (mimir_dashboard/gunicorn_logging.py:
-    ... "<request line>" <status> <bytes> <seconds>)."""
-    counts: dict[int, int] = {}
-    for line in log_path.read_text(errors="replace").splitlines():
-        parts = line.rsplit('" ', 1)
-        if len(parts) != 2:
-            continue
-        fields = parts[1].split()
-        if fields and fields[0].isdigit():
-            code = int(fields[0])
-            counts[code] = counts.get(code, 0) + 1
-    return counts
 
 
 # ---------------------------------------------------------------- direct driver access

@@ -47,7 +47,9 @@ from urllib.parse import urlsplit
 import httptools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import harness  # noqa: E402
+from bench import harness
+from executions import clock
+from mimir_dashboard.gunicorn_logging import count_statuses
 
 T0 = 1_763_000_000_000
 
@@ -410,7 +412,7 @@ def _driver_write(session, params: dict) -> None:
 
 def driver_phase(drv, wl: Workload, size: int, clients: int, max_seconds: float) -> tuple:
     # Parameters are built before the clock starts: this phase is the database floor.
-    writes = service_writes(wl.items, size, int(time.time() * 1000))
+    writes = service_writes(wl.items, size, clock.now_ms())
 
     def write(params):
         with drv.session() as s:
@@ -653,7 +655,7 @@ def main(argv=None) -> int:
                     results[key].notes = [n for r in runs for n in r.notes]
                     results[key].problems = [p for r in runs for p in r.problems]
                 drv.close()
-                statuses = harness.access_log_statuses(app.log_path)
+                statuses = count_statuses(app.log_path)
                 server_errors = {c: n for c, n in statuses.items() if c >= 500}
                 if server_errors:
                     failed = True

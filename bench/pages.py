@@ -40,6 +40,7 @@ Neo4j on 127.0.0.1:--neo4j-port (default 7697, data in var/bench-pages-neo4j, ke
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -49,15 +50,17 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import harness  # noqa: E402
+from bench import harness
+from executions import clock
 
 NAME = "pages"
 BIG = "pg-big"
@@ -76,10 +79,6 @@ QC_ISSUES = ["missing tests", "no error handling", "docs not updated", "style vi
 FIXES = ["add unit tests", "handle the timeout", "update the README", "run the formatter"]
 
 TARGETS_MS = {"list": 100, "detail": 100, "poll": 15, "report": 1000}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------- workload
@@ -103,7 +102,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
     events = [{"type": "execution_started", "executionId": eid, "planId": f"pg-plan-{plan}",
                "totalTasks": ntasks, "startTime": start}]
     failed = set(rng.sample(range(ntasks), rng.randint(1, min(3, ntasks)))) if failing else set()
-    clock = start
+    at_ms = start
     for t in range(ntasks):
         task_id = f"t{t:03d}"
         definition = {"id": task_id, "title": f"{TITLE_WORDS[(t + plan) % len(TITLE_WORDS)]} #{t}",
@@ -111,7 +110,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
         attempts = 2 if (t not in failed and rng.random() < 0.03) else 1
         for number in range(1, attempts + 1):
             duration = rng.randint(2_000, 120_000)
-            clock += duration + rng.randint(0, 5_000)
+            at_ms += duration + rng.randint(0, 5_000)
             fail = t in failed or number < attempts
             tin, tout = rng.randint(200, 6000), rng.randint(50, 2500)
             n = rng.randint(1, 9)
@@ -123,7 +122,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
                 "tokens": {"input": tin, "output": tout},
                 "toolCalls": rng.randint(0, 15),
                 "attemptNumber": number,
-                "timestamp": clock,
+                "timestamp": at_ms,
                 "qcVerification": {
                     "passed": not fail, "score": rng.randint(10, 55) if fail else rng.randint(70, 100),
                     "feedback": "needs work" if fail else "ok",
@@ -134,7 +133,7 @@ def execution_events(eid: str, plan: int, ntasks: int, start: int, rng: random.R
             events.append({"type": "task_result", "executionId": eid, "taskId": task_id, "task": definition,
                            "result": result})
     if finished:
-        events.append({"type": "execution_finished", "executionId": eid, "endTime": clock + rng.randint(100, 5_000)})
+        events.append({"type": "execution_finished", "executionId": eid, "endTime": at_ms + rng.randint(100, 5_000)})
     return events, ntasks
 
 
@@ -203,7 +202,7 @@ def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[
 def build_batches(executions: list[list[dict]], ntasks: list[int], batch_events: int) -> tuple[list[list[dict]], list[int]]:
     """Whole executions per request, about `batch_events` events each."""
     batches, counts, cur, cur_tasks = [], [], [], 0
-    for events, n in zip(executions, ntasks):
+    for events, n in zip(executions, ntasks, strict=True):
         if cur and len(cur) + len(events) > batch_events:
             batches.append(cur), counts.append(cur_tasks)
             cur, cur_tasks = [], 0
@@ -423,7 +422,7 @@ def cost_seed(app: harness.AppServer) -> dict[str, str]:
         if r.status_code not in (200, 201):
             raise SystemExit(f"seeding {path}: HTTP {r.status_code} {r.text[:300]}")
 
-    t0 = now_ms() - 3_600_000
+    t0 = clock.now_ms() - 3_600_000
     post("/executions", {"executionId": "cost-md", "planId": "cost", "totalTasks": 2, "startTime": t0})
     post("/executions/cost-md/tasks", {"taskId": "patho", "result": {
         "status": "success", "duration": 1000, "timestamp": t0 + 1000, "output": PATHOLOGICAL}})
@@ -442,7 +441,7 @@ def cost_seed(app: harness.AppServer) -> dict[str, str]:
     for start in range(0, len(events), 200):
         post("/events", {"events": events[start:start + 200]})
     post("/executions/cost-wide/tasks", {"taskId": "late", "task": {"id": "late", "title": "L" * 2000},
-                                         "result": {"status": "success", "duration": 5000, "timestamp": now_ms()}})
+                                         "result": {"status": "success", "duration": 5000, "timestamp": clock.now_ms()}})
     return {
         "task page, 500 KB output of `![`": "/executions/cost-md/tasks/patho",
         "task page, 4 MB outputs (2 attempts, diff), 1 MB prompt and error": "/executions/cost-md/tasks/big",
@@ -476,13 +475,17 @@ def cost_main(args) -> int:
     started = time.strftime("%Y-%m-%d %H:%M")
     baseline_dir = None
     if args.baseline:
-        rev = subprocess.run(["git", "rev-parse", "--short", args.baseline], cwd=harness.REPO, check=True,
+        git = shutil.which("git")
+        if git is None:
+            raise SystemExit("--baseline needs git on PATH")
+        rev = subprocess.run([git, "rev-parse", "--short", args.baseline], cwd=harness.REPO, check=True,
                              capture_output=True, text=True).stdout.strip()
         baseline_dir = harness.REPO / "var" / "bench-baseline"
         shutil.rmtree(baseline_dir, ignore_errors=True)
         baseline_dir.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", rev], cwd=harness.REPO, check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(baseline_dir)], input=archive, check=True)
+        archive = subprocess.run([git, "archive", rev], cwd=harness.REPO, check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(baseline_dir, filter="data")
     results: dict[str, dict[str, dict]] = {}
     with harness.neo4j_server("pages-cost", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
         with harness.app_server("pages-cost", neo.bolt_url, port=args.app_port, workers=args.workers,
@@ -728,7 +731,7 @@ def main(argv=None) -> int:
             if fresh:
                 META_FILE.unlink(missing_ok=True)
                 rng = random.Random(args.seed)
-                t_now = now_ms()
+                t_now = clock.now_ms()
                 first, first_n, rest, rest_n = workload(args, rng, t_now)
                 plans = post_batches(app, [plan_events(args.tasks_per_execution)], [0], 1, 60)
                 if plans.errors:
@@ -760,7 +763,7 @@ def main(argv=None) -> int:
             harness.log(f"graph: {counts}")
 
             load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            today = datetime.now(timezone.utc).date()
+            today = clock.today()
             d30, d60 = today - timedelta(days=29), today - timedelta(days=59)
             # A retried task of the big execution (attempt 2 after a failed attempt 1), else t000.
             drv = harness.driver(neo.bolt_url, max_pool=2)

@@ -1,5 +1,5 @@
-"""Ingest API v1: thin handlers over services; validation and the OpenAPI document come from
-pydantic through django-ninja."""
+"""API v1: ingest (writes, the `write` scope) and read (GETs, the `read` scope), thin handlers over
+services and selectors; validation and the OpenAPI document come from pydantic through django-ninja."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema, Status
-from ninja.parser import Parser
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from . import schemas, selectors, services
-from .errors import ConflictError, DatabaseUnavailable, InvalidInput, NotFound, ServiceError
+from . import report_filters, schemas, schemas_read, selectors, services
+from .errors import ConflictError, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,14 @@ class StrictJSONParser(Parser):
 
 
 class IngestAuth(HttpBearer):
-    """Bearer token check; also refuses non-JSON bodies (415) once the caller is known."""
+    """Bearer token check: an unknown token is a 401, a token without this endpoint's `scope` a
+    403. Also refuses non-JSON bodies (415) once the caller is known."""
 
     openapi_scheme = "bearer"
+
+    def __init__(self, scope: str = "write"):
+        super().__init__()
+        self.scope = scope
 
     def __call__(self, request: HttpRequest) -> Any:
         token = super().__call__(request)
@@ -54,7 +60,14 @@ class IngestAuth(HttpBearer):
         return token
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return services.ingest_token_authenticate(raw=token)
+        identity = services.ingest_token_authenticate(raw=token)
+        if identity is not None and self.scope not in identity.scopes:
+            may = " and ".join(sorted(identity.scopes))
+            raise Forbidden(f"this token may {may}; this call needs the {self.scope} scope")
+        return identity
+
+
+READ = IngestAuth("read")
 
 
 api = NinjaAPI(
@@ -104,12 +117,13 @@ def _on_too_big(request, exc):
 @api.exception_handler(HttpError)
 def _on_http_error(request, exc):
     if exc.status_code == 400:
-        return _error(request, 400, "invalid", "the request body is not valid JSON", [{"field": "body", "message": "is not valid JSON"}])
+        errors = [{"field": "body", "message": "is not valid JSON"}]
+        return _error(request, 400, "invalid", "the request body is not valid JSON", errors)
     return _error(request, exc.status_code, "error", str(exc))
 
 
 # The one place where the product's errors become HTTP statuses.
-_STATUS = {InvalidInput: 400, NotFound: 404, ConflictError: 409}
+_STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, ConflictError: 409}
 
 
 def _status(exc: ServiceError) -> int:
@@ -143,8 +157,8 @@ def _on_unexpected(request, exc):
     return _error(request, 500, "internal", "an unexpected error; retry later (every call is idempotent)")
 
 
-Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 409: schemas.ErrorOut, 413: schemas.ErrorOut,
-       415: schemas.ErrorOut, 503: schemas.ErrorOut}
+Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 403: schemas.ErrorOut, 409: schemas.ErrorOut,
+       413: schemas.ErrorOut, 415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
 def _answer(result: services.EventResult, *, created_status: int = 201) -> Status:
@@ -178,13 +192,6 @@ def execution_finish(request, execution_id: schemas.Identifier, payload: schemas
     return _answer(services.execution_finish(execution_id=execution_id, finish=payload))
 
 
-@api.get("/executions/{execution_id}", response={200: dict[str, Any], 404: schemas.ErrorOut, **Err},
-         summary="An execution with its counters and task executions")
-def execution_get(request, execution_id: schemas.Identifier):
-    execution = selectors.execution_get(execution_id=execution_id)
-    if execution is None:
-        raise NotFound(f"no execution {execution_id!r}")
-    return Status(200, execution)
 
 
 class BatchIn(Schema):
@@ -214,3 +221,93 @@ def events(request, payload: BatchIn):
         for item in batch.items
     ]
     return Status(200, {"results": results, "transactions": batch.transactions})
+
+
+# ---------------------------------------------------------------- read API
+# GETs with the `read` scope, each a selector (graph.read: reads only) and the JSON it answers. What
+# the pages show, tools read here; tests/test_api_read.py compares the two on the same data.
+
+ReadErr = {status: schemas.ErrorOut for status in (400, 401, 403, 503)}
+ReadOneErr = {**ReadErr, 404: schemas.ErrorOut}
+NoParamsErr = {status: schemas.ErrorOut for status in (401, 403, 503)}
+
+
+def _found(value: Any, what: str) -> Any:
+    if value is None:
+        raise NotFound(f"no {what}")
+    return value
+
+
+@api.get("/executions", response={200: schemas_read.ExecutionListOut, **ReadErr}, auth=READ,
+         summary="Executions, filtered and ordered as on the list page, a page at a time")
+def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
+    """Not-yet-started executions first, then newest start first. `nextCursor` continues after the
+    page's last execution, so executions recorded meanwhile never repeat or hide others."""
+    page = selectors.execution_page(
+        status=query.status, plan_id=query.plan, search=query.q, started_from=query.started_from,
+        started_to=query.started_to, cursor=query.cursor, limit=query.limit,
+    )
+    return {"executions": page["executions"], "nextCursor": page["next_cursor"]}
+
+
+@api.get("/executions/{execution_id}", response={200: schemas_read.ExecutionDetailOut, **ReadOneErr}, auth=READ,
+         summary="An execution with its counters and task executions (latest attempt each)")
+def execution_get(request, execution_id: schemas.Identifier):
+    return _found(selectors.execution_get(execution_id=execution_id), f"execution {execution_id!r}")
+
+
+@api.get("/executions/{execution_id}/tasks/{task_id}", response={200: schemas_read.TaskDetailOut, **ReadOneErr},
+         auth=READ, summary="A task of an execution with every attempt and its QC verdict, newest first")
+def task_get(request, execution_id: schemas.Identifier, task_id: schemas.Identifier):
+    """Outputs, prompts and errors are whole here (the task page shows bounded heads of them)."""
+    return _found(selectors.task_detail(execution_id=execution_id, task_id=task_id, text_chars=None),
+                  f"task {task_id!r} in execution {execution_id!r}")
+
+
+@api.get("/plans", response={200: schemas_read.PlanListOut, **NoParamsErr}, auth=READ,
+         summary="Every plan with its run statistics, most recently run first")
+def plans_list(request):
+    return {"plans": selectors.plan_list()}
+
+
+@api.get("/plans/{plan_id}", response={200: schemas_read.PlanDetailOut, **ReadOneErr}, auth=READ,
+         summary="A plan: its tasks (dependencies, parallel groups), run statistics and recent executions")
+def plan_get(request, plan_id: schemas.Identifier, query: Query[schemas_read.PlanDetailQuery]):
+    data = _found(selectors.plan_detail(plan_id=plan_id, per_page=query.limit), f"plan {plan_id!r}")
+    return {
+        "plan": data["plan"],
+        "tasks": data["tasks"],
+        "parallelGroups": [{"parallelGroup": g["group"], "taskIds": [t["id"] for t in g["tasks"]]}
+                           for g in data["parallel_groups"]],
+        "stats": data["stats"],
+        "executions": data["executions"],
+        "moreExecutions": data["has_next"],
+    }
+
+
+@api.get("/reports/failures", response={200: schemas_read.FailureReportOut, **ReadErr}, auth=READ,
+         summary="The failure report's numbers, for the range and plan of the report page")
+def failure_report(request, query: Query[schemas_read.FailureReportQuery]):
+    """The range is of execution start days (UTC), both ends included, as on /reports/failures: by
+    default the last 30 days, at most 731. Unlike the page, an invalid value is a 400, never its default."""
+    filters = report_filters.strict_filters(
+        {"started_from": query.started_from, "started_to": query.started_to, "plan": query.plan},
+        plans=selectors.plan_options(), today=timezone.now().date(),
+    )
+    report = selectors.failure_report(**filters.selector_kwargs())
+    return {
+        "startedFrom": filters.day_from,
+        "startedTo": filters.day_to,
+        "planId": report["plan_id"],
+        "bucket": report["bucket"],
+        "hasFailures": report["has_failures"],
+        "totals": report["totals"],
+        "trend": report["trend"],
+        "byTask": report["by_task"],
+        "byPlan": report["by_plan"],
+        "byError": report["by_error"],
+        "qc": {"failedAttempts": report["qc"]["failed_attempts"], "issues": report["qc"]["issues"],
+               "requiredFixes": report["qc"]["fixes"]},
+        "retried": {"total": report["retried"]["total"], "groupsTotal": report["retried"]["groups_total"],
+                    "groups": report["retried"]["groups"]},
+    }

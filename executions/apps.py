@@ -6,12 +6,12 @@ class ExecutionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mimir_dashboard import checks  # noqa: F401  (registers the deploy checks)
-
         # django-neomodel does not import with neomodel 7, so configure neomodel here. Only the URL
         # is set: the driver is created lazily on first query, after gunicorn has forked.
         import neomodel
         from django.conf import settings
+
+        from mimir_dashboard import checks  # noqa: F401  (registers the deploy checks)
 
         config = neomodel.get_config()
         config.database_url = settings.NEO4J_BOLT_URL

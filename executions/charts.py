@@ -5,8 +5,9 @@ Only numbers come out of here; the template writes the SVG elements, so every la
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
+
+from . import clock
 
 WIDTH, HEIGHT = 960, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 34
@@ -19,7 +20,7 @@ SERIES = (
 
 
 def _label(ms: int) -> str:
-    day = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    day = clock.utc_datetime(ms)
     return f"{day:%b} {day.day}"
 
 
@@ -64,7 +65,8 @@ def trend_chart(trend: list[dict[str, Any]], bucket: str) -> dict[str, Any]:
     grid = [{"y": y(r), "text": f"{int(r * 100)}%"} for r in (0, 0.25, 0.5, 0.75, 1)]
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "axis_x": LEFT - 6, "right": WIDTH - RIGHT,
-        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18, "series": series, "x_labels": x_labels, "grid": grid,
+        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - BOTTOM + 18,
+        "series": series, "x_labels": x_labels, "grid": grid,
     }
 
 

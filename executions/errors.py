@@ -34,6 +34,12 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (its token lacks the scope)."""
+
+    code = "forbidden"
+
+
 class DatabaseUnavailable(Exception):
     """Neo4j cannot be reached (or stayed busy through every retry): the caller may retry later."""
 

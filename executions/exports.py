@@ -8,8 +8,10 @@ leading apostrophe.
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from . import clock
 
 FAILURE_CSV_HEADER = (
     "executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "errorSignature", "error",
@@ -28,7 +30,7 @@ def safe_cell(value: Any) -> Any:
 def iso_utc(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return clock.utc_datetime(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_failure_csv(out, rows: Iterable[dict[str, Any]]) -> None:

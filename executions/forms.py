@@ -5,19 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 
+from .clock import FIRST_DAY, LAST_DAY
 from .models import EXECUTION_STATUSES
+
+DAY_RANGE = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 class ExecutionFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, strip=True, label="Search")
+    """The page renders q, status, plan and the dates (templates/executions/_field.html); page comes
+    from the pager's links."""
+
+    q = forms.CharField(
+        required=False, max_length=200, strip=True, label="Search",
+        widget=forms.SearchInput(attrs={"placeholder": "Execution id, plan id or task title"}),
+    )
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status")] + [(s, s.capitalize()) for s in EXECUTION_STATUSES]
     )
-    plan = forms.CharField(required=False, max_length=200, strip=True)
-    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    # Any plan id filters (a shared URL may name one this page does not offer); the select offers
+    # the plans the list knows, see offer_plans(). (max_length would put a maxlength on the select.)
+    plan = forms.CharField(required=False, strip=True, validators=[MaxLengthValidator(200)], widget=forms.Select)
+    started_from = forms.DateField(required=False, label="Started from", validators=DAY_RANGE,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    started_to = forms.DateField(required=False, label="to", validators=DAY_RANGE,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+    def offer_plans(self, plan_ids: list[str]) -> None:
+        """The plan select's options: any plan, then each of `plan_ids`."""
+        self.fields["plan"].widget.choices = [("", "Any plan"), *((p, p) for p in plan_ids)]
 
     def selector_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for selectors.execution_list; invalid fields count as absent."""

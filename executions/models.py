@@ -19,7 +19,7 @@ from neomodel import (
     StructuredNode,
 )
 
-EXECUTION_STATUSES = ("running", "completed", "failed", "cancelled")
+EXECUTION_STATUSES = ("running", "completed", "incomplete", "failed", "cancelled")
 TASK_STATUSES = ("success", "failure")
 
 
@@ -99,8 +99,12 @@ class TaskExecution(AttemptRecord):
     attemptCount = IntegerProperty()
     timestamp = IntegerProperty(index=True)
     created = IntegerProperty()
+    # The execution versions at which it last changed and first appeared (ingest/_refresh_tasks):
+    # the live page's poll sends only the rows changed after the version the page has.
+    changedVersion = IntegerProperty()
+    firstVersion = IntegerProperty()
 
-    INTERNAL_FIELDS = ("created",)
+    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 
@@ -119,6 +123,8 @@ class OrchestrationExecution(StructuredNode):
     tasksTotal = IntegerProperty(default=0)
     tasksSuccessful = IntegerProperty(default=0)
     tasksFailed = IntegerProperty(default=0)
+    # Once finished: tasks it announced (tasksTotal) that were never reported.
+    tasksMissing = IntegerProperty(default=0)
     tokensInput = IntegerProperty(default=0)
     tokensOutput = IntegerProperty(default=0)
     tokensTotal = IntegerProperty(default=0)
@@ -135,6 +141,9 @@ class OrchestrationExecution(StructuredNode):
     taskIds = ArrayProperty(StringProperty())
     # Lower-cased execution id, plan id and task titles, one per line: what the list's search matches.
     searchText = StringProperty()
+    # startTime, or while no start event has arrived the earliest start of its attempts (else
+    # `created`): where the failure report and the list place the execution in time.
+    firstKnownAt = IntegerProperty(index=True)
 
     plan = RelationshipTo(Plan, "EXECUTES_PLAN")
     task_executions = RelationshipTo(TaskExecution, "HAS_TASK_EXECUTION")
@@ -179,12 +188,19 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What an API token may do: `write` (ingest: every POST/PUT) and `read` (the read API's GETs).
+TOKEN_SCOPES = ("read", "write")
+
+
 class IngestToken(models.Model):
-    """A bearer token for the ingest API. Only its SHA-256 is stored."""
+    """A bearer token for the API. Only its SHA-256 is stored."""
 
     name = models.CharField(max_length=100, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=16)
+    # Its scopes, sorted and comma-separated ("read,write"): one column that the token check's single
+    # SELECT reads with the id. Tokens from before scopes existed are ingest tokens: "write".
+    scopes = models.CharField(max_length=100, default="write")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import nh3
 import pyromark
 from django.core.cache import cache
-from django.utils.html import escape
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 # Markdown is rendered from at most this many characters of a text (cut at a line end); the pages
@@ -146,7 +147,7 @@ def render_markdown(text: str | None) -> SafeString:
     too large."""
     excerpt = markdown_excerpt(text)
     if excerpt["html"] is None:
-        return mark_safe(f'<pre class="pre-wrap">{escape(head(text or "", MARKDOWN_MAX_CHARS))}</pre>')
+        return format_html('<pre class="pre-wrap">{}</pre>', head(text or "", MARKDOWN_MAX_CHARS))
     return excerpt["html"]
 
 

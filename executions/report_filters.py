@@ -9,10 +9,14 @@ default and its error is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
+
+from . import clock
+from .errors import InvalidInput
+from .forms import DAY_RANGE
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
@@ -26,35 +30,47 @@ class ReportFilters:
 
     @property
     def started_from(self) -> int:
-        return _day_start_ms(self.day_from)
+        return clock.day_start_ms(self.day_from)
 
     @property
     def started_to(self) -> int:
-        return _day_start_ms(self.day_to + timedelta(days=1))
+        return clock.day_start_ms(self.day_to + timedelta(days=1))
 
     def selector_kwargs(self) -> dict:
         return {"started_from": self.started_from, "started_to": self.started_to, "plan_id": self.plan_id}
 
-    def querystring(self) -> str:
+    def params(self) -> dict[str, str]:
+        """The query parameters that ask for exactly this report."""
         params = {"started_from": self.day_from.isoformat(), "started_to": self.day_to.isoformat()}
         if self.plan_id:
             params["plan"] = self.plan_id
-        return urlencode(params)
+        return params
+
+    def querystring(self) -> str:
+        return urlencode(self.params())
 
 
-def _day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+# The page's date inputs always hold a day (the report's range), so the browser asks for one.
+_DAY_INPUT = {"type": "date", "required": True}
 
 
 class FailureReportForm(forms.Form):
-    started_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    started_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    started_from = forms.DateField(required=False, label="Started from", validators=DAY_RANGE,
+                                   widget=forms.DateInput(attrs=_DAY_INPUT))
+    started_to = forms.DateField(required=False, label="to (included)", validators=DAY_RANGE,
+                                   widget=forms.DateInput(attrs=_DAY_INPUT))
     plan = forms.ChoiceField(required=False, label="Plan")
 
     def __init__(self, data, *, plans: list[tuple[str, str]], today: date):
         super().__init__(data)
         self.today = today
+        self.plans = plans
         self.fields["plan"].choices = [("", "All plans"), *plans]
+
+    def showing(self, filters: ReportFilters) -> FailureReportForm:
+        """The form as the page shows it: its fields hold what the report covers (defaults filled
+        in, invalid values replaced); the errors stay with this one."""
+        return FailureReportForm(filters.params(), plans=self.plans, today=self.today)
 
     def clean(self):
         cleaned = super().clean()
@@ -75,3 +91,16 @@ class FailureReportForm(forms.Form):
         if day_from > day_to or (day_to - day_from).days + 1 > MAX_DAYS:
             day_to = self.today if day_from > self.today else day_from + timedelta(days=DEFAULT_DAYS - 1)
         return ReportFilters(day_from=day_from, day_to=day_to, plan_id=data.get("plan") or None)
+
+
+def strict_filters(data: dict, *, plans: list[tuple[str, str]], today: date) -> ReportFilters:
+    """The same fields, limits and defaults for the API, where an invalid value is refused
+    (InvalidInput naming each field) instead of falling back to its default."""
+    form = FailureReportForm({k: v.isoformat() if isinstance(v, date) else v for k, v in data.items() if v is not None},
+                             plans=plans, today=today)
+    if not form.is_valid():
+        errors = [
+            {"field": field, "message": message} for field, messages in form.errors.items() for message in messages
+        ]
+        raise InvalidInput(f"invalid fields: {', '.join(sorted(form.errors))}", errors=errors)
+    return form.filters()

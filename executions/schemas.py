@@ -4,8 +4,8 @@ Unknown extra fields are accepted and ignored, as orchestrators send more than w
 (`preamblePath`, `graphNodeId`, `outputPreview`, ...).
 """
 
-from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -65,7 +65,7 @@ def _to_epoch_ms(value: Any) -> Any:
         except ValueError:
             raise ValueError("must be epoch milliseconds or an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         ms = int(parsed.timestamp() * 1000)
     else:
         raise ValueError("must be epoch milliseconds (integer) or an ISO 8601 date-time string")
@@ -208,7 +208,7 @@ class PlanEvent(PlanIn):
     planId: Identifier
 
 
-Event = Annotated[Union[StartEvent, TaskResultEvent, FinishEvent, PlanEvent], Field(discriminator="type")]
+Event = Annotated[StartEvent | TaskResultEvent | FinishEvent | PlanEvent, Field(discriminator="type")]
 
 
 # ---- responses ----
@@ -226,6 +226,7 @@ class ExecutionCounters(BaseModel):
     tasksTotal: int
     tasksSuccessful: int
     tasksFailed: int
+    tasksMissing: int = Field(0, description="once finished: announced tasks (totalTasks) never reported")
     tokensInput: int
     tokensOutput: int
     tokensTotal: int
@@ -302,8 +303,11 @@ def field_errors(errors: list[dict[str, Any]], *, request: bool = False) -> list
     the locations are django-ninja's, which start with where in the request the value was."""
     out = []
     for err in errors:
-        # Discriminated unions add the event tag to the location; it names no field.
-        loc = [str(p) for p in err.get("loc", ()) if p not in _EVENT_TAGS]
+        loc = [str(p) for p in err.get("loc", ())]
+        if not (request and loc[:1] in (["path"], ["query"])):
+            # Discriminated unions add the event tag to the location; it names no field (whereas
+            # the query parameter `plan` does).
+            loc = [p for p in loc if p not in _EVENT_TAGS]
         message = err.get("msg", "is invalid").removeprefix("Value error, ")
         out.append({"field": _field_name(loc, request=request) or "body", "message": message})
     return out

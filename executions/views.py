@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
@@ -15,17 +14,16 @@ from . import clock, selectors
 from .charts import execution_timeline, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
-from .report_filters import FailureReportForm, ReportFilters
 from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
+from .report_filters import FailureReportForm, ReportFilters
 from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
-from .selectors.executions import attempt_text as read_attempt_text
-from .selectors.executions import execution_changes as read_execution_changes
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     # Public on purpose (load balancers); it says nothing but up or down.
     neo4j_up = selectors.database_is_up()
-    response = JsonResponse({"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}, status=200 if neo4j_up else 503)
+    body = {"app": "ok", "neo4j": "ok" if neo4j_up else "unavailable"}
+    response = JsonResponse(body, status=200 if neo4j_up else 503)
     if not neo4j_up:
         response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
     return response
@@ -81,6 +79,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.headers.get("X-Shown-Table") == fingerprint:
         # The table's poll, and nothing it shows has changed: no render, no body.
         return HttpResponse(status=204)
+    form.offer_plans(data["plan_ids"])
     context = {**data, "form": form, "filtered": form.is_filtered, "fingerprint": fingerprint}
     return _render(request, "executions/list.html", "table", context)
 
@@ -188,7 +187,7 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
     since = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 19 else -1
     if since >= current["version"]:
         since = -1
-    data = read_execution_changes(execution_id=execution_id, since=since)
+    data = selectors.execution_changes(execution_id=execution_id, since=since)
     if data is None:
         raise Http404("no such execution")
     return render(request, "executions/detail.html#changes", _changes_context(data, current, since))
@@ -211,18 +210,24 @@ def task_detail(request: HttpRequest, execution_id: str, task_id: str) -> HttpRe
 
 
 @login_required
-def attempt_text(request: HttpRequest, execution_id: str, task_id: str, attempt_number: int, field: str) -> HttpResponse:
+def attempt_text(
+    request: HttpRequest, execution_id: str, task_id: str, attempt_number: int, field: str
+) -> HttpResponse:
     """The whole output, prompt or error of an attempt as plain text: the task page shows bounded
     heads of them and links here."""
     if field not in ATTEMPT_TEXT_FIELDS:
         raise Http404("no such text")
-    text = read_attempt_text(execution_id=execution_id, task_id=task_id, attempt_number=attempt_number, field=field)
+    text = selectors.attempt_text(
+        execution_id=execution_id, task_id=task_id, attempt_number=attempt_number, field=field
+    )
     if text is None:
         raise Http404("no such text")
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     # Never sniffed into HTML, whatever the text holds; shown in the tab, saved under a telling name.
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = content_disposition_header(False, f"{task_id}-attempt-{attempt_number}-{field}.txt")
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"{task_id}-attempt-{attempt_number}-{field}.txt"
+    )
     return response
 
 
@@ -243,7 +248,7 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
 
 
 def _failure_report_filters(request: HttpRequest) -> tuple[FailureReportForm, ReportFilters]:
-    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=timezone.now().date())
+    form = FailureReportForm(request.GET, plans=selectors.plan_options(), today=clock.today())
     return form, form.filters()
 
 
@@ -253,6 +258,7 @@ def failure_report(request: HttpRequest) -> HttpResponse:
     report = selectors.failure_report(**filters.selector_kwargs())
     context = {
         "form": form,
+        "fields": form.showing(filters),
         "filters": filters,
         "report": report,
         "chart": trend_chart(report["trend"], report["bucket"]),

@@ -1,8 +1,10 @@
-"""gunicorn's access log at a price the ingest path can afford."""
+"""gunicorn's access log at a price the ingest path can afford, and its reader (the benchmarks
+count the answers from it)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
@@ -41,3 +43,18 @@ class AccessLogger(Logger):
             )
         except Exception:  # noqa: BLE001 - as gunicorn's own access(): a log line must never fail a request
             self.exception("access log line could not be written")
+
+
+def count_statuses(log_path: Path) -> dict[int, int]:
+    """How many requests each HTTP status answered, read from an access log that AccessLogger wrote
+    (other lines, such as gunicorn's own messages, are skipped)."""
+    counts: dict[int, int] = {}
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        parts = line.rsplit('" ', 1)
+        if len(parts) != 2:
+            continue
+        fields = parts[1].split()
+        if fields and fields[0].isdigit():
+            code = int(fields[0])
+            counts[code] = counts.get(code, 0) + 1
+    return counts

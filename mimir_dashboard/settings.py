@@ -15,6 +15,8 @@ rather than open; `manage.py check --deploy` warns about it too (mimir_dashboard
 
 import os
 import secrets
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -115,7 +117,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
-        "DJANGO_ALLOWED_HOSTS is empty (required with DJANGO_ENV=production); list the host names the app is served under"
+        "DJANGO_ALLOWED_HOSTS is empty (required with DJANGO_ENV=production); "
+        "list the host names the app is served under"
     )
 if TESTING:
     ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
@@ -150,6 +153,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # for its vendored Swagger UI (static/ninja/), served by /api/v1/docs
+    "axes",  # sign-in throttling (below)
     "executions",
 ]
 
@@ -167,6 +171,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "executions.middleware.HtmxLoginRedirectMiddleware",
     "executions.middleware.DatabaseUnavailableMiddleware",
+    # Last, as axes requires: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mimir_dashboard.urls"
@@ -203,6 +209,57 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The standalone axes backend only refuses sign-ins while locked out; ModelBackend signs in and
+# is the one a session (and the test client's force_login) records.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes), for /accounts/login/ and /admin/login/ alike. Failures are
+# counted per username (from any address: guessing one account) and per address (across usernames:
+# spraying many); either reaching the limit within the cool-off pauses sign-in for that username or
+# that address, the right password included, until the cool-off has passed since the last counted
+# failure. Attempts while paused are refused without being counted, so the page can say when the
+# pause ends. A successful sign-in clears the failures of that username from that address (the
+# user's own typos), not the address's failures against other usernames.
+SIGNIN_FAILURE_LIMIT = _env_int("SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+SIGNIN_COOLOFF_MINUTES = _env_int("SIGNIN_COOLOFF_MINUTES", 15, minimum=1)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the address is the
+# connection's (REMOTE_ADDR) and the header, which any client can write, is ignored.
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "mimir_dashboard.accounts.SignInAttempts"
+AXES_CLIENT_IP_CALLABLE = "mimir_dashboard.accounts.client_ip"
+AXES_LOCKOUT_CALLABLE = "mimir_dashboard.accounts.lockout_response"
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
+
+# Email, for password reset only. Configured means EMAIL_HOST is set: then the reset pages are
+# offered (mimir_dashboard/accounts.py); without it they answer 404 and the sign-in page says to ask
+# an admin. A mail server that refuses or does not answer within EMAIL_TIMEOUT seconds is logged,
+# one line, and the user sees the same "if that address has an account" page as always.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = _env_int("EMAIL_PORT", 25, minimum=1)
+if EMAIL_PORT > 65535:
+    raise ImproperlyConfigured(f"EMAIL_PORT must be a TCP port (1-65535), got {EMAIL_PORT}")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
+EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip()
+if EMAIL_HOST and "@" not in parseaddr(DEFAULT_FROM_EMAIL)[1]:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be the sender's address (e.g. 'Mimir <mimir@example.com>') when EMAIL_HOST is set, "
+        f"got {DEFAULT_FROM_EMAIL!r}"
+    )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "executions:list"
@@ -269,5 +326,7 @@ LOGGING = {
         # qcRoleDescription) as a warning notification: noise, one log line per query.
         "neo4j.notifications": {"level": "ERROR"},
         "neomodel": {"level": "WARNING"},
+        # Each failure and each lockout is a warning; INFO adds several lines per sign-in.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -65,7 +65,7 @@ class PortInUseError(Neo4jStartError):
 def pinned_version() -> str:
     """The org.neo4j:neo4j version from neo4j/pom.xml, the single place where it is pinned."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    for dep in ET.parse(POM).getroot().iterfind("m:dependencies/m:dependency", ns):
+    for dep in ET.parse(POM).getroot().iterfind("m:dependencies/m:dependency", ns):  # noqa: S314 - our own pom.xml
         if dep.findtext("m:groupId", namespaces=ns) == "org.neo4j" and dep.findtext(
             "m:artifactId", namespaces=ns
         ) == "neo4j":
@@ -233,7 +233,7 @@ def _wait_until_ready(server: Neo4jServer, deadline: float, timeout: float) -> N
             try:
                 driver.verify_connectivity()
                 break
-            except Exception as e:  # ServiceUnavailable etc. while Bolt comes up
+            except Exception as e:  # noqa: BLE001 - ServiceUnavailable etc. while Bolt comes up
                 last_error = e
             if proc.poll() is not None:
                 _give_up(server, f"launcher exited with code {proc.returncode}")

@@ -7,8 +7,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import neomodel
 import pytest
@@ -17,7 +15,9 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test.testcases import LiveServerThread
 from neomodel import db
 
-from executions import services
+from executions import clock, services
+from tests.support.api import Ingest
+from tests.support.clock import FrozenClock
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -71,55 +71,11 @@ def graph(neo4j_url):
     yield
 
 
-def cypher(query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-    rows, _ = db.cypher_query(query, params or {})
-    return rows
-
-
 @pytest.fixture
 def ingest_token(db) -> str:
-    return services.ingest_token_create(name="test-orchestrator")
-
-
-def _segment(value: str) -> str:
-    """An id as one URL path segment (ids may hold '#', '?', '%' and any script's letters)."""
-    return quote(value, safe="")
-
-
-class Ingest:
-    """Real HTTP through Django's full stack (middleware, auth, ninja) with a bearer token."""
-
-    def __init__(self, client, token: str):
-        self.client = client
-        self.token = token
-
-    def _send(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json"):
-        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return getattr(self.client, method)(
-            f"/api/v1{path}", data=data, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {self.token}"
-        )
-
-    def plan(self, plan_id: str, body: dict):
-        return self._send("put", f"/plans/{_segment(plan_id)}", body)
-
-    def start(self, execution_id: str, plan_id: str, total_tasks: int, start_time: Any):
-        body = {"executionId": execution_id, "planId": plan_id, "totalTasks": total_tasks, "startTime": start_time}
-        return self._send("post", "/executions", body)
-
-    def task(self, execution_id: str, task_id: str, result: dict, task: dict | None = None):
-        body: dict[str, Any] = {"taskId": task_id, "result": result}
-        if task is not None:
-            body["task"] = task
-        return self._send("post", f"/executions/{_segment(execution_id)}/tasks", body)
-
-    def finish(self, execution_id: str, end_time: Any, cancelled: bool = False):
-        return self._send("post", f"/executions/{_segment(execution_id)}/finish", {"endTime": end_time, "cancelled": cancelled})
-
-    def events(self, events: list[dict]):
-        return self._send("post", "/events", {"events": events})
-
-    def get(self, execution_id: str):
-        return self.client.get(f"/api/v1/executions/{_segment(execution_id)}", HTTP_AUTHORIZATION=f"Bearer {self.token}")
+    # Both scopes, so that the tests may read back what they wrote (tests/test_api_read.py covers
+    # tokens with one scope).
+    return services.ingest_token_create(name="test-orchestrator", scopes=("read", "write"))
 
 
 @pytest.fixture
@@ -157,6 +113,15 @@ def cypher_calls(monkeypatch):
 
     monkeypatch.setattr(db, "cypher_query", counting)
     return calls
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch) -> FrozenClock:
+    """The app's clock stopped at the real current time; the test moves it (`advance`, `set`).
+    Applies to the whole process, so also to the live server's threads."""
+    frozen = FrozenClock(clock.now_ms())
+    monkeypatch.setattr(clock, "now_ms", frozen.now_ms)
+    return frozen
 
 
 @pytest.fixture

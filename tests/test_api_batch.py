@@ -1,6 +1,6 @@
 """POST /api/v1/events: ordered batches, one transaction when possible, a result per event."""
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 T0 = 1_763_000_000_000
 

@@ -7,7 +7,9 @@ import pytest
 import requests
 
 from executions import services
-from tests.conftest import cypher
+from tests.support.graph import cypher
+
+pytestmark = pytest.mark.slow  # many clients at once against the live server
 
 T0 = 1_763_000_000_000
 

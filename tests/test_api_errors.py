@@ -6,7 +6,7 @@ import pytest
 from neomodel import db
 
 from executions import services
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 T0 = 1_763_000_000_000
 TASK_OK = {"taskId": "a", "result": {"status": "success", "duration": 1}}
@@ -39,7 +39,7 @@ TASK_OK = {"taskId": "a", "result": {"status": "success", "duration": 1}}
     ],
 )
 def test_it_answers_400_naming_the_bad_field(ingest, path, body, field, words):
-    response = ingest._send("post", path, body)
+    response = ingest.send("post", path, body)
     assert response.status_code == 400, response.content
     payload = response.json()
     assert payload["error"] == "invalid"
@@ -50,18 +50,18 @@ def test_it_answers_400_naming_the_bad_field(ingest, path, body, field, words):
 
 
 def test_it_answers_400_for_a_body_that_is_not_json(ingest):
-    response = ingest._send("post", "/executions", "{not json")
+    response = ingest.send("post", "/executions", "{not json")
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "body", "message": "is not valid JSON"}]
 
 
 def test_it_answers_400_for_an_empty_body(ingest):
-    response = ingest._send("post", "/executions", "")
+    response = ingest.send("post", "/executions", "")
     assert response.status_code == 400
 
 
 def test_it_answers_400_for_a_bad_id_in_the_path(ingest):
-    response = ingest._send("post", "/executions/bad%20id/tasks", TASK_OK)
+    response = ingest.send("post", "/executions/bad%20id/tasks", TASK_OK)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "execution_id"
 
@@ -74,7 +74,7 @@ def test_it_answers_400_for_an_end_before_the_start(ingest):
 
 
 def test_it_answers_415_for_a_body_that_is_not_declared_json(ingest):
-    response = ingest._send("post", "/executions", "executionId=e", content_type="application/x-www-form-urlencoded")
+    response = ingest.send("post", "/executions", "executionId=e", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert "application/json" in response.json()["detail"]
 
@@ -103,7 +103,7 @@ def test_it_answers_404_for_an_unknown_execution(ingest):
 def test_it_answers_413_above_the_configured_request_limit(ingest, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = settings.INGEST_MAX_BODY_BYTES = 10_000
     big = {"taskId": "a", "result": {"status": "success", "output": "x" * 20_000}}
-    response = ingest._send("post", "/executions/e/tasks", big)
+    response = ingest.send("post", "/executions/e/tasks", big)
     assert response.status_code == 413
     assert "10000" in response.json()["detail"]
     assert cypher("MATCH (n) RETURN count(n)") == [[0]]
@@ -153,16 +153,16 @@ def test_it_reports_health(client):
 def test_it_ignores_extra_body_fields_named_like_path_or_event_fields(ingest):
     # The path decides the execution and the endpoint decides the event type.
     assert ingest.plan("p", {"title": "x", "type": "bogus", "planId": "other"}).status_code == 200
-    response = ingest._send("post", "/executions/e/tasks", {**TASK_OK, "executionId": "other", "type": "x"})
+    response = ingest.send("post", "/executions/e/tasks", {**TASK_OK, "executionId": "other", "type": "x"})
     assert response.status_code == 201
-    assert ingest._send("post", "/executions/e/finish", {"endTime": T0, "executionId": "zzz"}).status_code == 201
+    assert ingest.send("post", "/executions/e/finish", {"endTime": T0, "executionId": "zzz"}).status_code == 201
     assert cypher("MATCH (e:OrchestrationExecution) RETURN e.executionId") == [["e"]]
     assert cypher("MATCH (p:Plan) RETURN p.planId") == [["p"]]
 
 
 def test_it_refuses_nan_and_infinity_which_are_not_json(ingest):
-    response = ingest._send("put", "/plans/p", '{"title": "x", "extra": NaN}')
+    response = ingest.send("put", "/plans/p", '{"title": "x", "extra": NaN}')
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "body", "message": "is not valid JSON"}]
-    assert ingest._send("post", "/events", '{"events": [{"type": "plan", "planId": "p", "x": Infinity}]}').status_code == 400
+    assert ingest.send("post", "/events", '{"events": [{"type": "plan", "planId": "p", "x": Infinity}]}').status_code == 400
     assert cypher("MATCH (n) RETURN count(n)") == [[0]]

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 E = "exec-1"
 T0 = 1_763_000_000_000
@@ -82,7 +82,8 @@ def test_it_keeps_a_task_result_that_arrives_before_its_execution_started(ingest
 def test_it_recomputes_status_when_a_late_result_arrives_after_finish(ingest):
     ingest.start(E, "p", 2, T0)
     ingest.task(E, "a", _ok())
-    assert ingest.finish(E, T0 + 10).json()["execution"]["status"] == "completed"
+    # One of the two announced tasks is reported: incomplete (see the test of that rule below).
+    assert ingest.finish(E, T0 + 10).json()["execution"]["status"] == "incomplete"
     late = ingest.task(E, "b", _ok("failure")).json()["execution"]
     assert (late["status"], late["tasksFailed"]) == ("failed", 1)
 
@@ -210,3 +211,27 @@ def test_it_names_a_field_that_a_conflicting_replay_sets_where_the_recorded_atte
     response = ingest.task(E, "a", _ok(error="now there is an error"))
     assert response.status_code == 409
     assert [e["field"] for e in response.json()["errors"]] == ["result.error"]
+
+
+def test_it_calls_a_finished_execution_with_tasks_never_reported_incomplete(ingest, signed_in):
+    ingest.start(E, "p", 3, T0)
+    ingest.task(E, "a", _ok())
+    running = ingest.get(E).json()
+    assert (running["status"], running["tasksMissing"]) == ("running", 0)
+    ingest.finish(E, T0 + 1000)
+    body = ingest.get(E).json()
+    assert (body["status"], body["tasksSuccessful"], body["tasksMissing"]) == ("incomplete", 1, 2)
+    assert "2 never reported" in signed_in.get(f"/executions/{E}").content.decode()
+    assert "2 never reported" in signed_in.get("/?status=incomplete").content.decode()
+    # A late result of a missing task is news: one is still missing.
+    ingest.task(E, "b", _ok())
+    assert (ingest.get(E).json()["status"], ingest.get(E).json()["tasksMissing"]) == ("incomplete", 1)
+    ingest.task(E, "c", _ok())
+    assert (ingest.get(E).json()["status"], ingest.get(E).json()["tasksMissing"]) == ("completed", 0)
+
+
+def test_it_calls_an_execution_with_a_failed_task_failed_even_with_tasks_missing(ingest):
+    ingest.start(E, "p", 3, T0)
+    ingest.task(E, "a", _ok(status="failure"))
+    ingest.finish(E, T0 + 1000)
+    assert (ingest.get(E).json()["status"], ingest.get(E).json()["tasksMissing"]) == ("failed", 2)

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from executions import selectors
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 T0 = 1_763_000_000_000
 

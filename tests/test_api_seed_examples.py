@@ -4,7 +4,7 @@ Where Mimir is wrong (status flips to failed mid-run, caller-supplied counters, 
 the test asserts the corrected behaviour.
 """
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 EXEC = "exec-1763134573643"
 

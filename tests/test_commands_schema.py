@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 
 def test_it_installs_the_schema_again_printing_only_its_summary(capsys):

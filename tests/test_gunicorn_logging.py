@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
+import sys
 
 import pytest
+import requests
 
-from bench import harness
+from mimir_dashboard.gunicorn_logging import count_statuses
+from tests.support.servers import REPO, production_env
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow  # a gunicorn process
 
 LINE = re.compile(r'^127\.0\.0\.1 \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?P<request>.*)" (?P<status>\d{3}) '
                   r'(?P<sent>\d+|-) (?P<seconds>\d+\.\d{6})$')
@@ -23,38 +26,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str) -> int:
+    return requests.get(url, timeout=10).status_code
+
+
+def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return _get(url + "/healthz") == 200
+    except requests.ConnectionError:
+        return False
 
 
 @pytest.fixture
 def gunicorn(neo4j_url, tmp_path):
     port = _free_port()
-    env = harness.app_env("test-gunicorn", neo4j_url)
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env = production_env(neo4j_url, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(harness.VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf",
+            [sys.executable, "-m", "gunicorn", "-c", "python:mimir_dashboard.gunicorn_conf",
              "mimir_dashboard.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1", "--threads", "2"],
-            cwd=harness.REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if _get(url + "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
+            wait_until(lambda: _healthy(url), timeout=30, alive=proc, what=lambda: log_path.read_text())
             yield url, log_path
         finally:
             proc.terminate()
@@ -63,24 +59,30 @@ def gunicorn(neo4j_url, tmp_path):
 
 def test_it_logs_one_line_per_request_with_status_size_and_time(gunicorn):
     url, log_path = gunicorn
-    statuses = {path: _get(url + path)[0] for path in ("/healthz", "/no-such-page")}
+    statuses = {path: _get(url + path) for path in ("/healthz", "/no-such-page")}
     # A raw request line with a quote and a backslash in it: the server keeps it as the client sent it.
     with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as s:
         s.sendall(b'GET /healthz?q="quoted"\\x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
         raw_status = int(s.recv(100).split()[1])
 
-    time.sleep(0.3)  # the worker writes its line after the response
-    lines = [m for m in map(LINE.match, log_path.read_text().splitlines()) if m]
-    requests = [m["request"] for m in lines]
-    assert "GET /healthz HTTP/1.1" in requests
-    assert "GET /no-such-page HTTP/1.1" in requests
+    def logged():
+        return [m for m in map(LINE.match, log_path.read_text().splitlines()) if m]
+
+    # The worker writes a request's line after its response: wait for the lines of the last two.
+    raw_line = 'GET /healthz?q=\\"quoted\\"\\\\x HTTP/1.1'
+    wait_until(lambda: {raw_line, "GET /no-such-page HTTP/1.1"} <= {m["request"] for m in logged()}, timeout=10,
+               what=lambda: log_path.read_text())
+    lines = logged()
+    request_lines = [m["request"] for m in lines]
+    assert "GET /healthz HTTP/1.1" in request_lines
+    assert "GET /no-such-page HTTP/1.1" in request_lines
     # Quotes and backslashes in the request line are escaped, so the line still parses.
-    assert 'GET /healthz?q=\\"quoted\\"\\\\x HTTP/1.1' in requests
+    assert raw_line in request_lines
     by_request = {m["request"]: m for m in lines}
     assert int(by_request["GET /no-such-page HTTP/1.1"]["status"]) == statuses["/no-such-page"] != 200
     assert int(by_request['GET /healthz?q=\\"quoted\\"\\\\x HTTP/1.1']["status"]) == raw_status == 200
     assert int(by_request["GET /no-such-page HTTP/1.1"]["sent"]) > 0
     # The benchmarks count the answers from this log.
-    counts = harness.access_log_statuses(log_path)
+    counts = count_statuses(log_path)
     assert counts[200] == sum(1 for m in lines if m["status"] == "200")
     assert counts[statuses["/no-such-page"]] >= 1

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 T0 = 1_763_000_000_000
 

@@ -10,12 +10,16 @@ import os
 import shutil
 import socket
 import time
+from functools import partial
 
 import pytest
 from django.core.management import call_command
 from neomodel import db
 
-from tests.conftest import REPO, cypher
+from scripts.neo4j_server import REPO_ROOT, ensure_jars, start, stop
+from tests.support.graph import cypher
+
+pytestmark = pytest.mark.slow  # a second JVM, stopped and started again
 
 T0 = 1_763_000_000_000
 EID = "fault-exec"
@@ -29,11 +33,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def own_neo4j(neo4j_url):
-    from scripts.neo4j_server import ensure_jars, start, stop
-
     ensure_jars()
     port = int(os.environ.get("TEST_FAULTS_NEO4J_PORT") or _free_port())
-    home = REPO / "var" / f"neo4j-test-faults-{port}"
+    home = REPO_ROOT / "var" / f"neo4j-test-faults-{port}"
     shutil.rmtree(home, ignore_errors=True)
     state = {"server": start(home=home, port=port, heap="512m")}
     db.set_connection(url=state["server"].bolt_url)
@@ -103,11 +105,11 @@ def test_it_answers_503_while_neo4j_is_down_and_counts_nothing_twice_after_it_re
     assert retried.status_code == 200 and retried.json()["results"][0]["status"] == 201
     # Replays of what was committed before the outage change nothing.
     for n, status, attempt in plan[:4]:
-        replay = _send_with_retries(ingest, lambda: ingest.task(EID, f"t{n}", _result(n, status, attempt)), log)
+        replay = _send_with_retries(ingest, partial(ingest.task, EID, f"t{n}", _result(n, status, attempt)), log)
         assert replay.status_code == 200 and replay.json()["replayed"] is True
     assert _send_with_retries(ingest, lambda: ingest.start(EID, "plan", 8, T0), log).json()["replayed"] is True
     for n, status, attempt in plan[6:]:
-        assert _send_with_retries(ingest, lambda: ingest.task(EID, f"t{n}", _result(n, status, attempt)), log).status_code == 201
+        assert _send_with_retries(ingest, partial(ingest.task, EID, f"t{n}", _result(n, status, attempt)), log).status_code == 201
     assert _send_with_retries(ingest, lambda: ingest.finish(EID, T0 + 60_000), log).status_code == 201
     assert client.get("/healthz").status_code == 200
     assert all(code in (200, 201, 503) for code in log), log

@@ -1,15 +1,25 @@
-"""A small, fast version of bench/load_faults.py (no fault injection): 32 orchestrator clients post
-~650 events against the live, multi-threaded server, with replays, task results before their
-execution's start, failures and retries. Nothing may answer 5xx and every execution's counters and
-FAILED_TASK links must equal what the clients' own logs say."""
+"""A small, fast version of bench/load_faults.py (no fault injection; the same workload and checks,
+from scripts/orchestrator_load.py): 32 orchestrator clients post ~650 events against the live,
+multi-threaded server, with replays, task results before their execution's start, failures and
+retries. Nothing may answer 5xx and every execution's counters and FAILED_TASK links must equal
+what the clients' own logs say."""
 
 import collections
 
 import pytest
 from neomodel import db
 
-from bench.load_faults import VERIFY_QUERY, compare, expected_from_logs, make_scripts, run_clients, status_summary
 from executions import services
+from scripts.orchestrator_load import (
+    VERIFY_QUERY,
+    compare,
+    expected_from_logs,
+    make_scripts,
+    run_clients,
+    status_summary,
+)
+
+pytestmark = pytest.mark.slow  # 32 clients, ~650 requests
 
 PREFIX = "rl"
 
@@ -21,7 +31,7 @@ def token(live_server, transactional_db):
 
 def _stored_executions():
     rows, columns = db.cypher_query(VERIFY_QUERY, {"prefix": PREFIX + "-"})
-    return [dict(zip(columns, row)) for row in rows]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def test_it_keeps_counters_exact_for_32_clients_with_replays_disorder_and_retries(live_server, token):

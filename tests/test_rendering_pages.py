@@ -1,11 +1,12 @@
 """Untrusted text to HTML (markdown + nh3), attempt diffs and the human formatting filters."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
 from django.template import Context, Template
 
+from executions import clock
 from executions.rendering import output_diff, render_markdown
 from executions.templatetags import mimir
 
@@ -69,7 +70,7 @@ def test_it_diffs_outputs_line_by_line():
 @pytest.mark.parametrize("value, text", [(None, "—"), (0, "0"), (999, "999"), (1000, "1k"), (1234, "1.2k"),
                                          (12_345, "12.3k"), (3_400_000, "3.4M"), (2_000_000_000, "2B")])
 def test_it_formats_token_counts_for_humans(value, text):
-    assert mimir.tokens(value) == text
+    assert mimir.compact(value) == text
 
 
 @pytest.mark.parametrize("ms, text", [(None, "—"), (850, "850 ms"), (42_000, "42s"), (185_000, "3m 05s"),
@@ -79,15 +80,18 @@ def test_it_formats_durations_for_humans(ms, text):
 
 
 def test_it_shows_epoch_milliseconds_as_labelled_utc_times():
-    assert mimir.ms_datetime(1_763_000_000_000) == datetime(2025, 11, 13, 2, 13, 20, tzinfo=timezone.utc)
+    assert clock.utc_datetime(1_763_000_000_000) == datetime(2025, 11, 13, 2, 13, 20, tzinfo=UTC)
     assert str(mimir.utc(1_763_000_000_000)) == (
         '<time datetime="2025-11-13T02:13:20Z">2025-11-13 02:13:20 <span class="tz">UTC</span></time>')
     assert mimir.utc(None) == "—"
+    assert (mimir.utc_day(1_763_000_000_000), mimir.utc_day(None)) == ("2025-11-13", "—")
 
 
 def test_it_tells_no_qc_from_a_zero_score_and_formats_rates():
     assert (mimir.qc_score(None), mimir.qc_score(0), mimir.qc_score(87)) == ("—", "0", "87")
-    assert (mimir.percent(None), mimir.percent(0.8333), mimir.percent(1)) == ("—", "83%", "100%")
+    # One format on every page: a decimal only where it says something.
+    assert (mimir.percent(None), mimir.percent(0.8333), mimir.percent(0.5), mimir.percent(1)) == (
+        "—", "83.3%", "50%", "100%")
 
 
 def test_it_escapes_status_values_in_badges():

@@ -74,6 +74,7 @@ def _deploy_env(**overrides):
     return env
 
 
+@pytest.mark.slow  # a manage.py process
 def test_it_passes_check_deploy_with_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -83,6 +84,7 @@ def test_it_passes_check_deploy_with_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow  # a manage.py process each
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

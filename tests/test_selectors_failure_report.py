@@ -6,7 +6,7 @@ The dataset is described in tests/failure_report_data.py; every number below fol
 import pytest
 
 from executions import selectors
-from tests.failure_report_data import DAY, at, build
+from tests.support.failure_report import DAY, at, build
 
 RANGE = {"started_from": at(0), "started_to": at(4)}
 
@@ -173,3 +173,23 @@ def test_it_returns_one_csv_row_per_failed_task_execution(dataset):
 
 def test_it_offers_every_plan_as_a_filter_option(dataset):
     assert selectors.plan_options() == [("docs", "Docs writer (docs)"), ("etl", "Nightly ETL (etl)"), ("ops", "ops")]
+
+
+def test_it_counts_the_failures_of_an_execution_whose_start_event_never_arrived(ingest):
+    # Only task results (and a finish) arrived: no startTime. Its first attempt began at day 1.
+    start = at(1)
+    ingest.task("orphan", "a", {"status": "failure", "error": "boom", "duration": 60_000, "timestamp": start + 60_000,
+                                "tokens": {"input": 7, "output": 3}})
+    ingest.task("orphan", "b", {"status": "success", "duration": 1_000, "timestamp": start + 120_000})
+    ingest.finish("orphan", start + 180_000)
+    report = selectors.failure_report(**RANGE, plan_id=None)
+    totals = report["totals"]
+    assert (totals["executions"], totals["failedExecutions"], totals["tasks"], totals["failedTasks"]) == (1, 1, 2, 1)
+    assert totals["reworkTokens"] == 10
+    # Placed at its first known time, day 1.
+    assert [b["executions"] for b in report["trend"]] == [0, 1, 0, 0]
+    assert [(g["planId"], g["taskId"], g["failed"]) for g in report["by_task"]["groups"]] == [(None, "a", 1)]
+    rows = selectors.failure_rows(**RANGE, plan_id=None)
+    assert [(r["executionId"], r["taskId"], r["error"]) for r in rows] == [("orphan", "a", "boom")]
+    # Outside the range it is not counted.
+    assert selectors.failure_report(started_from=at(2), started_to=at(4), plan_id=None)["totals"]["executions"] == 0

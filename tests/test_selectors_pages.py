@@ -1,15 +1,12 @@
 """The dashboard pages' selectors, on a real Neo4j, with data posted through the ingest API."""
 
-import time
 from datetime import date
 
-
-from executions import selectors
+from executions import rendering, selectors
 from executions.charts import execution_timeline
-from executions import rendering
 from executions.rendering import with_output_diffs
-from tests.conftest import cypher
-from tests.page_data import PLAN, T0, result, run
+from tests.support.graph import cypher
+from tests.support.pages import PLAN, T0, result, run
 
 DAY = 86_400_000
 
@@ -82,13 +79,15 @@ def test_it_paginates_newest_first_and_says_whether_there_is_more(ingest):
     assert selectors.execution_list(page=9, per_page=2)["executions"] == []
 
 
-def test_it_flags_a_running_execution_without_recent_events_as_stale(ingest, settings):
-    settings.EXECUTION_STALE_AFTER_SECONDS = 1
+def test_it_flags_a_running_execution_without_recent_events_as_stale(ingest, settings, frozen_clock):
     run(ingest, "running", finish=False)
     run(ingest, "finished", start=T0 + 1)
     assert {e["executionId"]: e["stale"] for e in selectors.execution_list()["executions"]} == {
         "running": False, "finished": False}
-    time.sleep(1.2)
+    # Exactly the allowed silence is not stale yet; a millisecond more is.
+    frozen_clock.advance(seconds=settings.EXECUTION_STALE_AFTER_SECONDS)
+    assert selectors.execution_detail(execution_id="running")["execution"]["stale"] is False
+    frozen_clock.advance(ms=1)
     listing = {e["executionId"]: e["stale"] for e in selectors.execution_list()["executions"]}
     assert listing == {"running": True, "finished": False}
     assert selectors.execution_detail(execution_id="running")["execution"]["stale"] is True
@@ -116,12 +115,14 @@ def test_it_details_an_execution_with_its_tasks_and_a_timeline(ingest):
     assert timeline["groups"] == [0, 1]
 
 
-def test_it_measures_a_running_execution_from_start_to_now_and_counts_pending_tasks(ingest):
-    now = int(time.time() * 1000)
+def test_it_measures_a_running_execution_from_start_to_now_and_counts_pending_tasks(ingest, frozen_clock):
+    now = frozen_clock.now_ms()
     run(ingest, "live", tasks=1, start=now - 90_000, finish=False)
     ingest.start("live2", "p", 5, now - 1000)
     execution = selectors.execution_detail(execution_id="live")["execution"]
-    assert execution["status"] == "running" and 90_000 <= execution["elapsedMs"] < 100_000
+    assert execution["status"] == "running" and execution["elapsedMs"] == 90_000
+    frozen_clock.advance(seconds=10)
+    assert selectors.execution_detail(execution_id="live")["execution"]["elapsedMs"] == 100_000
     assert selectors.execution_detail(execution_id="live2")["execution"]["tasksPending"] == 5
 
 
@@ -137,7 +138,7 @@ def test_it_returns_none_for_unknown_executions_tasks_and_plans(ingest):
 
 
 def test_it_bumps_the_version_on_every_change_and_not_on_replays(ingest):
-    ingest.start("e", "p", 2, T0)
+    ingest.start("e", "p", 1, T0)
     v1 = selectors.execution_version(execution_id="e")
     ingest.task("e", "a", result())
     v2 = selectors.execution_version(execution_id="e")

@@ -5,7 +5,7 @@ import io
 
 from django.core.management import call_command
 
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 E = "exec-1"
 T0 = 1_763_000_000_000
@@ -93,3 +93,12 @@ def test_it_keeps_the_search_text_current_when_the_start_or_a_new_title_arrives_
     ingest.task(E, "b", _result("success", 1, True), task={"id": "b", "title": "Reconcile Ledger"})
     assert [e["executionId"] for e in selectors.execution_list(search="BILLING")["executions"]] == [E]
     assert [e["executionId"] for e in selectors.execution_list(search="ledger")["executions"]] == [E]
+
+
+def test_it_rederives_an_execution_written_before_first_known_times(ingest):
+    ingest.task("orphan", "a", {"status": "failure", "duration": 500, "timestamp": 1_763_000_001_000})
+    cypher("MATCH (e:OrchestrationExecution) REMOVE e.firstKnownAt")
+    out = io.StringIO()
+    call_command("rederive_graph", "--if-needed", stdout=out)
+    assert "re-derived 1 executions" in out.getvalue()
+    assert cypher("MATCH (e:OrchestrationExecution) RETURN e.firstKnownAt") == [[1_763_000_000_500]]

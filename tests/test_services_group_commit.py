@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,8 @@ from neomodel import db
 
 from executions import schemas, services
 from executions.errors import ConflictError
-from tests.conftest import cypher
+from tests.support.graph import cypher
+from tests.support.waiting import wait_until
 
 
 def _result(execution_id: str, task_id: str, **result: Any) -> Any:
@@ -25,10 +25,7 @@ def _result(execution_id: str, task_id: str, **result: Any) -> Any:
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.005)
+    wait_until(condition, timeout=20, interval=0.005, what=lambda: f"waiting until {what}")
 
 
 class _Held:
@@ -70,10 +67,6 @@ class _Posts:
         return self.answers
 
 
-def _waiting(group: services.GroupCommit) -> int:
-    return group.waiting
-
-
 @contextlib.contextmanager
 def _while_a_write_waits(group: services.GroupCommit, execution_id: str):
     """Post a result (as "first", task t-first) whose write waits for the execution's lock, held by
@@ -82,7 +75,7 @@ def _while_a_write_waits(group: services.GroupCommit, execution_id: str):
     posts = _Posts(group)
     try:
         posts.post("first", _result(execution_id, "t-first"))
-        _until(lambda: group.writing and _waiting(group) == 0, "the first result is being written")
+        _until(lambda: group.writing and group.waiting == 0, "the first result is being written")
         yield posts
     finally:
         held.release()
@@ -98,7 +91,7 @@ def test_it_writes_the_results_that_arrive_during_a_write_in_one_statement(group
     with _while_a_write_waits(group, "e1") as posts:
         posts.post("second", _result("e2", "t1", status="failure"))
         posts.post("third", _result("e1", "t2", tokens={"input": 5, "output": 5}))
-        _until(lambda: _waiting(group) == 2, "two results wait for the first write")
+        _until(lambda: group.waiting == 2, "two results wait for the first write")
         assert not posts.answers  # the first write is held by the lock, so nobody is answered yet
     answers = posts.join()
 
@@ -115,7 +108,7 @@ def test_it_writes_the_results_that_arrive_during_a_write_in_one_statement(group
         "MATCH (e:OrchestrationExecution) RETURN e.executionId, e.tasksSuccessful, e.tasksFailed, e.tokensTotal, "
         "size([(e)-[:FAILED_TASK]->(t) | t]) ORDER BY e.executionId"
     ) == [["e1", 3, 0, 16, 0], ["e2", 0, 1, 3, 1]]
-    assert not group.writing and _waiting(group) == 0
+    assert not group.writing and group.waiting == 0
 
 
 def test_it_refuses_only_the_conflicting_result_of_a_group(group):
@@ -124,7 +117,7 @@ def test_it_refuses_only_the_conflicting_result_of_a_group(group):
         posts.post("conflict", _result("e1", "t1", duration=99))  # attempt 1 of t1, other content
         posts.post("good", _result("e1", "t2"))
         posts.post("replay", _result("e1", "t1", duration=10))  # attempt 1 of t1 again, same content
-        _until(lambda: _waiting(group) == 3, "three results wait for the first write")
+        _until(lambda: group.waiting == 3, "three results wait for the first write")
     answers = posts.join()
 
     assert isinstance(answers["conflict"], ConflictError) and "duration" in str(answers["conflict"])
@@ -144,7 +137,7 @@ def test_it_writes_at_most_max_size_results_per_statement():
     with _while_a_write_waits(group, "e1") as posts:
         for i in range(2, 7):
             posts.post(f"t{i}", _result("e1", f"t{i}"))
-        _until(lambda: _waiting(group) == 5, "five results wait")
+        _until(lambda: group.waiting == 5, "five results wait")
     answers = posts.join()
     assert all(a.outcome == "created" for a in answers.values()), answers
     assert (group.writes, group.results) == (4, 6)  # 1, then 2 + 2 + 1
@@ -177,7 +170,7 @@ def test_it_fails_only_the_result_whose_write_errs_and_lands_the_others_of_its_g
         posts.post("guilty", _result("poisoned", "t1", tokens={"input": 10_000, "output": 0}))
         posts.post("good", _result("e2", "t1"))
         posts.post("conflict", _result("e1", "t0", duration=99))
-        _until(lambda: _waiting(group) == 3, "three results wait for the first write")
+        _until(lambda: group.waiting == 3, "three results wait for the first write")
     answers = posts.join()
 
     assert not isinstance(answers["guilty"], services.EventResult), answers["guilty"]

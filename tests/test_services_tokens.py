@@ -1,14 +1,20 @@
-"""Ingest token authentication: the active token's id, and last use recorded at most once a minute,
-never at the cost of the request."""
+"""API tokens: authentication answers the active token's id and scopes, last use is recorded at most
+once a minute, never at the cost of the request; scopes are validated, and tokens from before scopes
+existed keep writing (and only writing)."""
 
+import io
 import threading
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from executions import services
+from executions.errors import InvalidInput
 from executions.models import IngestToken
 
 
@@ -24,7 +30,7 @@ def _last_used(token_id: int):
 
 def test_it_records_last_use_at_most_once_a_minute(token):
     token_id, raw = token
-    assert services.ingest_token_authenticate(raw=raw) == token_id
+    assert services.ingest_token_authenticate(raw=raw).id == token_id
     first = _last_used(token_id)
     assert first is not None
 
@@ -58,12 +64,12 @@ def test_it_authenticates_while_another_transaction_holds_the_token_table(token)
     holder.start()
     try:
         assert holding.wait(10)
-        assert services.ingest_token_authenticate(raw=raw) == token_id
+        assert services.ingest_token_authenticate(raw=raw).id == token_id
     finally:
         release.set()
         holder.join()
     # Once the table is free, the next request records the use it could not record before.
-    assert services.ingest_token_authenticate(raw=raw) == token_id
+    assert services.ingest_token_authenticate(raw=raw).id == token_id
     assert _last_used(token_id) is not None
 
 
@@ -72,3 +78,67 @@ def test_it_refuses_a_revoked_or_unknown_token(token):
     assert services.ingest_token_authenticate(raw=raw + "x") is None
     services.ingest_token_revoke(name="tokens-test")
     assert services.ingest_token_authenticate(raw=raw) is None
+
+
+def test_it_answers_the_scopes_of_the_token_write_only_by_default(transactional_db):
+    ingest_only = services.ingest_token_create(name="orchestrator")
+    both = services.ingest_token_create(name="tool", scopes=["write", "read", "read"])
+    reader = services.ingest_token_create(name="reader", scopes=("read",))
+    assert services.ingest_token_authenticate(raw=ingest_only).scopes == {"write"}
+    assert services.ingest_token_authenticate(raw=both).scopes == {"read", "write"}
+    assert services.ingest_token_authenticate(raw=reader).scopes == {"read"}
+    assert IngestToken.objects.get(name="tool").scopes == "read,write"
+
+
+@pytest.mark.parametrize(("text", "expected"), [("write", ("write",)), ("read, write", ("read", "write")),
+                                                ("write,read,", ("read", "write")), (" read ", ("read",))])
+def test_it_parses_a_comma_separated_scope_list(text, expected):
+    assert services.token_scopes_parse(text) == expected
+
+
+@pytest.mark.parametrize(("text", "words"), [("admin", "unknown scope 'admin'"), ("read,Write", "unknown scope 'Write'"),
+                                             ("", "no scope given"), (" , ", "no scope given")])
+def test_it_refuses_unknown_or_missing_scopes_naming_the_field(text, words):
+    with pytest.raises(InvalidInput) as refused:
+        services.token_scopes_parse(text)
+    assert words in refused.value.detail and "read, write" in refused.value.detail
+    assert [e["field"] for e in refused.value.errors] == ["scope"]
+
+
+def test_it_refuses_a_token_name_longer_than_its_column(transactional_db):
+    with pytest.raises(InvalidInput, match="longer than 100"):
+        services.ingest_token_create(name="x" * 101)
+    assert not IngestToken.objects.exists()
+
+
+def test_the_commands_create_a_token_with_scopes_and_list_them(transactional_db):
+    out = io.StringIO()
+    call_command("create_ingest_token", "dashboard-tool", "--scope", "read,write", stdout=out)
+    raw = out.getvalue().strip()
+    assert raw.startswith("mimir_") and "\n" not in raw
+    assert services.ingest_token_authenticate(raw=raw).scopes == {"read", "write"}
+    call_command("create_ingest_token", "orchestrator", stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("list_ingest_tokens", stdout=listing)
+    rows = [line.split("\t") for line in listing.getvalue().splitlines()]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("dashboard-tool", "read,write", "active"), ("orchestrator", "write", "active")]
+
+
+def test_the_command_refuses_a_bad_scope_with_a_clear_error(transactional_db):
+    with pytest.raises(CommandError, match="unknown scope 'admin'; scopes are read, write"):
+        call_command("create_ingest_token", "x", "--scope", "read,admin", stdout=io.StringIO())
+    assert not IngestToken.objects.exists()
+
+
+def test_the_migration_gives_tokens_from_before_scopes_the_write_scope_only(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("executions", "0001_initial")])
+    try:
+        old = executor.loader.project_state([("executions", "0001_initial")]).apps.get_model("executions", "IngestToken")
+        old.objects.create(name="legacy", token_hash=IngestToken.hash("mimir_legacy"), prefix="mimir_legacy")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert IngestToken.objects.get(name="legacy").scopes == "write"
+    assert services.ingest_token_authenticate(raw="mimir_legacy").scopes == {"write"}

@@ -17,7 +17,7 @@ from executions import schemas
 from executions.demo.loader import load_demo_plans
 from executions.demo.scripting import plan_stages, script_execution
 from executions.management.commands.simulate import IngestClient
-from tests.conftest import cypher
+from tests.support.graph import cypher
 
 PLANS = load_demo_plans()
 TRANSFORMER_IDS = sorted({t["id"] for p in PLANS for t in p.tasks if t["taskType"] == "transformer"})
@@ -159,6 +159,7 @@ def test_the_client_gives_up_quietly_when_stopping_and_the_server_is_unreachable
 # ---------------------------------------------------------------- through a live server
 
 
+@pytest.mark.slow  # the simulator's threads against the live server
 def test_the_simulator_streams_consistent_executions_through_the_live_api(live_server, transactional_db):
     # One run for all the checks: a cold Neo4j makes the first run the slow part of this file.
     stdout = io.StringIO()

@@ -3,11 +3,10 @@
 import csv
 import io
 import re
-import time
 
 import pytest
 
-from tests.failure_report_data import at, build
+from tests.support.failure_report import at, build
 
 URL = "/reports/failures"
 CSV_URL = "/reports/failures.csv"
@@ -33,6 +32,11 @@ def _stat(html: str, name: str) -> str:
 
 def _csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def _filter_form(html: str) -> str:
+    start = html.index('<form class="filters')
+    return html[start:html.index("</form>", start)]
 
 
 def _fail(ingest, eid, task_id, error, *, start, plan="p", issues=(), title=None):
@@ -146,8 +150,9 @@ def test_it_shows_an_empty_state_when_nothing_failed(browser, ingest):
     assert 'id="by-error"' not in html
 
 
-def test_it_defaults_to_the_last_30_days(browser, ingest):
-    now = int(time.time() * 1000)
+def test_it_defaults_to_the_last_30_days(browser, ingest, frozen_clock):
+    frozen_clock.set(at(40, 12))  # the report's "today" follows the app's clock
+    now = frozen_clock.now_ms()
     _fail(ingest, "recent", "a", "recent failure", start=now - 2 * 86_400_000)
     _fail(ingest, "old", "a", "old failure", start=now - 40 * 86_400_000)
     html = browser.get(URL).content.decode()
@@ -164,6 +169,22 @@ def test_it_reports_invalid_filters_and_falls_back_to_defaults(browser, dataset)
     assert "Select a valid choice" in html
     # From Nov 6 kept, the end falls back to today: only e6 (day 3) and e7 (day 10) are in range.
     assert "1 of 3 task executions failed" in html
+
+
+def test_it_fills_the_filter_form_with_the_range_it_reports_on(browser, dataset, frozen_clock):
+    frozen_clock.set(at(40, 12))  # today: 2025-12-13
+    html = browser.get(URL).content.decode()
+    form = _filter_form(html)
+    assert re.search(r'<label for="id_started_from">Started from <span class="tz">UTC</span></label>\s*'
+                     r'<input type="date" name="started_from" value="2025-11-14" required id="id_started_from">', form)
+    assert re.search(r'<label for="id_started_to">to \(included\)</label>\s*'
+                     r'<input type="date" name="started_to" value="2025-12-13" required id="id_started_to">', form)
+    assert '<option value="" selected>All plans</option>' in form and '<option value="etl">' in form
+    # An invalid end: the form shows the end reported on instead (today), the error is above the report.
+    html = browser.get(f"{URL}?started_from=2025-11-06&started_to=2025-11-03&plan=docs").content.decode()
+    form = _filter_form(html)
+    assert 'value="2025-11-06"' in form and 'value="2025-12-13"' in form and '<option value="docs" selected>' in form
+    assert "must be on or after the start date" in html.split(form)[1]
 
 
 def test_it_escapes_untrusted_error_and_qc_text(browser, ingest):
@@ -228,3 +249,15 @@ def test_it_reads_the_page_and_the_csv_in_a_fixed_number_of_queries(browser, ing
     cypher_calls.clear()
     assert browser.get(f"{CSV_URL}?{RANGE}", **HX).status_code == 200
     assert len(cypher_calls) == 2  # plan options + rows
+
+
+@pytest.mark.parametrize("query", [
+    "started_to=9999-12-31", "started_to=0001-01-01", "started_from=0001-01-01",
+    "started_from=9999-12-31&started_to=9999-12-31", "started_from=0001-01-01&started_to=9999-12-31",
+])
+def test_it_answers_dates_at_the_calendars_edges_without_an_error(signed_in, query):
+    for path in ("/reports/failures", "/reports/failures.csv"):
+        response = signed_in.get(f"{path}?{query}")
+        assert response.status_code == 200, (path, query)
+    page = signed_in.get(f"/reports/failures?{query}").content.decode()
+    assert "Ensure this value is" in page  # the out-of-range date is named, and the default used

@@ -27,7 +27,8 @@ REPLAY_RATE = 0.06  # a result is posted twice, as a client retrying after a los
 
 # Errors any plan may hit, next to each plan's own (`simulation.errors`).
 COMMON_ERRORS = [
-    {"message": "Model API error: 502 Bad Gateway from https://llm.example.com/v1/chat/completions (request id req_{hex:12})", "weight": 1},
+    {"message": "Model API error: 502 Bad Gateway from https://llm.example.com/v1/chat/completions"
+                " (request id req_{hex:12})", "weight": 1},
     {"message": "Tool call web_search failed: HTTP 429 Too Many Requests (retry after {int:5-60}s)", "weight": 1},
 ]
 
@@ -160,7 +161,8 @@ def script_execution(
     """One execution of `plan`. `age_days` (how long ago it started) picks errors that trend."""
     stages = plan_stages(tasks=plan.tasks)
     cancel_after = rng.randrange(len(stages) - 1) if len(stages) > 1 and rng.random() < CANCEL_RATE else None
-    stall_after = rng.randrange(len(stages) - 1) if may_stall and len(stages) > 1 and rng.random() < STALL_RATE else None
+    can_stall = may_stall and len(stages) > 1
+    stall_after = rng.randrange(len(stages) - 1) if can_stall and rng.random() < STALL_RATE else None
     stall_ms = rng.randint(45_000, 180_000)
     subject = fill(template=plan.simulation.get("subject", plan.title), rng=rng)
     runs: dict[str, TaskRun] = {}
@@ -370,8 +372,9 @@ def _draft(*, plan: DemoPlan, task: dict[str, Any], subject: str, rng: random.Ra
     for template in rng.sample(simulation["findings"], k=min(len(simulation["findings"]), rng.randint(4, 6))):
         claim, _, measurement = fill(template=template, rng=rng).partition(" — ")
         findings.append((claim, measurement))
+    offered = simulation["recommendations"]
     recommendations = [(text, rng.choice(OWNERS), rng.choice([7, 14, 14, 30]))
-                       for text in rng.sample(simulation["recommendations"], k=min(3, len(simulation["recommendations"])))]
+                       for text in rng.sample(offered, k=min(3, len(offered)))]
     risks = [tuple(r.split(" | ", 1)) for r in rng.sample(simulation["risks"], k=min(2, len(simulation["risks"])))]
     snippet = rng.choice(simulation["evidence"])
     criteria = task.get("verificationCriteria") or ["The output answers the prompt"]

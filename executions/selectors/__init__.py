@@ -6,15 +6,28 @@ The selectors are re-exported here, so that callers write `selectors.execution_l
 """
 
 from ..graph import is_up as database_is_up
-from .executions import execution_detail, execution_get, execution_list, execution_version, task_detail, with_derived
+from .executions import (
+    attempt_text,
+    execution_changes,
+    execution_detail,
+    execution_get,
+    execution_list,
+    execution_page,
+    execution_version,
+    task_detail,
+    with_derived,
+)
 from .failure_report import failure_report, failure_rows, report_trend_buckets
 from .plans import plan_detail, plan_list, plan_options
 
 __all__ = [
+    "attempt_text",
     "database_is_up",
+    "execution_changes",
     "execution_detail",
     "execution_get",
     "execution_list",
+    "execution_page",
     "execution_version",
     "failure_report",
     "failure_rows",

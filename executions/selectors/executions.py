@@ -3,12 +3,15 @@ number of Cypher statements, whatever the number of tasks."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 
 from .. import clock, graph
+from ..errors import InvalidInput
 
 # Long texts of an attempt (output, prompt, error: up to the ingest body limit each) are read as
 # their first this many characters, with their sizes; the pages render a head of that
@@ -20,7 +23,8 @@ LIVE_ERROR_CHARS = 2_000
 
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
-    """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending`."""
+    """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending` (announced
+    tasks not reported yet, while running; once finished they are `tasksMissing`)."""
     running = execution.get("status") == "running"
     last = execution.get("lastEventAt")
     stale_before = now - settings.EXECUTION_STALE_AFTER_SECONDS * 1000
@@ -34,17 +38,32 @@ def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
         execution["elapsedMs"] = execution.get("durationMs")
     total = execution.get("tasksTotal") or 0
     done = (execution.get("tasksSuccessful") or 0) + (execution.get("tasksFailed") or 0)
-    execution["tasksPending"] = max(0, total - done)
+    execution["tasksPending"] = max(0, total - done) if running else 0
     return execution
 
 
 def execution_get(*, execution_id: str) -> dict[str, Any] | None:
-    """The execution with its counters and its task executions (latest attempt each), or None."""
+    """The execution with its counters (and stale/elapsed/pending) and its task executions (latest
+    attempt each), or None."""
     rows = graph.read("pages/execution_get", {"eid": execution_id})
     if not rows:
         return None
     execution, tasks, failed = rows[0]
-    return {**execution, "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
+    return {**with_derived(execution, clock.now_ms()), "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
+
+
+def _list_filters(
+    *, status: str | None, plan_id: str | None, search: str | None, started_from: date | None, started_to: date | None
+) -> dict[str, Any]:
+    """The list's filter parameters (cypher/pages/_execution_filters), each None when not used."""
+    search = search.strip().lower() if search else ""
+    return {
+        "status": status or None,
+        "planId": plan_id or None,
+        "fromMs": clock.day_start_ms(started_from) if started_from else None,
+        "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
+        "q": search or None,
+    }
 
 
 def execution_list(
@@ -64,15 +83,12 @@ def execution_list(
     "has_previous", "plan_ids", "any_running"}; one Cypher statement.
     """
     page = max(1, page)
-    search = search.strip().lower() if search else ""
     params = {
+        **_list_filters(
+            status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to
+        ),
         "skip": (page - 1) * per_page,
         "limit": per_page + 1,
-        "status": status or None,
-        "planId": plan_id or None,
-        "fromMs": clock.day_start_ms(started_from) if started_from else None,
-        "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
-        "q": search or None,
     }
     ((plan_ids, executions),) = graph.read("pages/execution_list", params)
     now = clock.now_ms()
@@ -88,6 +104,79 @@ def execution_list(
         "plan_ids": plan_ids,
         "any_running": any(e["status"] == "running" for e in executions),
     }
+
+
+# The list's order as a position (part, key, executionId): part 0 holds the executions whose start has
+# not arrived yet, newest `created` first; part 1 the started ones, newest `startTime` first; ties by
+# executionId, descending. A cursor is such a position, base64url-encoded JSON: it names where a page
+# ended, not how many rows came before, so that pages stay put while executions are written.
+_BEFORE_ALL = 2**63 - 1  # a key above every stored one (Neo4j integers are 64-bit)
+_BAD_CURSOR = "is not a cursor from a previous page of this list"
+
+
+def _cursor_encode(execution: dict[str, Any]) -> str:
+    started = execution.get("startTime") is not None
+    position = [1, execution["startTime"]] if started else [0, execution["created"]]
+    raw = json.dumps([*position, execution["executionId"]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[int, int, str]:
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, RecursionError):
+        position = None
+    if not (
+        isinstance(position, list)
+        and len(position) == 3
+        and position[0] in (0, 1) and type(position[0]) is int
+        and type(position[1]) is int and 0 <= position[1] < _BEFORE_ALL
+        and isinstance(position[2], str) and 0 < len(position[2]) <= 200
+    ):
+        raise InvalidInput(f"cursor {_BAD_CURSOR}", errors=[{"field": "cursor", "message": _BAD_CURSOR}])
+    return position[0], position[1], position[2]
+
+
+def execution_page(
+    *,
+    status: str | None = None,
+    plan_id: str | None = None,
+    search: str | None = None,
+    started_from: date | None = None,
+    started_to: date | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> dict[str, Any]:
+    """The list (`execution_list`'s order, filters and rows) for the API: up to `limit` executions
+    after `cursor` (None: from the top). Returns {"executions", "next_cursor"} (None on the last
+    page); one Cypher statement. An execution written between two pages appears in the later one
+    if it sorts after the cursor, else in neither; no other execution goes missing, and none
+    repeats but one whose start arrives meanwhile (it moves from part 0 to part 1). Raises
+    InvalidInput naming `cursor` for a cursor this function did not make."""
+    filters = _list_filters(
+        status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to
+    )
+    part, key, after_id = _cursor_decode(cursor) if cursor is not None else (0, _BEFORE_ALL, "")
+    early = (key, after_id) if part == 0 else (_BEFORE_ALL, "")
+    started = (key, after_id) if part == 1 else (_BEFORE_ALL, "")
+    if filters["toMs"] is not None:
+        # The day filter's end is a position too, (toMs, ""): right after every start before toMs.
+        # Of two positions to continue after, the smaller one is further down the list.
+        started = min(started, (filters["toMs"], ""))
+    params = {
+        **filters,
+        "limit": limit + 1,
+        "early": part == 0,
+        "earlyCreated": early[0],
+        "earlyId": early[1],
+        "startMin": filters["fromMs"] if filters["fromMs"] is not None else 0,
+        "beforeStart": started[0],
+        "beforeId": started[1],
+    }
+    ((executions,),) = graph.read("api/execution_page", params)
+    now = clock.now_ms()
+    page = [with_derived(e, now) for e in executions[:limit]]
+    return {"executions": page, "next_cursor": _cursor_encode(page[-1]) if len(executions) > limit else None}
 
 
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
@@ -126,13 +215,16 @@ def execution_version(*, execution_id: str) -> dict[str, Any] | None:
     return {"version": rows[0][0], "status": rows[0][1]}
 
 
-def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
+def task_detail(
+    *, execution_id: str, task_id: str, text_chars: int | None = TEXT_EXCERPT_CHARS
+) -> dict[str, Any] | None:
     """A task of an execution with every attempt, newest first. Each attempt says whether it has an
     output (`hasOutput`: a posted result, not only a QC verdict from history) and which older attempt
     with an output its own is compared with (`previousAttemptNumber`). The task and each attempt
-    carry at most TEXT_EXCERPT_CHARS of `output`, `prompt` and `error`, and their full sizes
-    (`outputChars`, `promptChars`, `errorChars`; None when absent). One Cypher statement."""
-    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id, "chars": TEXT_EXCERPT_CHARS})
+    carry at most `text_chars` of `output`, `prompt` and `error` (None: the whole texts, as the read
+    API answers them), and their full sizes (`outputChars`, `promptChars`, `errorChars`; None when
+    absent). One Cypher statement."""
+    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id, "chars": text_chars})
     if not rows:
         return None
     execution, task, attempts = rows[0]

@@ -1,7 +1,8 @@
 """The failure report: failure rates and their trend, failed tasks grouped by task, plan and error
 signature, top QC issues and required fixes, tasks retried before passing, rework tokens.
 
-The range is by execution startTime: started_from inclusive, started_to exclusive (epoch ms).
+The range is by when an execution is first known (`firstKnownAt`: its startTime, or for one whose
+start event never arrived its first attempt's start): started_from inclusive, started_to exclusive.
 Task failure rate = failed task executions (latest attempt failed) / task executions recorded;
 execution failure rate = failed executions / finished executions (completed, failed or cancelled).
 Six statements per report, one for the CSV rows, whatever the data size.
@@ -51,9 +52,9 @@ def _merge_by_signature(rows: list[list[Any]]) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for error, failed, examples in rows:
         signature = error_signature(error)
-        group = merged.setdefault(
-            signature, {"signature": signature, "failed": 0, "variants": 0, "sample": error, "sampleCount": 0, "examples": []}
-        )
+        group = merged.setdefault(signature, {
+            "signature": signature, "failed": 0, "variants": 0, "sample": error, "sampleCount": 0, "examples": [],
+        })
         group["failed"] += failed
         group["variants"] += 1
         group["examples"].extend(examples)
@@ -79,7 +80,8 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     unit, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
 
     counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
-    by_bucket = {row[0]: dict(zip(counted, row[1:])) for row in graph.read("report/trend", {**params, "origin": origin, "bucket_ms": size})}
+    trend_rows = graph.read("report/trend", {**params, "origin": origin, "bucket_ms": size})
+    by_bucket = {row[0]: dict(zip(counted, row[1:], strict=True)) for row in trend_rows}
     trend = []
     for index in range(max(1, -(-(started_to - origin) // size))):
         start = origin + index * size
@@ -89,10 +91,12 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     totals["reworkShare"] = _ratio(totals["reworkTokens"], totals["tokens"])
 
     by_task_total, by_task = graph.read("report/by_task", params)[0]
-    plan_keys = ("planId", "planTitle", "executions", "finishedExecutions", "failedExecutions", "tasks", "failed", "examples")
+    plan_keys = (
+        "planId", "planTitle", "executions", "finishedExecutions", "failedExecutions", "tasks", "failed", "examples",
+    )
     by_plan = []
     for row in graph.read("report/by_plan", params):
-        plan = dict(zip(plan_keys, row))
+        plan = dict(zip(plan_keys, row, strict=True))
         plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
         plan["executionFailureRate"] = _ratio(plan["failedExecutions"], plan["finishedExecutions"])
         by_plan.append(plan)
@@ -110,7 +114,8 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
         "bucket": unit,
         "totals": totals,
         "has_failures": bool(
-            totals["failedTasks"] or totals["failedExecutions"] or totals["reworkTokens"] or failed_qc_attempts or retried
+            totals["failedTasks"] or totals["failedExecutions"] or totals["reworkTokens"]
+            or failed_qc_attempts or retried
         ),
         "trend": trend,
         "by_task": {"total": by_task_total, "groups": by_task},
@@ -125,8 +130,12 @@ def failure_rows(*, started_from: int, started_to: int, plan_id: str | None) -> 
     """One row per failed task execution (latest attempt failed) of the executions started in
     [started_from, started_to), oldest execution first; `tokens` sums all of its attempts and
     `signature` is the error's signature."""
-    keys = ("executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "error", "qcScore", "qcIssues", "tokens", "timestamp")
-    rows = [dict(zip(keys, row)) for row in graph.read("report/rows", _filter_params(started_from, started_to, plan_id))]
+    keys = (
+        "executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "error", "qcScore", "qcIssues",
+        "tokens", "timestamp",
+    )
+    found = graph.read("report/rows", _filter_params(started_from, started_to, plan_id))
+    rows = [dict(zip(keys, row, strict=True)) for row in found]
     for row in rows:
         row["signature"] = error_signature(row["error"])
     return rows

@@ -9,18 +9,21 @@ from .. import clock, graph
 from .executions import with_derived
 
 
-def _plan_tasks(raw: Any) -> list[dict[str, Any]]:
-    if not raw:
-        return []
+def _json(raw: Any) -> Any:
+    """A JSONProperty's value as read by Cypher (its JSON text) → the value; None if unreadable."""
     try:
-        tasks = json.loads(raw) if isinstance(raw, str) else raw
+        return json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
-        return []
-    return [t for t in tasks if isinstance(t, dict)]
+        return None
+
+
+def _plan_tasks(raw: Any) -> list[dict[str, Any]]:
+    tasks = _json(raw)
+    return [t for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
 
 
 def _stats(row: dict[str, Any]) -> dict[str, Any]:
-    finished = row["completed"] + row["failed"] + row["cancelled"]
+    finished = row["completed"] + row["incomplete"] + row["failed"] + row["cancelled"]
     row["successRate"] = row["completed"] / finished if finished else None
     for key in ("avgDurationMs", "avgTokens"):
         if row[key] is not None:
@@ -44,6 +47,7 @@ def plan_detail(*, plan_id: str, page: int = 1, per_page: int = 20) -> dict[str,
     plan, stats, executions = rows[0]
     now = clock.now_ms()
     tasks = _plan_tasks(plan.pop("tasks"))
+    plan["parallelGroups"] = _json(plan.get("parallelGroups"))
     titles = {t.get("id"): t.get("title") or t.get("id") for t in tasks}
     for task in tasks:
         task["dependencies"] = [{"id": d, "title": titles.get(d, d)} for d in task.get("dependencies") or []]

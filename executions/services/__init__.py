@@ -3,7 +3,7 @@
 - `ingest`: applying telemetry events (one transaction, or one statement, per call);
 - `group_commit`: task results posted one per request, written together while a write is in Neo4j;
 - `rederive`: recomputing derived facts for a graph written by an older version;
-- `tokens`: ingest API tokens.
+- `tokens`: API tokens and their scopes.
 
 The public services are re-exported here, so that callers write `services.execution_start(...)`.
 """
@@ -21,7 +21,13 @@ from .ingest import (
     task_results_write,
 )
 from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate
-from .tokens import ingest_token_authenticate, ingest_token_create, ingest_token_revoke
+from .tokens import (
+    TokenIdentity,
+    ingest_token_authenticate,
+    ingest_token_create,
+    ingest_token_revoke,
+    token_scopes_parse,
+)
 
 __all__ = [
     "BatchItem",
@@ -29,6 +35,7 @@ __all__ = [
     "EventResult",
     "GroupCommit",
     "KeyMigration",
+    "TokenIdentity",
     "events_apply",
     "execution_finish",
     "execution_start",
@@ -42,4 +49,5 @@ __all__ = [
     "plan_upsert",
     "task_result_record",
     "task_results_write",
+    "token_scopes_parse",
 ]

@@ -31,7 +31,7 @@ class _Waiting:
     def result(self) -> EventResult:
         if self.error is not None:
             raise self.error
-        assert self.outcome is not None
+        assert self.outcome is not None  # noqa: S101 - answer() sets an outcome or an error before `done`
         return self.outcome
 
 
@@ -102,7 +102,7 @@ class GroupCommit:
         except DatabaseUnavailable as exc:  # Neo4j down, or busy through every retry: so is it for all
             for w in group:
                 w.answer(error=exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error: the group is written one result at a time
             # Refused as a whole: a conflicting replay, or any error one result may have caused (a
             # sum that overflows, a bug). Each result is written on its own, so that only the guilty
             # one fails and the others land.

@@ -21,7 +21,6 @@ from .. import clock, graph, schemas
 from ..errors import ConflictError, InvalidInput, ServiceError
 from ..models import ATTEMPT_CONTENT_FIELDS
 
-
 Outcome = Literal["created", "updated", "replayed"]
 
 
@@ -121,7 +120,8 @@ class TaskResultsWrite:
     """The parameters of one task-results write, and what the service needs to answer each event."""
 
     params: dict[str, Any]
-    meta: dict[int, tuple[str, str, str, int]]  # row idx -> (executionId, Mimir's task execution id, taskId, attemptNumber)
+    # row idx -> (executionId, Mimir's task execution id, taskId, attemptNumber)
+    meta: dict[int, tuple[str, str, str, int]]
     duplicates: dict[int, EventResult]  # later copies, in the same write, of an attempt it already carries
 
     @property

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import clock, graph
 
@@ -31,7 +31,9 @@ def keys_migrate(*, batch_size: int = 1000) -> KeyMigration:
     `executions_rederive`, which runs after it."""
     ((migrated,),) = graph.write_statement(lambda: graph.run("ingest/migrate_attempt_keys", {"batch": batch_size}))
     ((unlinked, executions),) = graph.write_statement(lambda: graph.run("ingest/unlink_foreign_tasks"))
-    return KeyMigration(attempts_migrated=migrated, foreign_links_removed=unlinked, executions_unlinked=sorted(executions))
+    return KeyMigration(
+        attempts_migrated=migrated, foreign_links_removed=unlinked, executions_unlinked=sorted(executions)
+    )
 
 
 def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:

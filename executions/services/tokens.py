@@ -1,29 +1,61 @@
-"""Ingest API tokens (Django's database): created and revoked by management commands, checked on
-every ingest request. Only a token's SHA-256 is stored."""
+"""API tokens (Django's database): created and revoked by management commands, checked on every
+API request. Only a token's SHA-256 is stored. A token has scopes: `write` for ingest, `read` for
+the read API, or both."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import OperationalError, connection
 from django.utils import timezone
 
 from ..errors import ConflictError, InvalidInput, NotFound
-from ..models import IngestToken
+from ..models import TOKEN_SCOPES, IngestToken
 
 logger = logging.getLogger(__name__)
 
+NAME_MAX_LENGTH = IngestToken._meta.get_field("name").max_length
 
-def ingest_token_create(*, name: str) -> str:
-    """Create a token and return it; only its hash is kept."""
+
+@dataclass(frozen=True, slots=True)
+class TokenIdentity:
+    """Who an authenticated request is: the token's id and what it may do."""
+
+    id: int
+    scopes: frozenset[str]
+
+
+def token_scopes_parse(text: str) -> tuple[str, ...]:
+    """"read,write" (any order, spaces allowed) → ("read", "write"); refuses unknown or no scopes."""
+    return _valid_scopes(text.split(","))
+
+
+def _valid_scopes(names: Iterable[str]) -> tuple[str, ...]:
+    scopes = {name.strip() for name in names if name.strip()}
+    unknown = sorted(scopes - set(TOKEN_SCOPES))
+    if unknown or not scopes:
+        what = f"unknown scope {', '.join(map(repr, unknown))}" if unknown else "no scope given"
+        message = f"{what}; scopes are {', '.join(TOKEN_SCOPES)}, comma-separated"
+        raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
+    return tuple(sorted(scopes))
+
+
+def ingest_token_create(*, name: str, scopes: Iterable[str] = ("write",)) -> str:
+    """Create a token with `scopes` and return it; only its hash is kept."""
     name = name.strip()
     if not name:
         raise InvalidInput("token name must not be empty", errors=[{"field": "name", "message": "is empty"}])
+    if len(name) > NAME_MAX_LENGTH:
+        message = f"is longer than {NAME_MAX_LENGTH} characters"
+        raise InvalidInput(f"token name {message}", errors=[{"field": "name", "message": message}])
+    canonical = ",".join(_valid_scopes(scopes))
     if IngestToken.objects.filter(name=name).exists():
         raise ConflictError(f"a token named {name!r} exists", errors=[{"field": "name", "message": "already used"}])
     raw = IngestToken.generate()
-    IngestToken.objects.create(name=name, token_hash=IngestToken.hash(raw), prefix=raw[:12])
+    IngestToken.objects.create(name=name, token_hash=IngestToken.hash(raw), prefix=raw[:12], scopes=canonical)
     return raw
 
 
@@ -37,8 +69,8 @@ def ingest_token_revoke(*, name: str) -> IngestToken:
     return token
 
 
-def ingest_token_authenticate(*, raw: str) -> int | None:
-    """The id of the active token `raw`, or None."""
+def ingest_token_authenticate(*, raw: str) -> TokenIdentity | None:
+    """The active token `raw` (its id and scopes), or None."""
     # Every ingest request runs this: one fixed SQL statement on the unique hash index, because
     # compiling the equivalent ORM query each time cost a third of the request's Python time.
     now = timezone.now()
@@ -47,14 +79,14 @@ def ingest_token_authenticate(*, raw: str) -> int | None:
     table = connection.ops.quote_name(IngestToken._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, last_used_at IS NULL OR last_used_at < %s FROM {table} "
+            f"SELECT id, scopes, last_used_at IS NULL OR last_used_at < %s FROM {table} "  # noqa: S608 - the quoted table name
             "WHERE token_hash = %s AND revoked_at IS NULL",
             [connection.ops.adapt_datetimefield_value(minute_ago), IngestToken.hash(raw)],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    token_id, stale = row
+    token_id, scopes, stale = row
     if stale:
         # Every request of a token arriving together sees the same stale value and would write it;
         # the condition lets one of them do it. Last-use is bookkeeping: a write that loses to a
@@ -63,4 +95,4 @@ def ingest_token_authenticate(*, raw: str) -> int | None:
             IngestToken.objects.filter(pk=token_id).exclude(last_used_at__gte=minute_ago).update(last_used_at=now)
         except OperationalError as exc:
             logger.info("last use of ingest token %s not recorded: %s", token_id, exc)
-    return token_id
+    return TokenIdentity(id=token_id, scopes=frozenset(scopes.split(",")))

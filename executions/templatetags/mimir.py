@@ -1,34 +1,59 @@
-"""Human formatting for the pages: token counts, durations, epoch-ms times (always UTC), markdown."""
+"""Human formatting for every page: counts, rates, durations, epoch-ms times (always UTC),
+markdown, badges, bars and the failure report's task links. One filter per format: a number, a
+rate or a moment reads the same on every page."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from urllib.parse import quote
 
 from django import template
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from executions import clock
 from executions.rendering import render_markdown
 
 register = template.Library()
 
+NOTHING = "—"  # what every filter shows for a missing value
+
+
+def _missing(value) -> bool:
+    return value is None or value == ""
+
+
+def _one_decimal(number: float) -> str:
+    """12.0 → "12", 12.34 → "12.3": a decimal only where it says something."""
+    return f"{number:.1f}".rstrip("0").rstrip(".")
+
 
 @register.filter
-def tokens(value) -> str:
-    """1234 → "1.2k", 3_400_000 → "3.4M"; None → "—"."""
-    if value is None or value == "":
-        return "—"
+def compact(value) -> str:
+    """A count for humans: 999 → "999", 1234 → "1.2k", 3_400_000 → "3.4M"; None → "—"."""
+    if _missing(value):
+        return NOTHING
     n = int(value)
     for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
         if abs(n) >= limit:
-            text = f"{n / limit:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
+            return _one_decimal(n / limit) + suffix
     return str(n)
 
 
-def format_duration(ms) -> str:
-    if ms is None or ms == "":
-        return "—"
+@register.filter
+def percent(value) -> str:
+    """A rate (0..1) as a percentage: 0.3636 → "36.4%", 0.5 → "50%", 1 → "100%"; None (nothing to
+    divide by) → "—"."""
+    if _missing(value):
+        return NOTHING
+    return _one_decimal(float(value) * 100) + "%"
+
+
+@register.filter
+def duration(ms) -> str:
+    """Milliseconds → "850 ms", "42s", "3m 05s", "2h 07m", "1d 01h" (negative counts as 0)."""
+    if _missing(ms):
+        return NOTHING
     ms = int(ms)
     if ms < 0:
         ms = 0
@@ -48,26 +73,11 @@ def format_duration(ms) -> str:
 
 
 @register.filter
-def duration(ms) -> str:
-    """Milliseconds → "850 ms", "42s", "3m 05s", "2h 07m"."""
-    return format_duration(ms)
-
-
-@register.filter
-def ms_datetime(value) -> datetime | None:
-    """Epoch milliseconds → an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
-
-
-@register.filter
-def utc(value) -> SafeString | str:
-    """Epoch ms (or a datetime) → <time> showing "2025-11-13 02:13:20 UTC"."""
-    if value is None or value == "":
-        return "—"
-    moment = value if isinstance(value, datetime) else ms_datetime(value)
-    moment = moment.astimezone(timezone.utc)
+def utc(ms) -> SafeString | str:
+    """A moment, epoch ms → <time> showing "2025-11-13 02:13:20 UTC"; None → "—"."""
+    if _missing(ms):
+        return NOTHING
+    moment = clock.utc_datetime(ms)
     return format_html(
         '<time datetime="{}">{} <span class="tz">UTC</span></time>',
         moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -76,11 +86,11 @@ def utc(value) -> SafeString | str:
 
 
 @register.filter
-def percent(value) -> str:
-    """0.8333 → "83%"; None → "—"."""
-    if value is None:
-        return "—"
-    return f"{round(float(value) * 100)}%"
+def utc_day(ms) -> str:
+    """The UTC calendar day of epoch ms, as text: "2025-11-03"; None → "—"."""
+    if _missing(ms):
+        return NOTHING
+    return clock.utc_datetime(ms).strftime("%Y-%m-%d")
 
 
 @register.filter
@@ -92,7 +102,7 @@ def markdown(text) -> SafeString:
 @register.filter
 def qc_score(value) -> str:
     """A QC score, or "—" when no QC ran (distinct from a score of 0)."""
-    return "—" if value is None else str(value)
+    return NOTHING if value is None else str(value)
 
 
 @register.simple_tag
@@ -121,3 +131,12 @@ def progress_bar(successful, failed, total, size="sm") -> SafeString:
         '<rect class="p-bad" x="{}%" y="0" width="{}%" height="100%"/></svg>',
         size, successful, failed, pending, total, f"{ok:.2f}", f"{ok:.2f}", f"{bad:.2f}",
     )
+
+
+@register.simple_tag
+def task_url(execution_id: str, task_id: str) -> str:
+    """The task drill-down page of one task execution."""
+    try:
+        return reverse("executions:task", args=[execution_id, task_id])
+    except NoReverseMatch:
+        return f"/executions/{quote(execution_id, safe='')}/tasks/{quote(task_id, safe='')}"

@@ -34,6 +34,15 @@ def pytest_collection_finish(session):
         )
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    """Every test that drives Chromium is a `browser` test, and a `slow` one (`make test-fast` skips it)."""
+    for item in items:
+        if "chromium" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def chromium(live_server, transactional_db):
     """One browser per test, quit before the test's database goes (its keep-alive connections close
@@ -60,7 +69,8 @@ def chromium(live_server, transactional_db):
 
 
 class Page:
-    """The browser, pointed at the live server, plus the ingest API over real HTTP."""
+    """The browser, pointed at the live server, plus the ingest API over real HTTP (the same calls as
+    tests.support.api.Ingest, so the data builders of tests/support/ work with either)."""
 
     def __init__(self, driver, base_url: str, token: str):
         self.driver = driver
@@ -111,8 +121,8 @@ class Page:
         assert response.status_code in (200, 201), response.text
         return response
 
-    def put(self, path: str, body: dict) -> requests.Response:
-        response = self.http.put(f"{self.base}/api/v1{path}", json=body, timeout=10)
+    def plan(self, plan_id: str, body: dict) -> requests.Response:
+        response = self.http.put(f"{self.base}/api/v1/plans/{plan_id}", json=body, timeout=10)
         assert response.status_code == 200, response.text
         return response
 
@@ -133,7 +143,7 @@ class Page:
 @pytest.fixture
 def page(live_server, transactional_db, chromium):
     get_user_model().objects.create_superuser("admin", "admin@example.com", PASSWORD)
-    token = services.ingest_token_create(name="browser-test")
+    token = services.ingest_token_create(name="browser-test", scopes=("read", "write"))
     page = Page(chromium, live_server.url, token)
     yield page
     page.http.close()

@@ -2,17 +2,8 @@
 task's row and bar in their places and moves a changed one, without a reload, and its answer is
 small however many tasks the execution has."""
 
-import time
-
-import pytest
-
-from tests.page_data import result
-
-pytestmark = pytest.mark.browser
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+from executions import clock
+from tests.support.pages import result
 
 
 def _row_ids(page) -> list[str]:
@@ -30,7 +21,7 @@ def _changed_polls(page) -> list[dict]:
 
 
 def test_it_inserts_and_moves_rows_in_place_with_small_polls(page):
-    start = _now_ms() - 3_600_000
+    start = clock.now_ms() - 3_600_000
     total = 300
     page.start("run-big", "plan-big", total + 1, start)
     events = [{"type": "task_result", "executionId": "run-big", "taskId": f"t{i:03d}",

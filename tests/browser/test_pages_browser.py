@@ -2,18 +2,14 @@
 
 import time
 
-import pytest
+import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from tests.page_data import PLAN, result
-
-pytestmark = pytest.mark.browser
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+from executions import clock
+from tests.support import failure_report
+from tests.support.pages import PLAN, result
 
 
 def _poll_requests(page) -> int:
@@ -22,9 +18,34 @@ def _poll_requests(page) -> int:
     )
 
 
+def _settled_poll_requests(page) -> int:
+    """The poll requests made so far, once none is in flight (htmx marks a requesting element with
+    the htmx-request class until its answer is in)."""
+    page.wait_for(lambda d: not page.js("return document.querySelector('.htmx-request') !== null"), timeout=10)
+    return _poll_requests(page)
+
+
+def _poll_interval_seconds(page, css: str) -> float:
+    """The polling period of an element, from its hx-trigger ("every 2s ...")."""
+    trigger = page.css(css).get_attribute("hx-trigger")
+    assert trigger and trigger.startswith("every "), trigger
+    return float(trigger.split()[1].rstrip("s"))
+
+
+def _count_vetoed_polls(page) -> None:
+    """From now on, window.__vetoedPolls counts the polls that static/js/app.js refused to send
+    (its htmx:confirm listener, registered first, has already decided when this one runs)."""
+    page.js("""window.__vetoedPolls = 0;
+               document.addEventListener('htmx:confirm', function (event) {
+                 if (event.defaultPrevented && event.detail.elt.hasAttribute('data-poll-visible-only')) {
+                   window.__vetoedPolls += 1;
+                 }
+               });""")
+
+
 def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished(page):
-    start = _now_ms() - 120_000
-    page.put("/plans/plan-live", PLAN)
+    start = clock.now_ms() - 120_000
+    page.plan("plan-live", PLAN)
     page.start("run-live", "plan-live", 4, start)
     page.task("run-live", "design", result("failure", error="schema rejected", timestamp=start + 30_000),
               task={"id": "design", "title": "Design the schema", "parallelGroup": 1})
@@ -34,6 +55,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
     page.open("/executions/run-live")
     page.wait_text("Write the endpoints")
     assert page.css("#live-poll").get_attribute("hx-trigger").startswith("every 2s")
+    interval = _poll_interval_seconds(page, "#live-poll")
     page.screenshot("execution-running")
 
     # Open a <details>, scroll, and mark the window: none of it may be lost by the live update.
@@ -44,7 +66,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
     scroll_before = page.js("return window.scrollY")
     assert scroll_before > 0
 
-    page.task("run-live", "docs", result(output="Docs written", timestamp=_now_ms()),
+    page.task("run-live", "docs", result(output="Docs written", timestamp=clock.now_ms()),
               task={"id": "docs", "title": "Write the docs live", "parallelGroup": 2})
     page.wait_text("Write the docs live", "#live", timeout=10)
     assert page.js("return window.__notReloaded") is True
@@ -52,12 +74,13 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
     assert abs(page.js("return window.scrollY") - scroll_before) < 5
     assert "2 successful, 1 failed, 1 pending of 4" in page.css("#live svg.progress").get_attribute("aria-label")
 
-    page.finish("run-live", _now_ms())
+    page.finish("run-live", clock.now_ms())
     page.wait_for(EC.presence_of_element_located((By.CSS_SELECTOR, "#live .badge-failed")), timeout=10)
     assert page.css("#live-poll").get_attribute("hx-trigger") is None
-    time.sleep(0.5)  # let a request that was already in flight land
-    polls = _poll_requests(page)
-    time.sleep(5)
+    polls = _settled_poll_requests(page)
+    # Nothing happens when polling has stopped, so only watching for it can tell: for two and a half
+    # of the intervals it polled at.
+    time.sleep(2.5 * interval)
     assert _poll_requests(page) == polls, "the page kept polling after the execution finished"
     assert page.js("return window.__notReloaded") is True
     page.driver.set_window_size(1280, 900)
@@ -66,7 +89,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
 
 
 def test_it_shows_a_failed_tasks_qc_and_diff_and_renders_injected_html_harmlessly(page):
-    start = _now_ms() - 600_000
+    start = clock.now_ms() - 600_000
     page.start("run-qc", "plan-qc", 1, start)
     page.task("run-qc", "report", result(
         "failure", attemptNumber=1, timestamp=start + 60_000, error="QC rejected the report",
@@ -116,7 +139,7 @@ def test_it_shows_a_failed_tasks_qc_and_diff_and_renders_injected_html_harmlessl
 
 
 def test_it_filters_the_list_through_the_url_and_the_back_button_restores_it(page):
-    start = _now_ms() - 3_600_000
+    start = clock.now_ms() - 3_600_000
     for i, (eid, plan, failed) in enumerate([("nightly-build", "ci", False), ("release-train", "release", True),
                                               ("nightly-tests", "ci", False)]):
         page.start(eid, plan, 1, start + i * 60_000)
@@ -159,17 +182,20 @@ def test_it_shows_a_new_execution_on_the_list_without_a_reload(page):
     page.js("window.__notReloaded = true")
     # Polls while nothing changed are answered 204: the table element is not swapped...
     page.js("document.getElementById('executions-table').__unchanged = true")
-    time.sleep(6)
+    list_polls = ("return performance.getEntriesByType('resource').filter(e => e.initiatorType === 'xmlhttprequest'"
+                  " && new URL(e.name).pathname === '/').map(e => e.responseStatus)")
+    page.wait_for(lambda d: len(page.js(list_polls)) >= 1, timeout=2 * _poll_interval_seconds(page, "#executions-table") + 2)
+    assert set(page.js(list_polls)) == {204}
     assert page.js("return document.getElementById('executions-table').__unchanged") is True
     # ...and polling goes on after them.
-    page.start("brand-new-run", "ci", 2, _now_ms())
+    page.start("brand-new-run", "ci", 2, clock.now_ms())
     page.wait_text("brand-new-run", "#executions-table", timeout=12)
     assert page.js("return window.__notReloaded") is True
 
 
 def test_it_renders_every_page_without_sideways_scrolling_on_a_phone(page):
-    start = _now_ms() - 900_000
-    page.put("/plans/plan-a", PLAN)
+    start = clock.now_ms() - 900_000
+    page.plan("plan-a", PLAN)
     page.start("run-1", "plan-a", 3, start)
     for i, task in enumerate(PLAN["tasks"]):
         page.task("run-1", task["id"], result(timestamp=start + (i + 1) * 120_000, output=f"Output of {task['id']}"),
@@ -194,49 +220,27 @@ def test_it_renders_every_page_without_sideways_scrolling_on_a_phone(page):
 
 
 def test_it_pauses_polling_while_the_tab_is_hidden(page):
-    start = _now_ms() - 60_000
+    start = clock.now_ms() - 60_000
     page.start("run-hidden", "plan-h", 3, start)
     page.sign_in()
     page.open("/executions/run-hidden")
     page.wait_for(lambda d: _poll_requests(page) >= 1, timeout=10)
     # The page believes its tab is hidden: no poll goes out.
     page.js("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});")
-    time.sleep(0.5)
-    polls = _poll_requests(page)
-    time.sleep(5)
+    polls = _settled_poll_requests(page)
+    _count_vetoed_polls(page)
+    # Two of its polls came due while hidden, and neither was sent.
+    page.wait_for(lambda d: page.js("return window.__vetoedPolls") >= 2, timeout=4 * _poll_interval_seconds(page, "#live-poll"))
     assert _poll_requests(page) == polls, "the page polled while its tab was hidden"
     # Visible again: polling resumes and picks up what happened meanwhile.
-    page.task("run-hidden", "a", result(timestamp=_now_ms()), task={"id": "a", "title": "Done while hidden"})
+    page.task("run-hidden", "a", result(timestamp=clock.now_ms()), task={"id": "a", "title": "Done while hidden"})
     page.js("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});")
     page.wait_text("Done while hidden", "#live", timeout=10)
     assert _poll_requests(page) > polls
 
 
-class _ApiThroughPage:
-    """The shape tests/failure_report_data.build expects, over the live server's real HTTP API."""
-
-    def __init__(self, page):
-        self.page = page
-
-    def plan(self, plan_id, body):
-        return self.page.put(f"/plans/{plan_id}", body)
-
-    def start(self, *args):
-        return self.page.start(*args)
-
-    def task(self, *args, **kwargs):
-        return self.page.task(*args, **kwargs)
-
-    def finish(self, execution_id, end_time):
-        return self.page.finish(execution_id, end_time)
-
-
 def test_it_filters_the_failure_report_through_the_url_and_exports_the_same_rows_as_csv(page):
-    import requests
-
-    from tests import failure_report_data as data
-
-    data.build(_ApiThroughPage(page))
+    failure_report.build(page)
     page.sign_in()
     page.open("/reports/failures?started_from=2025-11-03&started_to=2025-11-06")
     page.wait_text("Connection to db-")
@@ -261,3 +265,18 @@ def test_it_filters_the_failure_report_through_the_url_and_exports_the_same_rows
     assert rows[0].startswith("executionId,planId,taskId")
     assert rows[1:] and all(",docs," in row for row in rows[1:])
     assert not any(",etl," in row for row in rows[1:])
+
+
+def test_it_marks_a_quiet_execution_stale_on_the_list_when_the_apps_clock_moves_on(page, frozen_clock, settings):
+    # The live server runs in this process: the stopped app clock is its clock too.
+    page.start("quiet-run", "ci", 2, clock.now_ms() - 60_000)
+    page.sign_in()
+    page.open("/")
+    page.wait_text("quiet-run", "#executions-table")
+    assert page.csss("#executions-table .badge-stale") == []
+    page.js("window.__notReloaded = true")
+    frozen_clock.advance(seconds=settings.EXECUTION_STALE_AFTER_SECONDS + 1)
+    # Nothing was posted: the next poll finds the table changed and swaps the badge in.
+    page.wait_for(lambda d: page.csss("#execution-quiet-run .badge-stale"),
+                  timeout=2 * _poll_interval_seconds(page, "#executions-table") + 2)
+    assert page.js("return window.__notReloaded") is True

@@ -17,19 +17,26 @@ CALL (conflicts, changed) {
     OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
            coalesce(sum(a.toolCalls), 0) AS calls,
-           coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework
+           coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework,
+           min(a.timestamp - coalesce(a.durationMs, 0)) AS firstAttemptStart
   }
-  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, eid IN changed AS moved
+  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, firstAttemptStart, eid IN changed AS moved
   SET e.tasksSuccessful = ok, e.tasksFailed = bad,
       e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
       // For the failure report: tokens spent on failed attempts, and the task ids (its per-task
       // denominators count these lists instead of reading every task execution).
       e.reworkTokens = rework, e.taskIds = taskIds,
+      // Where the failure report and the list place it in time: its start, or while no start
+      // event has arrived, the earliest start of its attempts, else when it was first heard of.
+      e.firstKnownAt = coalesce(e.startTime, firstAttemptStart, e.created),
       // For the list's case-insensitive search: ids and task titles, one per line.
       e.searchText = toLower(reduce(text = e.executionId + '\n' + coalesce(e.planId, ''), title IN titles |
                                     text + '\n' + title)),
+      // Finished with fewer tasks reported than it announced (totalTasks), none failed: incomplete,
+      // not completed (docs/design.md says why).
       e.status = CASE WHEN NOT e.finished THEN 'running' WHEN e.cancelled THEN 'cancelled'
-                      WHEN bad > 0 THEN 'failed' ELSE 'completed' END,
+                      WHEN bad > 0 THEN 'failed' WHEN ok < e.tasksTotal THEN 'incomplete' ELSE 'completed' END,
+      e.tasksMissing = CASE WHEN e.finished AND ok + bad < e.tasksTotal THEN e.tasksTotal - ok - bad ELSE 0 END,
       e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
                           THEN e.endTime - e.startTime ELSE null END,
       e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,

@@ -1,6 +1,6 @@
-// Some execution was written by a version that did not derive every fact (searchText is the
-// newest), or some attempt lacks its (executionId, taskId) key (written before keys were pairs).
-OPTIONAL MATCH (e:OrchestrationExecution) WHERE e.searchText IS NULL
+// Some execution was written by a version that did not derive every fact (searchText and
+// firstKnownAt came last), or some attempt lacks its (executionId, taskId) key (written before keys were pairs).
+OPTIONAL MATCH (e:OrchestrationExecution) WHERE e.searchText IS NULL OR e.firstKnownAt IS NULL
 WITH e LIMIT 1
 OPTIONAL MATCH (a:TaskAttempt) WHERE a.executionId IS NULL
 WITH e, a LIMIT 1

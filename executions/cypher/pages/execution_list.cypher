@@ -10,17 +10,13 @@ CALL () {
 }
 CALL () {
   MATCH (e:OrchestrationExecution) WHERE e.started = false
-    AND ($status IS NULL OR e.status = $status) AND ($planId IS NULL OR e.planId = $planId)
-    AND ($fromMs IS NULL OR e.startTime >= $fromMs) AND ($toMs IS NULL OR e.startTime < $toMs)
-    AND ($q IS NULL OR e.searchText CONTAINS $q)
+//@include pages/_execution_filters
   WITH e ORDER BY e.created DESC, e.executionId DESC LIMIT $skip + $limit
   RETURN collect(e) AS early
 }
 CALL () {
   MATCH (e:OrchestrationExecution) WHERE e.startTime IS NOT NULL
-    AND ($status IS NULL OR e.status = $status) AND ($planId IS NULL OR e.planId = $planId)
-    AND ($fromMs IS NULL OR e.startTime >= $fromMs) AND ($toMs IS NULL OR e.startTime < $toMs)
-    AND ($q IS NULL OR e.searchText CONTAINS $q)
+//@include pages/_execution_filters
   WITH e ORDER BY e.startTime DESC, e.executionId DESC LIMIT $skip + $limit
   RETURN collect(e) AS started
 }

@@ -9,4 +9,4 @@ CALL (t) {
 RETURN e.executionId AS executionId, e.planId AS planId, t.taskId AS taskId, t.taskTitle AS taskTitle,
        t.attemptNumber AS attemptNumber, t.attemptCount AS attempts, t.error AS error, t.qcScore AS qcScore,
        t.qcIssues AS qcIssues, tokens, t.timestamp AS timestamp
-ORDER BY e.startTime, e.executionId, t.taskId
+ORDER BY e.firstKnownAt, e.executionId, t.taskId

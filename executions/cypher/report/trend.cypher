@@ -3,7 +3,7 @@
 // and attempts: tasksSuccessful + tasksFailed = task executions (each has a latest attempt that
 // succeeded or failed).
 //@include report/_in_range
-WITH (e.startTime - $origin) / $bucket_ms AS bucket, e,
+WITH (e.firstKnownAt - $origin) / $bucket_ms AS bucket, e,
      coalesce(e.tasksSuccessful, 0) + coalesce(e.tasksFailed, 0) AS tasks, coalesce(e.tasksFailed, 0) AS failedTasks
 RETURN bucket,
        count(e) AS executions,

@@ -33,7 +33,8 @@ class Command(BaseCommand):
             db.cypher_query(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({keys}) IS UNIQUE")
         # Beyond neomodel's per-property indexes: the list page sorts and filters on these together.
         db.cypher_query(
-            "CREATE INDEX execution_status_start IF NOT EXISTS FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
+            "CREATE INDEX execution_status_start IF NOT EXISTS"
+            " FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
         )
         db.cypher_query(
             "CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)"

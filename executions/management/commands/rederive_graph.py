@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from executions import services
-from executions.errors import ServiceError
 
 
 class Command(BaseCommand):
     help = (
-        "Move a graph written by an older version to the current keys, then recompute every execution's derived facts (counters, statuses, FAILED_TASK and the failure "
-        "report's links and fields) from the stored attempts. Run it once after upgrading a graph "
+        "Move a graph written by an older version to the current keys, then recompute every "
+        "execution's derived facts (counters, statuses, FAILED_TASK and the failure report's links and "
+        "fields) from the stored attempts. Run it once after upgrading a graph "
         "written by an older version; safe to run again."
     )
 

@@ -23,18 +23,19 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from executions import clock, services
-from executions.errors import ServiceError
 from executions.demo.loader import DemoPlan, load_demo_plans
 from executions.demo.scripting import Attempt, ExecutionScript, TaskRun, script_execution
+from executions.errors import ServiceError
 
 DAY_MS = 86_400_000
 BACKFILL_DAYS = 14
@@ -247,7 +248,7 @@ class Simulator:
                 except TokenRejected as exc:
                     self.fatal = exc
                     self.stop.set()
-                except Exception:  # a bug in one execution must not end the demo
+                except Exception:  # noqa: BLE001 - a bug in one execution must not end the demo
                     self.warn(f"execution {index} crashed:\n{traceback.format_exc()}")
 
         threads = [threading.Thread(target=worker, args=(slot,), name=f"simulate-{slot}", daemon=True)
@@ -317,25 +318,27 @@ def _task_body(*, run: TaskRun, attempt: Attempt, duration_ms: int, timestamp_ms
     return {"taskId": run.task["id"], "result": result, "task": run.task}
 
 
-def _past_events(*, script: ExecutionScript, execution_id: str, start_ms: int, rng: random.Random) -> list[dict[str, Any]]:
+def _past_events(
+    *, script: ExecutionScript, execution_id: str, start_ms: int, rng: random.Random
+) -> list[dict[str, Any]]:
     """The whole execution as batch events, timed as it would have run (speed 1) from `start_ms`."""
     plan_id = script.plan.plan_id
     events: list[dict[str, Any]] = [{"type": "execution_started", "executionId": execution_id, "planId": plan_id,
                                      "totalTasks": len(script.plan.tasks), "startTime": start_ms}]
-    clock = start_ms + rng.randint(300, 1_500)
+    at_ms = start_ms + rng.randint(300, 1_500)
     results = []
     for stage in script.stages:
-        stage_end = clock
+        stage_end = at_ms
         for run in stage:
-            finished_at = clock
+            finished_at = at_ms
             for attempt in run.attempts:
                 finished_at += attempt.work_ms
                 body = _task_body(run=run, attempt=attempt, duration_ms=attempt.work_ms, timestamp_ms=finished_at)
                 results.append({"type": "task_result", "executionId": execution_id, **body})
             stage_end = max(stage_end, finished_at)
-        clock = stage_end + rng.randint(300, 1_500)
+        at_ms = stage_end + rng.randint(300, 1_500)
     events += sorted(results, key=lambda e: e["result"]["timestamp"])
-    events.append({"type": "execution_finished", "executionId": execution_id, "endTime": clock,
+    events.append({"type": "execution_finished", "executionId": execution_id, "endTime": at_ms,
                    "cancelled": script.cancelled})
     return events
 
@@ -433,7 +436,9 @@ class Command(BaseCommand):
         try:
             token = services.ingest_token_create(name=name)
         except (ServiceError, DatabaseError) as exc:
-            raise CommandError(f"could not create an ingest token ({exc}); pass --token or set MIMIR_INGEST_TOKEN") from exc
+            raise CommandError(
+                f"could not create an ingest token ({exc}); pass --token or set MIMIR_INGEST_TOKEN"
+            ) from exc
         log(f"created ingest token {name} (revoke with: manage.py revoke_ingest_token {name})")
         return token
 

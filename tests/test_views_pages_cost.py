@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from executions import rendering
 from executions.selectors.executions import TEXT_EXCERPT_CHARS
-from tests.page_data import T0, result
+from tests.support.pages import T0, result
 
 PATHOLOGICAL = "![" * 250_000  # 500 KB: markdown-it-py took 13 s of CPU per view on it
 

@@ -16,9 +16,9 @@ Outside it: e0 (ops, day -1, deploy FAIL) and e7 (etl, day 10, load FAIL "...db-
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-D0 = int(datetime(2025, 11, 3, tzinfo=timezone.utc).timestamp() * 1000)
+D0 = int(datetime(2025, 11, 3, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
 DAY = 24 * HOUR
 

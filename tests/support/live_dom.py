@@ -24,7 +24,7 @@ class Node:
     tag: str
     attrs: dict[str, str | None] = field(default_factory=dict)
     children: list = field(default_factory=list)  # Node or str
-    parent: "Node | None" = None
+    parent: Node | None = None
 
     def html(self, skip_attrs: frozenset = frozenset()) -> str:
         if self.tag == "#root":
@@ -44,7 +44,7 @@ class Node:
                 yield child
                 yield from child.elements()
 
-    def select(self, selector: str) -> list["Node"]:
+    def select(self, selector: str) -> list[Node]:
         if selector.startswith("#"):
             return [n for n in self.elements() if n.attrs.get("id") == selector[1:]]
         match = re.fullmatch(r"\[([\w-]+)=([\w-]+)\]", selector)
@@ -53,12 +53,12 @@ class Node:
         name, value = match.groups()
         return [n for n in self.elements() if n.attrs.get(name) == value]
 
-    def one(self, selector: str) -> "Node":
+    def one(self, selector: str) -> Node:
         found = self.select(selector)
         assert len(found) == 1, (selector, len(found))
         return found[0]
 
-    def child_elements(self) -> list["Node"]:
+    def child_elements(self) -> list[Node]:
         return [c for c in self.children if isinstance(c, Node)]
 
 
