@@ -59,6 +59,20 @@ def write_statement(fn: Callable[[], T]) -> T:
     return _with_retries(fn, transaction=False)
 
 
+def rolled_back(fn: Callable[[], T]) -> T:
+    """Run fn in one write transaction and roll it back, retrying transient errors: what its writes
+    would do, with nothing kept (a dry run)."""
+
+    def attempt() -> T:
+        db.begin()
+        try:
+            return fn()
+        finally:
+            db.rollback()
+
+    return _with_retries(attempt, transaction=False)
+
+
 def read(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     """Run a named read statement, retrying transient errors."""
     return _with_retries(lambda: run(name, params), transaction=False)

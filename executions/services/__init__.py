@@ -3,12 +3,14 @@
 - `ingest`: applying telemetry events (one transaction, or one statement, per call);
 - `group_commit`: task results posted one per request, written together while a write is in Neo4j;
 - `rederive`: recomputing derived facts for a graph written by an older version;
-- `tokens`: API tokens and their scopes.
+- `import_mimir`: importing a graph written by Mimir's own persistence module;
+- `tokens`: API tokens, their scopes and limits.
 
 The public services are re-exported here, so that callers write `services.execution_start(...)`.
 """
 
 from .group_commit import GroupCommit, group_commit
+from .import_mimir import ImportReport, MimirSource, Repair, mimir_import
 from .ingest import (
     BatchItem,
     BatchResult,
@@ -26,6 +28,7 @@ from .tokens import (
     ingest_token_authenticate,
     ingest_token_create,
     ingest_token_revoke,
+    token_limits_parse,
     token_scopes_parse,
 )
 
@@ -34,7 +37,10 @@ __all__ = [
     "BatchResult",
     "EventResult",
     "GroupCommit",
+    "ImportReport",
     "KeyMigration",
+    "MimirSource",
+    "Repair",
     "TokenIdentity",
     "events_apply",
     "execution_finish",
@@ -46,8 +52,10 @@ __all__ = [
     "ingest_token_create",
     "ingest_token_revoke",
     "keys_migrate",
+    "mimir_import",
     "plan_upsert",
     "task_result_record",
     "task_results_write",
+    "token_limits_parse",
     "token_scopes_parse",
 ]
