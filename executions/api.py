@@ -19,6 +19,7 @@ from pydantic import Field
 
 from . import report_filters, schemas, schemas_read, selectors, services
 from .errors import ConflictError, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, ServiceError
+from .limits import ExecutionLimits
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ api = NinjaAPI(
     description=(
         "Orchestrators post execution telemetry here. Every call is idempotent: replaying an event "
         "changes nothing and answers success (`replayed: true`); a different payload for an event "
-        "already recorded is a 409 naming what differs. Events may arrive in any order."
+        "already recorded is a 409 naming what differs. Events may arrive in any order. A token may be "
+        "limited to plans or execution-id prefixes: a write or read outside them is a 403 naming the field "
+        "(`executionId`, `planId`), with nothing written; in a batch, per event."
     ),
     urls_namespace="api-v1",
     auth=IngestAuth(),
@@ -161,6 +164,11 @@ Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 403: schemas.ErrorOut, 409:
        413: schemas.ErrorOut, 415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
+def _limits(request: HttpRequest) -> ExecutionLimits:
+    """The authenticated token's limits (executions.limits): writes and reads stay within them."""
+    return request.auth.limits
+
+
 def _answer(result: services.EventResult, *, created_status: int = 201) -> Status:
     """A recorded event is `created_status`, a replay 200."""
     return Status(created_status if result.created else 200, result.data)
@@ -169,27 +177,27 @@ def _answer(result: services.EventResult, *, created_status: int = 201) -> Statu
 @api.put("/plans/{plan_id}", response={200: schemas.PlanOut, **Err}, summary="Create or replace a plan")
 def plan_put(request, plan_id: schemas.Identifier, payload: schemas.PlanIn):
     # A plan is a document PUT in place: 200 whether it is new, changed or the same.
-    return _answer(services.plan_upsert(plan_id=plan_id, plan=payload), created_status=200)
+    return _answer(services.plan_upsert(plan_id=plan_id, plan=payload, limits=_limits(request)), created_status=200)
 
 
 @api.post("/executions", response={200: schemas.ExecutionEventOut, 201: schemas.ExecutionEventOut, **Err},
           summary="An execution started")
 def execution_start(request, payload: schemas.ExecutionStartIn):
-    return _answer(services.execution_start(start=payload))
+    return _answer(services.execution_start(start=payload, limits=_limits(request)))
 
 
 @api.post("/executions/{execution_id}/tasks",
           response={200: schemas.TaskResultOut, 201: schemas.TaskResultOut, **Err},
           summary="A task's result (one attempt, with its QC verdict)")
 def task_result(request, execution_id: schemas.Identifier, payload: schemas.TaskResultIn):
-    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload))
+    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload, limits=_limits(request)))
 
 
 @api.post("/executions/{execution_id}/finish",
           response={200: schemas.ExecutionEventOut, 201: schemas.ExecutionEventOut, **Err},
           summary="An execution finished or was cancelled")
 def execution_finish(request, execution_id: schemas.Identifier, payload: schemas.ExecutionFinishIn):
-    return _answer(services.execution_finish(execution_id=execution_id, finish=payload))
+    return _answer(services.execution_finish(execution_id=execution_id, finish=payload, limits=_limits(request)))
 
 
 
@@ -210,7 +218,7 @@ def _batch_status(item: services.BatchItem) -> int:
 
 @api.post("/events", response={200: schemas.BatchOut, **Err}, summary="A batch of events, applied in order")
 def events(request, payload: BatchIn):
-    batch = services.events_apply(events=payload.events)
+    batch = services.events_apply(events=payload.events, limits=_limits(request))
     results = [
         {
             "index": item.index,
@@ -238,14 +246,30 @@ def _found(value: Any, what: str) -> Any:
     return value
 
 
+def _readable(request: HttpRequest, execution_id: str, execution: dict | None) -> None:
+    """A limited token reads only executions within its limits (403)."""
+    if refusal := _limits(request).read_refusal(execution_id=execution_id, execution=execution):
+        raise refusal
+
+
+def _plan_readable(request: HttpRequest, plan_id: str | None, *, field: str = "plan") -> None:
+    """Plan reads and the report span whole plans: a limited token reads them only of its plans."""
+    limits = _limits(request)
+    if not limits.plan_readable(plan_id):
+        what = f"plan {plan_id!r} is not one this token may read" if plan_id else "this read spans every plan"
+        raise limits.refuse(field, what)
+
+
 @api.get("/executions", response={200: schemas_read.ExecutionListOut, **ReadErr}, auth=READ,
          summary="Executions, filtered and ordered as on the list page, a page at a time")
 def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
-    """Not-yet-started executions first, then newest start first. `nextCursor` continues after the
-    page's last execution, so executions recorded meanwhile never repeat or hide others."""
+    """Newest first by first-known time (`firstKnownAt`: the start, or for an execution whose start
+    event never arrived, its first attempt's start). `nextCursor` continues after the page's last
+    execution, so executions recorded meanwhile never repeat or hide others."""
     page = selectors.execution_page(
         status=query.status, plan_id=query.plan, search=query.q, started_from=query.started_from,
-        started_to=query.started_to, cursor=query.cursor, limit=query.limit,
+        started_to=query.started_to, start_event=query.start_event, limits=_limits(request), cursor=query.cursor,
+        limit=query.limit,
     )
     return {"executions": page["executions"], "nextCursor": page["next_cursor"]}
 
@@ -253,25 +277,30 @@ def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
 @api.get("/executions/{execution_id}", response={200: schemas_read.ExecutionDetailOut, **ReadOneErr}, auth=READ,
          summary="An execution with its counters and task executions (latest attempt each)")
 def execution_get(request, execution_id: schemas.Identifier):
-    return _found(selectors.execution_get(execution_id=execution_id), f"execution {execution_id!r}")
+    execution = selectors.execution_get(execution_id=execution_id)
+    _readable(request, execution_id, execution)
+    return _found(execution, f"execution {execution_id!r}")
 
 
 @api.get("/executions/{execution_id}/tasks/{task_id}", response={200: schemas_read.TaskDetailOut, **ReadOneErr},
          auth=READ, summary="A task of an execution with every attempt and its QC verdict, newest first")
 def task_get(request, execution_id: schemas.Identifier, task_id: schemas.Identifier):
-    return _found(selectors.task_detail(execution_id=execution_id, task_id=task_id),
-                  f"task {task_id!r} in execution {execution_id!r}")
+    task = selectors.task_detail(execution_id=execution_id, task_id=task_id)
+    _readable(request, execution_id, task["execution"] if task else None)
+    return _found(task, f"task {task_id!r} in execution {execution_id!r}")
 
 
 @api.get("/plans", response={200: schemas_read.PlanListOut, **NoParamsErr}, auth=READ,
          summary="Every plan with its run statistics, most recently run first")
 def plans_list(request):
+    _plan_readable(request, None, field="token")
     return {"plans": selectors.plan_list()}
 
 
 @api.get("/plans/{plan_id}", response={200: schemas_read.PlanDetailOut, **ReadOneErr}, auth=READ,
          summary="A plan: its tasks (dependencies, parallel groups), run statistics and recent executions")
 def plan_get(request, plan_id: schemas.Identifier, query: Query[schemas_read.PlanDetailQuery]):
+    _plan_readable(request, plan_id)
     data = _found(selectors.plan_detail(plan_id=plan_id, per_page=query.limit), f"plan {plan_id!r}")
     return {
         "plan": data["plan"],
@@ -289,6 +318,7 @@ def plan_get(request, plan_id: schemas.Identifier, query: Query[schemas_read.Pla
 def failure_report(request, query: Query[schemas_read.FailureReportQuery]):
     """The range is of execution start days (UTC), both ends included, as on /reports/failures: by
     default the last 30 days, at most 731. Unlike the page, an invalid value is a 400, never its default."""
+    _plan_readable(request, query.plan)
     filters = report_filters.strict_filters(
         {"started_from": query.started_from, "started_to": query.started_to, "plan": query.plan},
         plans=selectors.plan_options(), today=timezone.now().date(),

@@ -14,7 +14,7 @@ DAY_RANGE = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 class ExecutionFilterForm(forms.Form):
-    """The page renders q, status, plan and the dates (templates/executions/_field.html); page comes
+    """The page renders q, status, plan, the dates and the start event (templates/executions/_field.html); page comes
     from the pager's links."""
 
     q = forms.CharField(
@@ -31,6 +31,12 @@ class ExecutionFilterForm(forms.Form):
                                    widget=forms.DateInput(attrs={"type": "date"}))
     started_to = forms.DateField(required=False, label="to", validators=DAY_RANGE,
                                    widget=forms.DateInput(attrs={"type": "date"}))
+    # Executions created by task results (or a finish) whose start event never came: a stray post
+    # with a typo'd id, or a start still on its way.
+    start_event = forms.ChoiceField(
+        required=False, label="Start event",
+        choices=[("", "Any"), ("received", "Received"), ("missing", "No start event received")],
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
     def offer_plans(self, plan_ids: list[str]) -> None:
@@ -47,10 +53,11 @@ class ExecutionFilterForm(forms.Form):
             "plan_id": data.get("plan") or None,
             "started_from": data.get("started_from"),
             "started_to": data.get("started_to"),
+            "start_event": data.get("start_event") or None,
             "page": data.get("page") or 1,
         }
 
     @property
     def is_filtered(self) -> bool:
         kwargs = self.selector_kwargs()
-        return any(kwargs[k] for k in ("search", "status", "plan_id", "started_from", "started_to"))
+        return any(kwargs[k] for k in ("search", "status", "plan_id", "started_from", "started_to", "start_event"))

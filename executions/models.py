@@ -19,6 +19,8 @@ from neomodel import (
     StructuredNode,
 )
 
+from .limits import ExecutionLimits
+
 EXECUTION_STATUSES = ("running", "completed", "incomplete", "failed", "cancelled")
 TASK_STATUSES = ("success", "failure")
 
@@ -197,6 +199,11 @@ class IngestToken(models.Model):
     # Its scopes, sorted and comma-separated ("read,write"): one column that the token check's single
     # SELECT reads with the id. Tokens from before scopes existed are ingest tokens: "write".
     scopes = models.CharField(max_length=100, default="write")
+    # Its limits (services.tokens, executions.limits), one id per line (ids hold no white space);
+    # empty: no limit of that kind. Plan ids it may write and read executions of:
+    plans = models.TextField(blank=True, default="")
+    # and prefixes the execution ids it may write and read must start with.
+    execution_prefixes = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -207,6 +214,10 @@ class IngestToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def limits(self) -> ExecutionLimits:
+        return ExecutionLimits.from_stored(self.plans, self.execution_prefixes)
 
     @staticmethod
     def generate() -> str:

@@ -218,7 +218,7 @@ class ExecutionCounters(BaseModel):
     executionId: str
     planId: str | None
     status: str
-    started: bool
+    started: bool = Field(description="whether the start event was received (false: only task results or a finish)")
     finished: bool
     startTime: int | None
     endTime: int | None

@@ -70,8 +70,16 @@ class ExecutionListQuery(_Query):
     q: str | None = Field(
         None, max_length=200, description="case-insensitive search of execution ids, plan ids and task titles"
     )
-    started_from: Day | None = Field(None, description="started on or after this UTC day")
-    started_to: Day | None = Field(None, description="started on or before this UTC day (inclusive)")
+    started_from: Day | None = Field(
+        None, description="first known (its start, or without a start event its first attempt's start) on or after "
+        "this UTC day"
+    )
+    started_to: Day | None = Field(None, description="first known on or before this UTC day (inclusive)")
+    start_event: Literal["received", "missing"] | None = Field(
+        None,
+        description="received: only executions whose start event arrived; missing: only those known from task "
+        "results or a finish alone (a post with a mistyped id, or a start still on its way)",
+    )
     cursor: str | None = Field(None, max_length=1_000, description="`nextCursor` of the previous page")
     limit: int = Field(25, ge=1, le=100, description="executions per page")
 
@@ -114,7 +122,8 @@ class ExecutionOut(ExecutionCounters):
     elapsedMs: int | None = Field(description="start to end, or start to now while running")
     tasksPending: int = Field(description="while running: tasksTotal minus the tasks with a result")
     firstKnownAt: EpochMs | None = Field(
-        description="startTime, or while no start event has arrived its first attempt's start"
+        description="startTime, or while no start event has arrived its first attempt's start (else when it was "
+        "first heard of): the list's order"
     )
 
 
@@ -159,7 +168,7 @@ class ExecutionDetailOut(ExecutionOut):
 
 class ExecutionListOut(BaseModel):
     executions: list[ExecutionOut] = Field(
-        description="not-yet-started first (newest created first), then newest startTime first"
+        description="newest firstKnownAt first (ties: executionId, descending)"
     )
     nextCursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 

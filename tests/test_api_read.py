@@ -17,7 +17,9 @@ from executions.cypher import statement
 from executions.templatetags import mimir
 from tests.support import failure_report as failure_report_data
 from tests.support.graph import cypher
-from tests.support.pages import PLAN, T0, result, run
+from tests.support.pages import PLAN, T0, result, run, strays
+
+DAY = 86_400_000
 
 RANGE = {"started_from": "2025-11-03", "started_to": "2025-11-06"}  # days 0-3 of failure_report_data
 
@@ -111,7 +113,7 @@ def read(client, token_of):
 @pytest.fixture
 def dataset(ingest):
     """failure_report_data (e0..e7 over three plans, retries, QC history, a running execution) and two
-    executions whose start has not arrived yet, so that the list has both of its parts."""
+    executions whose start has not arrived yet (first known now: the top of the list)."""
     failure_report_data.build(ingest)
     for eid in ("late-1", "late-2"):
         assert ingest.task(eid, "extract", result(output="early bird"), task={"id": "extract", "title": "Extract sources"}).status_code == 201
@@ -148,7 +150,7 @@ def _ids(executions: list[dict]) -> list[str]:
 def _selector_kwargs(filters: dict) -> dict:
     day = lambda key: timezone.datetime.fromisoformat(filters[key]).date() if key in filters else None  # noqa: E731
     return {"status": filters.get("status"), "plan_id": filters.get("plan"), "search": filters.get("q"),
-            "started_from": day("started_from"), "started_to": day("started_to")}
+            "started_from": day("started_from"), "started_to": day("started_to"), "start_event": filters.get("start_event")}
 
 
 def _invalid(response, field: str) -> list[str]:
@@ -179,7 +181,9 @@ LIST_FILTERS = [
     {"started_from": "2025-11-04", "started_to": "2025-11-05"},
     {"started_to": "2025-11-03"},  # inclusive: day 0 and before
     {"started_from": "2025-11-04", "plan": "docs", "q": "review"},
-    {"status": "", "plan": "", "q": ""},  # empty fields are unused filters, as the page's form sends them
+    {"start_event": "missing"},
+    {"start_event": "received", "status": "running"},
+    {"status": "", "plan": "", "q": "", "start_event": ""},  # empty fields are unused filters, as the page's form sends them
 ]
 
 
@@ -212,13 +216,15 @@ def test_the_list_returns_what_the_filters_select(read, dataset):
 
 
 def test_the_cursor_walk_sees_every_execution_once_while_executions_arrive_between_pages(ingest, read):
-    # Ties: three executions share each start time, so pages end between equal startTimes.
+    # Ties: three started executions share each first-known time, and an execution without a start
+    # event (known from a result alone: placed at its attempt's start) ties with each group too, so
+    # pages end between equal keys.
     for i in range(12):
         assert ingest.start(f"s{i:02}", "p", 1, T0 + (i // 3) * 1000).status_code == 201
-    for i in range(3):
-        assert ingest.task(f"u{i}", "t0", result()).status_code == 201
+    for i in range(4):
+        assert ingest.task(f"u{i}", "t0", result(timestamp=T0 + i * 1000 + 60_000)).status_code == 201
     before = _ids(selectors.execution_list(per_page=100)["executions"])
-    assert len(before) == 15 and before[:3] == ["u2", "u1", "u0"]
+    assert len(before) == 16 and before[:6] == ["u3", "s11", "s10", "s09", "u2", "s08"]
 
     seen, cursor, inserted = [], None, False
     while True:
@@ -227,22 +233,43 @@ def test_the_cursor_walk_sees_every_execution_once_while_executions_arrive_betwe
         cursor = page["nextCursor"]
         if cursor is None:
             break
-        if not inserted and len(seen) >= 4:
-            # After the not-yet-started ones and in the middle of a tie (s11, s10, s09 started
-            # together): a newer start, an older one, two tying with the page's last (one sorting
-            # before it, one after), and a new not-yet-started execution.
-            assert seen[-1] == "s11"
-            for eid, start in (("new-top", T0 + 10_000), ("new-bottom", T0 - 1000), ("s11b", T0 + 3000), ("s10a", T0 + 3000)):
+        if not inserted and len(seen) >= 6:
+            # In the middle of a tie (u2, s08, s07, s06 first known together): a newer start, an
+            # older one, a start and a stray tying with the page's last (one each sorting before
+            # it, one after), and a stray posted now (first known now: the top of the list).
+            assert seen[-1] == "s08"
+            for eid, start in (("new-top", T0 + 10_000), ("new-bottom", T0 - 1000), ("s08a", T0 + 2000), ("s07a", T0 + 2000)):
                 assert ingest.start(eid, "p", 1, start).status_code == 201
+            for eid in ("s08b", "s07b"):
+                assert ingest.task(eid, "t0", result(timestamp=T0 + 2000 + 60_000)).status_code == 201
             assert ingest.task("u9", "t0", result()).status_code == 201
             inserted = True
     assert inserted and len(seen) == len(set(seen))
     assert [eid for eid in seen if eid in before] == before
     # What sorts after the cursor is read on a later page; what sorts before it is not.
-    assert "new-bottom" in seen and "s10a" in seen
-    assert not {"new-top", "s11b", "u9"} & set(seen)
+    assert {"new-bottom", "s07a", "s07b"} <= set(seen)
+    assert not {"new-top", "s08a", "s08b", "u9"} & set(seen)
     assert _ids(_walk(read, 3)) == _ids(_walk(read, 100)) == _ids(selectors.execution_list(per_page=100)["executions"])
-    assert len(_walk(read, 100)) == 20
+    assert len(_walk(read, 100)) == 23
+
+
+def test_it_lists_recent_executions_above_550_stray_ones_posted_before_and_filters_those(read, ingest):
+    # Issue #12 item 4: task results posted to mistyped execution ids, each making an execution no
+    # start event ever names, filled the first 16 pages of the list.
+    stray_ids = strays(ingest, 550, first_at=T0)
+    for i in range(30):
+        assert ingest.start(f"real-{i:02}", "p", 1, T0 + DAY + i * 1000).status_code == 201
+    first = read.ok("/executions")
+    assert _ids(first["executions"]) == [f"real-{i:02}" for i in range(29, 4, -1)]
+    assert all(e["started"] for e in first["executions"])
+    missing = _walk(read, 100, start_event="missing")
+    assert _ids(missing) == stray_ids[::-1]
+    assert not any(e["started"] for e in missing)
+    assert (missing[0]["firstKnownAt"], missing[-1]["firstKnownAt"]) == (T0 + 549_000, T0)
+    assert _ids(_walk(read, 7, start_event="received")) == [f"real-{i:02}" for i in range(29, -1, -1)]
+    assert _ids(_walk(read, 100)) == [f"real-{i:02}" for i in range(29, -1, -1)] + stray_ids[::-1]
+    assert _ids(read.ok("/executions", start_event="missing", q="typo-054")["executions"]) == stray_ids[549:539:-1]
+    _invalid(read("/executions", start_event="none"), "start_event")
 
 
 def test_a_page_of_the_list_reads_about_limit_rows_of_the_index_however_deep_the_cursor(ingest, read):
@@ -257,8 +284,9 @@ def test_a_page_of_the_list_reads_about_limit_rows_of_the_index_however_deep_the
     for _ in range(5):
         deep = read.ok("/executions", limit=100, **({"cursor": deep} if deep else {}))["nextCursor"]
     assert deep is not None
-    params = {"status": None, "planId": None, "fromMs": None, "toMs": None, "q": None, "limit": 11, "early": False,
-              "earlyCreated": 2**63 - 1, "earlyId": "", "startMin": 0, "beforeStart": T0 + 99_000, "beforeId": "x0099"}
+    params = {"status": None, "planId": None, "started": None, "fromMs": None, "toMs": None, "q": None,
+              "limitPlans": None, "limitPrefixes": None, "limit": 11, "knownMin": 0, "beforeKnown": T0 + 99_000,
+              "beforeId": "x0099"}
     with db.driver.session() as session:
         result_ = session.run("PROFILE " + statement("api/execution_page"), params)
         rows = [r["executions"] for r in result_]
@@ -271,7 +299,7 @@ def test_a_page_of_the_list_reads_about_limit_rows_of_the_index_however_deep_the
             yield from operators(child)
 
     plan = "\n".join(f"{op['operatorType']} {op['args'].get('Details', '')[:200]} rows={op.get('rows')}" for op in operators(profile))
-    seeks = [op for op in operators(profile) if "startTime" in op["args"].get("Details", "") and op["operatorType"].startswith("NodeIndexSeek")]
+    seeks = [op for op in operators(profile) if "firstKnownAt" in op["args"].get("Details", "") and op["operatorType"].startswith("NodeIndexSeek")]
     assert len(seeks) == 1, plan
     # The seek starts at the cursor: 11 rows wanted, a couple more read, never the 500 above it.
     assert seeks[0]["rows"] <= 13, plan
@@ -282,9 +310,9 @@ def test_a_page_of_the_list_reads_about_limit_rows_of_the_index_however_deep_the
 
 @pytest.mark.parametrize(
     ("cursor", "why"),
-    [("not a cursor!", "not base64 JSON"), (_cursor([2, T0, "e1"]), "no such part"), (_cursor([True, T0, "e1"]), "a boolean part"),
-     (_cursor([1, "T0", "e1"]), "a text key"), (_cursor([1, T0]), "too short"), (_cursor({"a": 1, "b": 2, "c": 3}), "an object"),
-     (_cursor([1, -5, "e1"]), "a negative key"), (_cursor([1, T0, ""]), "no id"), ("x" * 1001, "too long")],
+    [("not a cursor!", "not base64 JSON"), (_cursor([1, T0, "e1"]), "the earlier format's"), (_cursor([True, "e1"]), "a boolean key"),
+     (_cursor(["T0", "e1"]), "a text key"), (_cursor([T0]), "too short"), (_cursor({"a": 1, "b": 2}), "an object"),
+     (_cursor([-5, "e1"]), "a negative key"), (_cursor([T0, ""]), "no id"), (_cursor([T0, 5]), "a number id"), ("x" * 1001, "too long")],
     ids=lambda v: v if " " in v else None,
 )
 def test_it_answers_400_naming_the_cursor_for_a_cursor_it_did_not_make(read, cursor, why):
@@ -512,7 +540,10 @@ def test_every_read_endpoint_is_documented_with_its_response_schema_and_errors(c
     assert detail["taskExecutions"]["items"] == {"$ref": "#/components/schemas/TaskExecutionOut"}
     assert "attemptCount" in components["TaskExecutionOut"]["required"]
     assert {p["name"] for p in reads["/api/v1/executions"]["parameters"]} == {
-        "status", "plan", "q", "started_from", "started_to", "cursor", "limit"}
+        "status", "plan", "q", "started_from", "started_to", "start_event", "cursor", "limit"}
+    start_event = next(p for p in reads["/api/v1/executions"]["parameters"] if p["name"] == "start_event")
+    assert {"received", "missing"} <= set(re.findall(r'"(received|missing)"', json.dumps(start_event["schema"])))
+    assert "whether the start event was received" in components["ExecutionOut"]["properties"]["started"]["description"]
 
 
 @pytest.mark.parametrize(

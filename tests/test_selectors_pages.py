@@ -27,10 +27,23 @@ def test_it_lists_executions_newest_first_with_their_counters(ingest):
     assert listing["plan_ids"] == ["plan-a"] and listing["any_running"] is False
 
 
-def test_it_lists_an_execution_whose_start_has_not_arrived_yet_first(ingest):
-    run(ingest, "started", start=T0)
-    ingest.task("early", "x", result())
-    assert _ids(selectors.execution_list()) == ["early", "started"]
+def test_it_places_an_execution_whose_start_has_not_arrived_by_its_first_attempts_start(ingest):
+    run(ingest, "before", start=T0 - DAY)
+    run(ingest, "after", start=T0 + DAY)
+    # Its attempt began at T0 (it completed a minute later): between the two, not above both.
+    ingest.task("no-start", "x", result(timestamp=T0 + 60_000))
+    listing = selectors.execution_list()
+    assert _ids(listing) == ["after", "no-start", "before"]
+    assert [e["started"] for e in listing["executions"]] == [True, False, True]
+    assert listing["executions"][1]["firstKnownAt"] == T0
+    assert _ids(selectors.execution_list(start_event="missing")) == ["no-start"]
+    assert _ids(selectors.execution_list(start_event="received")) == ["after", "before"]
+    # The days filter the first-known time too (as the failure report places it).
+    assert _ids(selectors.execution_list(started_from=date(2025, 11, 13), started_to=date(2025, 11, 13))) == ["no-start"]
+    # Its start moves it to the start's time.
+    assert ingest.start("no-start", "plan-a", 1, T0 + 2 * DAY).status_code == 201
+    assert _ids(selectors.execution_list()) == ["no-start", "after", "before"]
+    assert _ids(selectors.execution_list(start_event="missing")) == []
 
 
 def test_it_filters_by_status_plan_and_started_dates(ingest):

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from executions import services
 from executions.errors import InvalidInput
+from executions.limits import ExecutionLimits
+from executions.management.commands.create_ingest_token import Command as CreateToken
 from executions.models import IngestToken
 
 
@@ -142,3 +144,66 @@ def test_the_migration_gives_tokens_from_before_scopes_the_write_scope_only(tran
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert IngestToken.objects.get(name="legacy").scopes == "write"
     assert services.ingest_token_authenticate(raw="mimir_legacy").scopes == {"write"}
+    assert services.ingest_token_authenticate(raw="mimir_legacy").limits == ExecutionLimits()
+
+
+# ---------------------------------------------------------------- limits (plans, execution-id prefixes)
+
+
+def test_it_answers_the_limits_of_a_token_none_by_default(transactional_db):
+    plain = services.ingest_token_create(name="plain")
+    etl = services.ingest_token_create(name="etl", plans=["etl", "billing", "etl"])
+    team = services.ingest_token_create(name="team", scopes=("read",), execution_prefixes=["team-a-", "run#"])
+    assert services.ingest_token_authenticate(raw=plain).limits == ExecutionLimits()
+    assert not services.ingest_token_authenticate(raw=plain).limits.limited
+    assert services.ingest_token_authenticate(raw=etl).limits == ExecutionLimits(plans=frozenset({"etl", "billing"}))
+    assert services.ingest_token_authenticate(raw=team).limits == ExecutionLimits(prefixes=("team-a-", "run#"))
+    # One id per line: ids hold no white space.
+    assert IngestToken.objects.get(name="etl").plans == "billing\netl"
+
+
+@pytest.mark.parametrize(("text", "words"), [("a b", "invalid id 'a b'"), ("ok,a/b", "invalid id 'a/b'"),
+                                             ("..", "invalid id '..'"), ("", "no id given"), (" , ", "no id given")])
+def test_it_refuses_an_invalid_or_missing_limit_naming_the_field(text, words):
+    with pytest.raises(InvalidInput) as refused:
+        services.token_limits_parse(text, field="plans")
+    assert words in refused.value.detail
+    assert [e["field"] for e in refused.value.errors] == ["plans"]
+
+
+def test_the_commands_create_a_limited_token_and_list_its_limits(transactional_db):
+    out = io.StringIO()
+    call_command("create_ingest_token", "etl-orchestrator", "--plans", "etl, billing", "--execution-prefixes", "etl-",
+                 stdout=out)
+    limits = services.ingest_token_authenticate(raw=out.getvalue().strip()).limits
+    assert limits == ExecutionLimits(plans=frozenset({"etl", "billing"}), prefixes=("etl-",))
+    # The brief's spelling of the option works too (argparse takes an unambiguous abbreviation).
+    call_command("create_ingest_token", "team", "--execution-prefix", "a-,b-", stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("list_ingest_tokens", stdout=listing)
+    rows = [line.split("\t") for line in listing.getvalue().splitlines()]
+    assert [(r[0], r[-1]) for r in rows] == [
+        ("etl-orchestrator", "limited to plans 'billing', 'etl' and execution ids starting with 'etl-'"),
+        ("team", "limited to execution ids starting with 'a-', 'b-'")]
+    help_text = CreateToken().create_parser("manage.py", "create_ingest_token").format_help()
+    assert "--plans PLAN,..." in help_text and "--execution-prefixes PREFIX,..." in help_text
+
+
+def test_the_command_refuses_a_bad_limit_with_a_clear_error(transactional_db):
+    with pytest.raises(CommandError, match="invalid id 'a/b'"):
+        call_command("create_ingest_token", "x", "--plans", "a/b", stdout=io.StringIO())
+    assert not IngestToken.objects.exists()
+
+
+def test_the_admin_shows_each_tokens_limits_and_changes_none(admin_client):
+    services.ingest_token_create(name="etl", plans=["etl"])
+    services.ingest_token_create(name="plain")
+    listing = admin_client.get("/admin/executions/ingesttoken/")
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "only plans &#x27;etl&#x27;" in html and "none (every execution)" in html
+    token = IngestToken.objects.get(name="etl")
+    page = admin_client.get(f"/admin/executions/ingesttoken/{token.pk}/change/")
+    assert page.status_code == 200 and "only plans &#x27;etl&#x27;" in page.content.decode()
+    assert 'name="plans"' not in page.content.decode()  # shown, not editable
+    assert admin_client.get("/admin/executions/ingesttoken/add/").status_code == 403

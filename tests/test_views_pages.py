@@ -7,7 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from neomodel import db
 
-from tests.support.pages import PLAN, T0, result, run
+from tests.support.pages import PLAN, T0, result, run, strays
+
+DAY = 86_400_000
+NO_START = ">no start event received</span>"
 
 
 @pytest.fixture
@@ -105,7 +108,7 @@ def test_it_renders_the_filters_from_the_form_each_with_its_label(browser, inges
     html = _text(browser.get("/?started_from=not-a-date"))
     form = _filter_form(html)
     controls = re.findall(r'<(?:input|select)\b[^>]*\bid="(id_\w+)"', form)
-    assert controls == ["id_q", "id_status", "id_plan", "id_started_from", "id_started_to"]
+    assert controls == ["id_q", "id_status", "id_plan", "id_started_from", "id_started_to", "id_start_event"]
     for control in controls:
         assert re.search(rf'<label for="{control}">\w', form), control
     assert 'type="search"' in form and 'placeholder="Execution id, plan id or task title"' in form
@@ -332,6 +335,35 @@ def test_it_shows_the_unavailable_page_when_neo4j_is_unreachable(browser, neo4j_
         assert response.status_code == 503 and int(response["Retry-After"]) > 0
         assert "Database unavailable" in _text(response) and "Sign out" in _text(response)
     assert browser.get("/").status_code == 200
+
+
+# ---------------------------------------------------------------- executions without a start event
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr class="row-[a-z]+[^"]*" id="execution-([^"]+)"', html)
+
+
+def test_it_lists_recent_executions_above_550_stray_ones_posted_before_and_filters_those(browser, ingest, cypher_calls):
+    # Issue #12 item 4: task results posted to mistyped execution ids, each making an execution no
+    # start event ever names, filled the list's pages 1-16 above every real execution.
+    stray_ids = strays(ingest, 550, first_at=T0)
+    for i in range(30):
+        run(ingest, f"real-{i:02}", start=T0 + DAY + i * 60_000, tasks=1, finish=i % 2 == 0)
+    page = _text(browser.get("/"))
+    assert _rows(page) == [f"real-{i:02}" for i in range(29, 4, -1)]
+    assert NO_START not in page
+    assert _queries(browser, cypher_calls, "/?start_event=missing") == 1
+    strays_page = _text(browser.get("/?start_event=missing"))
+    assert _rows(strays_page) == stray_ids[:-26:-1]
+    table = strays_page.split('id="executions-table"')[1]
+    assert table.count(NO_START) == 25
+    assert '<option value="missing" selected>No start event received</option>' in _filter_form(strays_page)
+    assert _rows(_text(browser.get("/?start_event=missing&page=22"))) == stray_ids[24::-1]
+    assert _rows(_text(browser.get("/?start_event=received&page=2"))) == ["real-04", "real-03", "real-02", "real-01", "real-00"]
+    # The execution page says so too; a started one does not.
+    assert NO_START in _text(browser.get(f"/executions/{stray_ids[0]}"))
+    assert NO_START not in _text(browser.get("/executions/real-00"))
 
 
 # ---------------------------------------------------------------- query counts

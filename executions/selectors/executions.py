@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .. import clock, graph
 from ..errors import InvalidInput
+from ..limits import ExecutionLimits
 
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
@@ -44,17 +45,30 @@ def execution_get(*, execution_id: str) -> dict[str, Any] | None:
     return {**with_derived(execution, clock.now_ms()), "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
 
 
+START_EVENTS = ("received", "missing")
+
+
 def _list_filters(
-    *, status: str | None, plan_id: str | None, search: str | None, started_from: date | None, started_to: date | None
+    *,
+    status: str | None,
+    plan_id: str | None,
+    search: str | None,
+    started_from: date | None,
+    started_to: date | None,
+    start_event: str | None,
+    limits: ExecutionLimits | None,
 ) -> dict[str, Any]:
     """The list's filter parameters (cypher/pages/_execution_filters), each None when not used."""
     search = search.strip().lower() if search else ""
     return {
         "status": status or None,
         "planId": plan_id or None,
+        "started": {"received": True, "missing": False}.get(start_event or ""),
         "fromMs": clock.day_start_ms(started_from) if started_from else None,
         "toMs": clock.day_start_ms(started_to + timedelta(days=1)) if started_to else None,
         "q": search or None,
+        "limitPlans": sorted(limits.plans) if limits and limits.plans is not None else None,
+        "limitPrefixes": list(limits.prefixes) if limits and limits.prefixes is not None else None,
     }
 
 
@@ -65,19 +79,24 @@ def execution_list(
     search: str | None = None,
     started_from: date | None = None,
     started_to: date | None = None,
+    start_event: str | None = None,
     page: int = 1,
     per_page: int = 25,
 ) -> dict[str, Any]:
-    """Executions newest first (by startTime; not-yet-started ones first), filtered, one page of them.
+    """Executions newest first by first-known time (`firstKnownAt`: the start, or for one whose start
+    event never arrived, its first attempt's start), filtered, one page of them.
 
-    `search` matches (case-insensitively) execution ids, plan ids and task titles. `started_to` is
-    inclusive (the whole day, UTC). Returns {"executions", "page", "per_page", "has_next",
-    "has_previous", "plan_ids", "any_running"}; one Cypher statement.
+    `search` matches (case-insensitively) execution ids, plan ids and task titles. The days filter
+    `firstKnownAt`; `started_to` is inclusive (the whole day, UTC). `start_event`: "received", or
+    "missing" (only task results or a finish arrived: a stray post, or a start still on its way).
+    Returns {"executions", "page", "per_page", "has_next", "has_previous", "plan_ids",
+    "any_running"}; one Cypher statement.
     """
     page = max(1, page)
     params = {
         **_list_filters(
-            status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to
+            status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to,
+            start_event=start_event, limits=None,
         ),
         "skip": (page - 1) * per_page,
         "limit": per_page + 1,
@@ -98,35 +117,31 @@ def execution_list(
     }
 
 
-# The list's order as a position (part, key, executionId): part 0 holds the executions whose start has
-# not arrived yet, newest `created` first; part 1 the started ones, newest `startTime` first; ties by
-# executionId, descending. A cursor is such a position, base64url-encoded JSON: it names where a page
-# ended, not how many rows came before, so that pages stay put while executions are written.
+# The list's order as a position (firstKnownAt, executionId), both descending. A cursor is such a
+# position, base64url-encoded JSON: it names where a page ended, not how many rows came before, so
+# that pages stay put while executions are written.
 _BEFORE_ALL = 2**63 - 1  # a key above every stored one (Neo4j integers are 64-bit)
 _BAD_CURSOR = "is not a cursor from a previous page of this list"
 
 
 def _cursor_encode(execution: dict[str, Any]) -> str:
-    started = execution.get("startTime") is not None
-    position = [1, execution["startTime"]] if started else [0, execution["created"]]
-    raw = json.dumps([*position, execution["executionId"]], separators=(",", ":")).encode()
+    raw = json.dumps([execution["firstKnownAt"], execution["executionId"]], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor_decode(cursor: str) -> tuple[int, int, str]:
+def _cursor_decode(cursor: str) -> tuple[int, str]:
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, RecursionError):
         position = None
     if not (
         isinstance(position, list)
-        and len(position) == 3
-        and position[0] in (0, 1) and type(position[0]) is int
-        and type(position[1]) is int and 0 <= position[1] < _BEFORE_ALL
-        and isinstance(position[2], str) and 0 < len(position[2]) <= 200
+        and len(position) == 2
+        and type(position[0]) is int and 0 <= position[0] < _BEFORE_ALL
+        and isinstance(position[1], str) and 0 < len(position[1]) <= 200
     ):
         raise InvalidInput(f"cursor {_BAD_CURSOR}", errors=[{"field": "cursor", "message": _BAD_CURSOR}])
-    return position[0], position[1], position[2]
+    return position[0], position[1]
 
 
 def execution_page(
@@ -136,34 +151,33 @@ def execution_page(
     search: str | None = None,
     started_from: date | None = None,
     started_to: date | None = None,
+    start_event: str | None = None,
+    limits: ExecutionLimits | None = None,
     cursor: str | None = None,
     limit: int = 25,
 ) -> dict[str, Any]:
     """The list (`execution_list`'s order, filters and rows) for the API: up to `limit` executions
-    after `cursor` (None: from the top). Returns {"executions", "next_cursor"} (None on the last
-    page); one Cypher statement. An execution written between two pages appears in the later one
-    if it sorts after the cursor, else in neither; no other execution goes missing, and none
-    repeats but one whose start arrives meanwhile (it moves from part 0 to part 1). Raises
-    InvalidInput naming `cursor` for a cursor this function did not make."""
+    after `cursor` (None: from the top), only those within `limits` (a limited token's; None: all).
+    Returns {"executions", "next_cursor"} (None on the last page); one Cypher statement. An
+    execution written between two pages appears in the later one if it sorts after the cursor,
+    else in neither; no other execution goes missing or repeats, but one whose first-known time
+    moves meanwhile (docs/design.md). Raises InvalidInput naming `cursor` for a cursor this
+    function did not make."""
     filters = _list_filters(
-        status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to
+        status=status, plan_id=plan_id, search=search, started_from=started_from, started_to=started_to,
+        start_event=start_event, limits=limits,
     )
-    part, key, after_id = _cursor_decode(cursor) if cursor is not None else (0, _BEFORE_ALL, "")
-    early = (key, after_id) if part == 0 else (_BEFORE_ALL, "")
-    started = (key, after_id) if part == 1 else (_BEFORE_ALL, "")
+    before = _cursor_decode(cursor) if cursor is not None else (_BEFORE_ALL, "")
     if filters["toMs"] is not None:
-        # The day filter's end is a position too, (toMs, ""): right after every start before toMs.
-        # Of two positions to continue after, the smaller one is further down the list.
-        started = min(started, (filters["toMs"], ""))
+        # The day filter's end is a position too, (toMs, ""): right after every execution known
+        # before toMs. Of two positions to continue after, the smaller one is further down the list.
+        before = min(before, (filters["toMs"], ""))
     params = {
         **filters,
         "limit": limit + 1,
-        "early": part == 0,
-        "earlyCreated": early[0],
-        "earlyId": early[1],
-        "startMin": filters["fromMs"] if filters["fromMs"] is not None else 0,
-        "beforeStart": started[0],
-        "beforeId": started[1],
+        "knownMin": filters["fromMs"] if filters["fromMs"] is not None else 0,
+        "beforeKnown": before[0],
+        "beforeId": before[1],
     }
     ((executions,),) = graph.read("api/execution_page", params)
     now = clock.now_ms()

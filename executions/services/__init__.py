@@ -4,7 +4,7 @@
 - `group_commit`: task results posted one per request, written together while a write is in Neo4j;
 - `rederive`: recomputing derived facts for a graph written by an older version;
 - `import_mimir`: importing a graph written by Mimir's own persistence module;
-- `tokens`: API tokens and their scopes.
+- `tokens`: API tokens, their scopes and limits.
 
 The public services are re-exported here, so that callers write `services.execution_start(...)`.
 """
@@ -28,6 +28,7 @@ from .tokens import (
     ingest_token_authenticate,
     ingest_token_create,
     ingest_token_revoke,
+    token_limits_parse,
     token_scopes_parse,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "plan_upsert",
     "task_result_record",
     "task_results_write",
+    "token_limits_parse",
     "token_scopes_parse",
 ]

@@ -18,7 +18,8 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import clock, graph, schemas
-from ..errors import ConflictError, InvalidInput, ServiceError
+from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError
+from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
 
 Outcome = Literal["created", "updated", "replayed"]
@@ -54,6 +55,7 @@ def _hash(value: Any) -> str:
 @dataclass
 class _Batch:
     now: int
+    limits: ExecutionLimits = UNLIMITED
     changed: set[str] = field(default_factory=set)
 
 
@@ -242,9 +244,13 @@ def _already_recorded(eid: str, what: str, differing: list[str], stored: dict[st
 
 def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
     eid = ev.executionId
-    ((started, plan_id, total, start_time, finished, end_time, _cancelled),) = graph.run(
+    ((started, plan_id, total, start_time, finished, end_time, _cancelled, has_tasks),) = graph.run(
         "ingest/read_execution_state", {"eid": eid}
     )
+    if batch.limits.plans is not None and not started and (has_tasks or finished):
+        # Checked before the write too (_refusals); here, under the execution's lock, it also
+        # catches another token's first result landing between that check and this write.
+        raise _others_before_start(batch.limits, eid)
     if started:
         stored = {"planId": plan_id, "totalTasks": total, "startTime": start_time}
         differing = _differing({"planId": ev.planId, "totalTasks": ev.totalTasks, "startTime": ev.startTime}, stored)
@@ -265,7 +271,7 @@ def _record_start(batch: _Batch, ev: schemas.ExecutionStartIn) -> EventResult:
 
 
 def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> EventResult:
-    ((started, _plan, _total, start_time, finished, end_time, cancelled),) = graph.run(
+    ((started, _plan, _total, start_time, finished, end_time, cancelled, _has_tasks),) = graph.run(
         "ingest/read_execution_state", {"eid": eid}
     )
     if finished:
@@ -311,9 +317,9 @@ def _event_execution_id(ev: Any) -> str | None:
     return None if isinstance(ev, schemas.PlanEvent) else ev.executionId
 
 
-def _apply_in_tx(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
+def _apply_in_tx(events: list[tuple[int, Any]], now: int, limits: ExecutionLimits) -> dict[int, EventResult]:
     """Apply (index, event) pairs in order inside the open transaction."""
-    batch = _Batch(now=now)
+    batch = _Batch(now=now, limits=limits)
     eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
     if eids:
         # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
@@ -350,36 +356,106 @@ def _apply_in_tx(events: list[tuple[int, Any]], now: int) -> dict[int, EventResu
 
 
 def apply(
-    events: list[tuple[int, Any]], *, received_at: int | None = None, dry_run: bool = False
+    events: list[tuple[int, Any]],
+    *,
+    limits: ExecutionLimits = UNLIMITED,
+    received_at: int | None = None,
+    dry_run: bool = False,
 ) -> dict[int, EventResult]:
     """Apply validated events together: one statement for task results only, else one transaction.
+    The events are within `limits` (see _refusals); a start is checked again under its lock.
     `received_at`: the receive time to record (`lastEventAt`, `created`, `updated`), by default now;
     an import passes when the source last heard of the execution, so that staleness stays true.
     `dry_run`: the same writes in a transaction that is rolled back (what would happen)."""
     now = clock.now_ms() if received_at is None else received_at
     if dry_run:
-        return graph.rolled_back(lambda: _apply_in_tx(events, now))
+        return graph.rolled_back(lambda: _apply_in_tx(events, now, limits))
     if all(isinstance(ev, schemas.TaskResultEvent) for _, ev in events):
         return _apply_task_results(events, now)
-    return graph.write_transaction(lambda: _apply_in_tx(events, now))
+    return graph.write_transaction(lambda: _apply_in_tx(events, now, limits))
 
 
 def apply_one_by_one(
     events: list[tuple[int, Any]],
     *,
     catch: tuple[type[Exception], ...] = (ServiceError,),
+    limits: ExecutionLimits = UNLIMITED,
     received_at: int | None = None,
     dry_run: bool = False,
 ) -> dict[int, Any]:
     """Each event in its own transaction, after their joint write was refused: the good ones land
     and each refused one gets its own reason (an exception of a `catch` kind)."""
     answers: dict[int, Any] = {}
+    refused_starts: dict[str, Forbidden] = {}
     for idx, ev in events:
+        eid = _event_execution_id(ev)
+        if eid in refused_starts:
+            # A plan-limited token's start refused under the lock: its events to that execution
+            # were let through only because of that start.
+            answers[idx] = refused_starts[eid]
+            continue
         try:
-            answers[idx] = apply([(idx, ev)], received_at=received_at, dry_run=dry_run)[idx]
+            answers[idx] = apply([(idx, ev)], limits=limits, received_at=received_at, dry_run=dry_run)[idx]
         except catch as exc:
             answers[idx] = exc
+            if isinstance(exc, Forbidden) and isinstance(ev, schemas.StartEvent):
+                refused_starts[ev.executionId] = exc
     return answers
+
+
+# ---------------------------------------------------------------- limited tokens
+
+
+def _others_before_start(limits: ExecutionLimits, eid: str) -> Forbidden:
+    # Another token's results (or finish) arrived before any start: a plan-limited token claiming
+    # the execution by starting it would be given them to read, and mix its own with them.
+    return limits.refuse("executionId", f"execution {eid!r} was posted to before its start, by a token not limited "
+                         "to this token's plans")
+
+
+def _refusals(limits: ExecutionLimits, events: list[tuple[int, Any]]) -> dict[int, Forbidden]:
+    """The events (in order) outside `limits`, each with its 403. An execution-id prefix is checked on
+    the id. A plan limit is checked on the execution's stored planId (it never changes once set), or
+    on the start this token sends before, in the same batch: an execution it may not start, or one
+    not started yet, takes none of its task results or finish. One read, only for plan limits."""
+    refused: dict[int, Forbidden] = {}
+    plans: dict[str, str | None] = {}
+    if limits.plans is not None:
+        eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
+        plans = dict(graph.read("ingest/execution_plans", {"eids": eids})) if eids else {}
+    for idx, ev in events:
+        if isinstance(ev, schemas.PlanEvent):
+            if limits.plans is None and limits.prefixes is not None:
+                refused[idx] = limits.refuse("planId", "a token limited to execution ids may not write plans")
+            elif limits.plans is not None and ev.planId not in limits.plans:
+                refused[idx] = limits.refuse("planId", f"plan {ev.planId!r} is not one this token may write")
+            continue
+        eid = ev.executionId
+        if not limits.id_allowed(eid):
+            refused[idx] = limits.refuse("executionId", f"execution id {eid!r} is outside this token's prefixes")
+        elif limits.plans is None:
+            continue
+        elif isinstance(ev, schemas.StartEvent):
+            if ev.planId not in limits.plans:
+                refused[idx] = limits.refuse("planId", f"plan {ev.planId!r} is not one this token may write")
+            elif eid in plans and plans[eid] is None:
+                refused[idx] = _others_before_start(limits, eid)
+            elif eid in plans and plans[eid] not in limits.plans:
+                refused[idx] = limits.refuse("executionId", f"execution {eid!r} is of a plan this token may not write")
+            elif eid not in plans:
+                plans[eid] = ev.planId
+        elif eid not in plans or plans[eid] not in limits.plans:
+            # Unknown, not started yet, or another plan's: nothing tells that this token may write it.
+            refused[idx] = limits.refuse(
+                "executionId", f"execution {eid!r} has no start of a plan this token may write; send the start first"
+            )
+    return refused
+
+
+def _within(limits: ExecutionLimits, event: Any) -> Any:
+    if limits.limited and (refused := _refusals(limits, [(0, event)])):
+        raise refused[0]
+    return event
 
 
 def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
@@ -389,28 +465,36 @@ def _as_event(event_class: type, payload: Any, **fields: Any) -> Any:
     return event_class.model_construct(**body, **fields)
 
 
-def _apply_one(event: Any) -> EventResult:
-    return apply([(0, event)])[0]
+def _apply_one(event: Any, limits: ExecutionLimits) -> EventResult:
+    """One event, refused with Forbidden (nothing written) if it is outside `limits`."""
+    return apply([(0, _within(limits, event))], limits=limits)[0]
 
 
-def plan_upsert(*, plan_id: str, plan: schemas.PlanIn) -> EventResult:
-    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id))
+def plan_upsert(*, plan_id: str, plan: schemas.PlanIn, limits: ExecutionLimits = UNLIMITED) -> EventResult:
+    return _apply_one(_as_event(schemas.PlanEvent, plan, type="plan", planId=plan_id), limits)
 
 
-def execution_start(*, start: schemas.ExecutionStartIn) -> EventResult:
-    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"))
+def execution_start(*, start: schemas.ExecutionStartIn, limits: ExecutionLimits = UNLIMITED) -> EventResult:
+    return _apply_one(_as_event(schemas.StartEvent, start, type="execution_started"), limits)
 
 
-def task_result_record(*, execution_id: str, task_result: schemas.TaskResultIn) -> EventResult:
+def task_result_record(
+    *, execution_id: str, task_result: schemas.TaskResultIn, limits: ExecutionLimits = UNLIMITED
+) -> EventResult:
     from .group_commit import group_commit
 
     event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
     commit = group_commit()
-    return _apply_one(event) if commit is None else commit.submit(event)
+    # A result needs no check under the lock (_refusals: what it is checked on never changes), so it
+    # may join the group's write.
+    return _apply_one(event, limits) if commit is None else commit.submit(_within(limits, event))
 
 
-def execution_finish(*, execution_id: str, finish: schemas.ExecutionFinishIn) -> EventResult:
-    return _apply_one(_as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id))
+def execution_finish(
+    *, execution_id: str, finish: schemas.ExecutionFinishIn, limits: ExecutionLimits = UNLIMITED
+) -> EventResult:
+    event = _as_event(schemas.FinishEvent, finish, type="execution_finished", executionId=execution_id)
+    return _apply_one(event, limits)
 
 
 # ---------------------------------------------------------------- batches
@@ -435,12 +519,16 @@ _EVENT = TypeAdapter(schemas.Event)
 
 
 def events_apply(
-    *, events: list[dict[str, Any]], received_at: int | None = None, dry_run: bool = False
+    *,
+    events: list[dict[str, Any]],
+    limits: ExecutionLimits = UNLIMITED,
+    received_at: int | None = None,
+    dry_run: bool = False,
 ) -> BatchResult:
     """Validate each event of a batch, then apply the valid ones in order in one transaction; if any
     is refused, fall back to one transaction per event so that each gets its own answer and the
-    good ones still land. An invalid event is refused on its own, naming its fields.
-    `received_at` and `dry_run`: as for `apply`."""
+    good ones still land. An invalid event is refused on its own, naming its fields, and so is one
+    outside `limits` (403), before anything is written. `received_at` and `dry_run`: as for `apply`."""
     items: dict[int, BatchItem] = {}
     valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(events):
@@ -451,15 +539,20 @@ def events_apply(
             error = InvalidInput("invalid fields: " + ", ".join(e["field"] for e in errors), errors=errors)
             kind = raw.get("type")
             items[index] = BatchItem(index, kind if isinstance(kind, str) else None, error)
+    if limits.limited and valid:
+        kinds = {index: event.type for index, event in valid}
+        for index, error in _refusals(limits, valid).items():
+            items[index] = BatchItem(index, kinds[index], error)
+        valid = [(index, event) for index, event in valid if index not in items]
     transactions = 0
     if valid:
         try:
             answers: dict[int, EventResult | ServiceError] = dict(
-                apply(valid, received_at=received_at, dry_run=dry_run)
+                apply(valid, limits=limits, received_at=received_at, dry_run=dry_run)
             )
             transactions = 1
         except ServiceError:
-            answers = apply_one_by_one(valid, received_at=received_at, dry_run=dry_run)
+            answers = apply_one_by_one(valid, limits=limits, received_at=received_at, dry_run=dry_run)
             transactions = 1 + len(valid)
         for index, event in valid:
             items[index] = BatchItem(index, event.type, answers[index])

@@ -116,6 +116,15 @@ def status_badge(status, stale=False) -> SafeString:
 
 
 @register.simple_tag
+def no_start_badge() -> SafeString:
+    """On an execution only task results (or a finish) have arrived for: a stray post, or a late start."""
+    return mark_safe(
+        '<span class="badge badge-no-start" title="Only task results or a finish arrived for this id: '
+        'a post with a mistyped id, or a start event still on its way">no start event received</span>'
+    )
+
+
+@register.simple_tag
 def progress_bar(successful, failed, total, size="sm") -> SafeString:
     """An SVG bar: successful (green), failed (red), pending (grey) out of total."""
     successful, failed = int(successful or 0), int(failed or 0)

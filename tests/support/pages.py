@@ -31,6 +31,18 @@ def run(ingest, execution_id: str, *, plan_id: str = "plan-a", tasks: int = 3, f
         assert ingest.finish(execution_id, start + (tasks + 1) * 60_000).status_code == 201
 
 
+def strays(ingest, count: int, *, first_at: int, prefix: str = "typo-") -> list[str]:
+    """`count` task results posted (in one batch) to execution ids no start event ever names, as an
+    orchestrator with a mistyped id does: each creates an execution, first known at `first_at` + i s
+    (its attempt's start). Answers their ids."""
+    ids = [f"{prefix}{i:04}" for i in range(count)]
+    events = [{"type": "task_result", "executionId": eid, "taskId": "t0",
+               "result": result(timestamp=first_at + i * 1000 + 60_000)} for i, eid in enumerate(ids)]
+    response = ingest.events(events)
+    assert response.status_code == 200 and {r["status"] for r in response.json()["results"]} == {201}, response.content
+    return ids
+
+
 PLAN = {
     "title": "Build the API",
     "description": "Three tasks, two in parallel.",

@@ -1,7 +1,8 @@
 // One page of the list, filtered: every filter parameter is null when not used.
-// Two index-backed parts, so that a page reads about `skip + limit` nodes, not every execution:
-// executions whose start has not arrived yet (few; index on `started`) come first, then the
-// started ones in startTime index order (Neo4j walks the index backwards and stops early).
+// Newest first by first-known time (firstKnownAt: the start, or for an execution whose start
+// event never arrived, its first attempt's start, else when it was first heard of), so that an
+// execution created by a stray task post sits where it happened, not above every real one.
+// Neo4j walks the firstKnownAt index backwards and stops after `skip + limit` matching rows.
 // searchText: the lower-cased execution id, plan id and task titles, kept by every write. One
 // property per execution, read as the index walk goes: a common term stops the walk early, a rare
 // one costs a read per execution, never one per task.
@@ -9,15 +10,10 @@ CALL () {
   MATCH (p:Plan) WITH p.planId AS planId ORDER BY planId RETURN collect(planId) AS planIds
 }
 CALL () {
-  MATCH (e:OrchestrationExecution) WHERE e.started = false
+  MATCH (e:OrchestrationExecution) USING INDEX e:OrchestrationExecution(firstKnownAt)
+  WHERE e.firstKnownAt IS NOT NULL
 //@include pages/_execution_filters
-  WITH e ORDER BY e.created DESC, e.executionId DESC LIMIT $skip + $limit
-  RETURN collect(e) AS early
+  WITH e ORDER BY e.firstKnownAt DESC, e.executionId DESC SKIP $skip LIMIT $limit
+  RETURN collect(e) AS executions
 }
-CALL () {
-  MATCH (e:OrchestrationExecution) WHERE e.startTime IS NOT NULL
-//@include pages/_execution_filters
-  WITH e ORDER BY e.startTime DESC, e.executionId DESC LIMIT $skip + $limit
-  RETURN collect(e) AS started
-}
-RETURN planIds, [x IN (early + started)[$skip..$skip + $limit] | @project(x, execution)] AS executions
+RETURN planIds, [x IN executions | @project(x, execution)] AS executions

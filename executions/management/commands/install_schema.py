@@ -31,7 +31,7 @@ class Command(BaseCommand):
         for name, (label, props) in COMPOSITE_KEYS.items():
             keys = ", ".join(f"n.{p}" for p in props)
             db.cypher_query(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({keys}) IS UNIQUE")
-        # Beyond neomodel's per-property indexes: the list page sorts and filters on these together.
+        # Beyond neomodel's per-property indexes: status and startTime together.
         db.cypher_query(
             "CREATE INDEX execution_status_start IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
@@ -39,10 +39,8 @@ class Command(BaseCommand):
         db.cypher_query(
             "CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)"
         )
-        # The list page reads executions whose start event has not arrived yet (started = false) first.
-        db.cypher_query(
-            "CREATE INDEX execution_started IF NOT EXISTS FOR (e:OrchestrationExecution) ON (e.started)"
-        )
+        # No statement reads `started` by an index (the list walks firstKnownAt): drop an older one.
+        db.cypher_query("DROP INDEX execution_started IF EXISTS")
         constraints = len(db.list_constraints())
         indexes = len(db.list_indexes(exclude_token_lookup=True))
         self.stdout.write(f"schema installed: {constraints} constraints, {indexes} indexes")
