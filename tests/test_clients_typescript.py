@@ -61,7 +61,7 @@ def _counts(status, total, ok, bad, tin, tout, calls):
 
 def test_it_runs_mimirs_examples_and_retries_through_the_typescript_package_exactly(node_run):
     # Node's TAP summary: every test ran and passed (none skipped or left as todo).
-    assert "# tests 19" in node_run and "# pass 19" in node_run and "# fail 0" in node_run, node_run
+    assert "# tests 20" in node_run and "# pass 20" in node_run and "# fail 0" in node_run, node_run
     expected = {
         # examples 4, 1, 2, 3
         "exec-1763134573643": (_counts("running", 5, 2, 1, 3000, 1200, 8), ["task-2"], 3),
@@ -78,6 +78,8 @@ def test_it_runs_mimirs_examples_and_retries_through_the_typescript_package_exac
         "ts-retry-hang": (_counts("running", 1, 1, 0, 100, 1, 2), [], 1),
         # every call made twice, counted once
         "ts-replay": (_counts("completed", 2, 2, 0, 2000, 2, 4), [], 2),
+        # a finalize whose copy of a result conflicts: the recorded one stands
+        "ts-finalize-conflict": (_counts("completed", 1, 1, 0, 10, 1, 2), [], 1),
         # one result carrying its QC history: two attempts
         "ts-attempts": (_counts("running", 1, 1, 0, 300, 30, 4), [], 2),
     }

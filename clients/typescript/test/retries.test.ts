@@ -157,3 +157,29 @@ test('a retried task keeps every attempt: its QC history, with lists, and its fi
   ]);
   assert.equal(attempts[1].timestamp, Date.parse('2025-11-14T15:36:13.643Z'));
 });
+
+test('the finalize warns of a result it could not re-send and still finishes; a refused finish throws', async () => {
+  const executionId = 'ts-finalize-conflict';
+  await createExecutionNodeInNeo4j(null, executionId, 'ts-plan', 1, START);
+  await persistTaskExecutionToNeo4j(null, executionId, 'task-1', result('task-1', 10), { id: 'task-1' });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (line: string) => warnings.push(line);
+  try {
+    // The orchestrator's copy of the result differs from what was recorded for attempt 1.
+    await updateExecutionNodeInNeo4j(null, executionId, [{ ...result('task-1', 10), output: 'changed' }], START + 5000);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /the result of task task-1 was not re-sent \(409\)/);
+  const execution = await expectExecution(executionId, {
+    status: 'completed', tasksTotal: 1, tasksSuccessful: 1, tasksFailed: 0,
+    tokensInput: 10, tokensOutput: 1, tokensTotal: 11, toolCalls: 2,
+  });
+  assert.equal(execution.endTime, START + 5000);
+  assert.equal((await readTask(executionId, 'task-1')).task.output, 'output of task-1');
+  // A second finish at another time contradicts the recorded one.
+  await assert.rejects(updateExecutionNodeInNeo4j(null, executionId, [], START + 6000),
+    (error: unknown) => error instanceof DashboardError && error.status === 409);
+});
