@@ -12,12 +12,14 @@ import neomodel
 import pytest
 from django.core.management import call_command
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test import override_settings
 from django.test.testcases import LiveServerThread
 from neomodel import db
 
 from executions import clock, services
 from tests.support.api import Ingest
 from tests.support.clock import FrozenClock
+from tests.support.graph import SharedGraph, wipe
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -64,11 +66,35 @@ def neo4j_url():
         stop(handle)
 
 
+_SHARED_GRAPH = SharedGraph()
+
+
 @pytest.fixture(autouse=True)
-def graph(neo4j_url):
-    """Every test starts from an empty graph (constraints and indexes stay)."""
-    db.cypher_query("MATCH (n) DETACH DELETE n")
+def graph(request, neo4j_url):
+    """Every test starts from an empty graph (constraints and indexes stay), except one that reads a
+    shared dataset (`shared_graph`), which finds that dataset instead."""
+    if "shared_graph" not in request.fixturenames:
+        _SHARED_GRAPH.forget()
+        wipe()
     yield
+
+
+@pytest.fixture
+def shared_graph(neo4j_url) -> SharedGraph:
+    """For tests that only read: `shared_graph.use(name, build)` builds the named dataset unless the
+    graph holds it already; a test that writes to it fails (tests/support/graph.SharedGraph)."""
+    yield _SHARED_GRAPH
+    _SHARED_GRAPH.check_untouched()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Hashing is not what the suite tests, and a PBKDF2 run costs seconds on a busy machine: new
+    passwords are hashed with MD5 (Django's advice for tests); PBKDF2 hashes written by a manage.py
+    process still verify."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher",
+                                             "django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
@@ -131,3 +157,12 @@ def signed_in(client, db):
 
     client.force_login(get_user_model().objects.create_user("ada", password="correct horse battery"))
     return client
+
+
+def pytest_collection_modifyitems(items):
+    # Within each module, the tests that read a shared dataset run first, in a row, so that it is
+    # built once per module rather than again after every test that wiped the graph.
+    modules = {}
+    for item in items:
+        modules.setdefault(item.module, len(modules))
+    items.sort(key=lambda item: (modules[item.module], "shared_graph" not in item.fixturenames))

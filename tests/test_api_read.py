@@ -111,12 +111,18 @@ def read(client, token_of):
 
 
 @pytest.fixture
-def dataset(ingest):
+def dataset(shared_graph, ingest):
     """failure_report_data (e0..e7 over three plans, retries, QC history, a running execution) and two
-    executions whose start has not arrived yet (first known now: the top of the list)."""
-    failure_report_data.build(ingest)
-    for eid in ("late-1", "late-2"):
-        assert ingest.task(eid, "extract", result(output="early bird"), task={"id": "extract", "title": "Extract sources"}).status_code == 201
+    executions whose start has not arrived yet (first known when built: the top of the list). Only
+    read: built once for the tests in a row that use it."""
+
+    def build():
+        failure_report_data.build(ingest)
+        for eid in ("late-1", "late-2"):
+            response = ingest.task(eid, "extract", result(output="early bird"), task={"id": "extract", "title": "Extract sources"})
+            assert response.status_code == 201
+
+    shared_graph.use("api-read", build)
 
 
 @pytest.fixture

@@ -19,12 +19,6 @@ RESET_PAGES = ["/accounts/password_reset/", "/accounts/password_reset/done/",
                "/accounts/reset/MQ/set-password/", "/accounts/reset/done/"]
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher(settings):
-    # Sign-ins and password changes each cost a full PBKDF2 run otherwise; hashing is not tested here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def ada(db):
     return get_user_model().objects.create_user("ada", email="ada@example.com", password=PASSWORD)

@@ -25,13 +25,6 @@ PASSWORD = "a long and correct password"
 HOME, OFFICE = "198.51.100.7", "203.0.113.20"
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher(settings):
-    # Each wrong password costs a full PBKDF2 run (seconds on a busy 2-core machine); the hasher
-    # has nothing to do with the counting tested here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def users(db):
     model = get_user_model()

@@ -12,8 +12,9 @@ RANGE = {"started_from": at(0), "started_to": at(4)}
 
 
 @pytest.fixture
-def dataset(ingest):
-    build(ingest)
+def dataset(shared_graph, ingest):
+    # Read by most tests here and in the other failure-report module: built once for them all.
+    shared_graph.use("failure-report", lambda: build(ingest))
 
 
 def _ex(execution_id, task_id):

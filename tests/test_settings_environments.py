@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a manage.py process each
+
 REPO = Path(__file__).resolve().parent.parent
 SHOW = ("from django.conf import settings as s; import json; "
         "print(json.dumps([s.ENVIRONMENT, s.SECRET_KEY, s.ALLOWED_HOSTS, s.NEO4J_BOLT_URL]))")

@@ -20,8 +20,9 @@ def browser(signed_in):
 
 
 @pytest.fixture
-def dataset(ingest):
-    build(ingest)
+def dataset(shared_graph, ingest):
+    # Read by most tests here and in the other failure-report module: built once for them all.
+    shared_graph.use("failure-report", lambda: build(ingest))
 
 
 def _stat(html: str, name: str) -> str:
