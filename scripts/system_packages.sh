@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs when they are missing (called by the Makefile):
 #   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven
-#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver
+#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, and Node
+#                                     with npm when missing
 # Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
 # that works without a password; when neither is possible it says in one message what to install
 # and exits 1.
@@ -24,6 +25,11 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests use exactly these paths: Debian's chromium and the chromedriver built with it.
 if ((want_browser)) && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   packages+=(chromium chromium-driver)
+fi
+# clients/typescript is built and tested with Node and npm (tests/test_clients_typescript.py).
+if ((want_browser)); then
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 ((${#packages[@]})) || exit 0
 
