@@ -304,7 +304,8 @@ def execution_get(request, execution_id: schemas.Identifier):
 @api.get("/executions/{execution_id}/tasks/{task_id}", response={200: schemas_read.TaskDetailOut, **ReadOneErr},
          auth=READ, summary="A task of an execution with every attempt and its QC verdict, newest first")
 def task_get(request, execution_id: schemas.Identifier, task_id: schemas.Identifier):
-    task = selectors.task_detail(execution_id=execution_id, task_id=task_id)
+    """Outputs, prompts and errors are whole here (the task page shows bounded heads of them)."""
+    task = selectors.task_detail(execution_id=execution_id, task_id=task_id, text_chars=None)
     _readable(request, execution_id, task["execution"] if task else None)
     return _found(task, f"task {task_id!r} in execution {execution_id!r}")
 

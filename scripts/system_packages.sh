@@ -2,7 +2,8 @@
 # Installs the Debian packages a target needs when they are missing (called by the Makefile):
 #   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven,
 #                                     nginx (the buffering proxy in front of gunicorn: scripts/proxy_server.py)
-#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver
+#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, and Node
+#                                     with npm when missing
 # Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
 # that works without a password; when neither is possible it says in one message what to install
 # and exits 1.
@@ -27,6 +28,11 @@ command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || packages+=(nginx)
 # The browser tests use exactly these paths: Debian's chromium and the chromedriver built with it.
 if ((want_browser)) && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   packages+=(chromium chromium-driver)
+fi
+# clients/typescript is built and tested with Node and npm (tests/test_clients_typescript.py).
+if ((want_browser)); then
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 ((${#packages[@]})) || exit 0
 
