@@ -68,6 +68,7 @@ class Neo4jHandle:
     port: int | None
     heap: str = "1g"
     server: object = None  # scripts.neo4j_server.Neo4jServer
+    tx_memory: dict = field(default_factory=dict)  # tx_memory_max / tx_memory_total_max, if not the defaults
 
     @property
     def external(self) -> bool:
@@ -100,7 +101,7 @@ class Neo4jHandle:
         deadline = time.monotonic() + 30
         while True:
             try:
-                self.server = start(home=self.home, port=self.port, heap=self.heap)
+                self.server = start(home=self.home, port=self.port, heap=self.heap, **self.tx_memory)
                 return self.server.startup_seconds
             except Exception as exc:  # PortInUseError while the socket is released
                 if "already in use" not in str(exc) or time.monotonic() > deadline:
@@ -109,9 +110,11 @@ class Neo4jHandle:
 
 
 @contextlib.contextmanager
-def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = True) -> Iterator[Neo4jHandle]:
+def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = True,
+                 tx_memory_max: str | None = None, tx_memory_total_max: str | None = None) -> Iterator[Neo4jHandle]:
     """A fresh Neo4j with its data in var/bench-<name>-neo4j on `port`, unless NEO4J_BOLT_URL is set
-    (then that one is used as is, and never stopped; note that the scripts add data to it)."""
+    (then that one is used as is, and never stopped; note that the scripts add data to it). The
+    transaction memory limits default to scripts/neo4j_server.py's fractions of the heap ("0": none)."""
     external = os.environ.get("NEO4J_BOLT_URL")
     if external:
         check_local_url(external)
@@ -125,10 +128,12 @@ def neo4j_server(name: str, port: int = 7695, heap: str = "1g", fresh: bool = Tr
     home = REPO / "var" / f"bench-{name}-neo4j"
     if fresh:
         shutil.rmtree(home, ignore_errors=True)
-    log(f"starting Neo4j on 127.0.0.1:{port} (data in {home.relative_to(REPO)}, heap {heap}) ...")
-    server = start(home=home, port=port, heap=heap)
+    tx_memory = {k: v for k, v in (("tx_memory_max", tx_memory_max), ("tx_memory_total_max", tx_memory_total_max)) if v}
+    log(f"starting Neo4j on 127.0.0.1:{port} (data in {home.relative_to(REPO)}, heap {heap}"
+        + "".join(f", {k} {v}" for k, v in tx_memory.items()) + ") ...")
+    server = start(home=home, port=port, heap=heap, **tx_memory)
     log(f"Neo4j ready in {server.startup_seconds:.1f} s")
-    handle = Neo4jHandle(bolt_url=server.bolt_url, home=home, port=port, heap=heap, server=server)
+    handle = Neo4jHandle(bolt_url=server.bolt_url, home=home, port=port, heap=heap, server=server, tx_memory=tx_memory)
     try:
         yield handle
     finally:
@@ -224,27 +229,41 @@ def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
 @contextlib.contextmanager
 def app_server(
     name: str, bolt_url: str, port: int = 8094, workers: int = 2, threads: int = 8, timeout: float = 60,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, proxy: bool = False,
 ) -> Iterator[AppServer]:
     """Migrate, install the schema, create a token and serve the app with gunicorn on 127.0.0.1:port
-    (`extra_env`: more environment for the app, e.g. its settings)."""
+    (`extra_env`: more environment for the app, e.g. its settings). With `proxy`, as `make run`
+    serves it: nginx (scripts/proxy_server.py) on 127.0.0.1:port, gunicorn behind it on a unix socket
+    (`extra["proxy"]` is the ProxyServer, with its access log)."""
+    import tempfile
+
     import requests
 
+    from scripts import proxy_server
     from scripts.neo4j_server import port_in_use
 
     if port_in_use(port):
         raise SystemExit(f"port {port} is in use; pass another --app-port")
     env, token = prepare_app(name, bolt_url)
+    if proxy:
+        env["TRUSTED_PROXY_COUNT"] = "1"  # as scripts/run.sh: the client's address comes from nginx
     env.update(extra_env or {})
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
+    # A unix socket's path must be short (108 bytes): a fresh directory of its own under /tmp.
+    socket_dir = tempfile.mkdtemp(prefix="mimir-bench-") if proxy else None
+    bind = f"unix:{socket_dir}/gunicorn.sock" if proxy else f"{HOST}:{port}"
     cmd = [
         # The production settings (worker class, access log): mimir_dashboard/gunicorn_conf.py.
         str(VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf", "mimir_dashboard.wsgi:application",
-        "-b", f"{HOST}:{port}", "-w", str(workers), "--threads", str(threads),
+        "-b", bind, "-w", str(workers), "--threads", str(threads),
         "--timeout", "120", "--graceful-timeout", "10",
     ]
-    log(f"starting gunicorn on {HOST}:{port} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
+    extra: dict = {}
+    if proxy:
+        extra["proxy"] = proxy_server.start(REPO / "var" / f"bench-{name}-nginx", port, bind, app_env=env)
+        log(f"nginx on {HOST}:{port} in front of gunicorn on {bind}")
+    log(f"starting gunicorn on {bind} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://{HOST}:{port}"
@@ -262,10 +281,15 @@ def app_server(
                 raise RuntimeError(f"gunicorn not healthy within {timeout:.0f} s; see {log_path}")
             time.sleep(0.2)
         log("gunicorn healthy")
-        yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path)
+        yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path, extra=extra)
     finally:
+        if "proxy" in extra:
+            proxy_server.stop(extra["proxy"])
+            log("nginx stopped")
         _terminate_group(proc)
         log_file.close()
+        if socket_dir:
+            shutil.rmtree(socket_dir, ignore_errors=True)
         log("gunicorn stopped")
 
 

@@ -29,6 +29,8 @@ listens on 127.0.0.1:--app-port (default 8094).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -165,6 +167,11 @@ def jit_cpu(pid: int) -> float:
         if compiler:
             total += _stat_cpu(f"/proc/{pid}/task/{tid}/stat")
     return total
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (nginx's master and worker)."""
+    return sum(_proc_cpu(p) for p in [pid, *_children(pid)])
 
 
 def _children(pid: int) -> list[int]:
@@ -499,7 +506,7 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
         "| phase | what | clients | results/request | results/s (median) | rounds | p50 ms | p95 ms | CPU s per 1000 results: app / Neo4j (its JIT) / client | counters |",
         "|---|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
-    for key in "abcd":
+    for key in "abcdpq":
         if key not in r:
             continue
         p = r[key]
@@ -521,6 +528,10 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
     if "b" in r and "d" in r:
         ratio = r["b"].rate / r["d"].rate
         lines.append(f"- (b)/(d) = **{ratio:.2f}** (target >= 0.8): {'met' if ratio >= 0.8 else 'NOT met'}")
+    if "p" in r and "a" in r:
+        lines.append(f"- (p)/(a) = **{r['p'].rate / r['a'].rate:.2f}** (one result per request, through nginx against direct)")
+    if "q" in r and "b" in r:
+        lines.append(f"- (q)/(b) = **{r['q'].rate / r['b'].rate:.2f}** (batches, through nginx against direct)")
     for p in r.values():
         for note in p.notes:
             lines.append(f"- ({p.name}) {note}")
@@ -556,7 +567,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup-max", type=int, default=40000, help="at most this many (0: no warm-up at all)")
     ap.add_argument("--jit-quiet", type=float, default=0.05, help="warm up until Neo4j's JIT compilers use less "
                     "than this share of its CPU")
-    ap.add_argument("--phases", default="abcd", help="phases to run, in this order (reversed every other round)")
+    ap.add_argument("--phases", default="abcd", help="phases to run, in this order (reversed every other round); "
+                    "also p and q: (a) and (b) through nginx in front of the same gunicorn, as `make run` serves it")
+    ap.add_argument("--proxy-port", type=int, help="nginx's port for the phases p and q (default: --app-port + 1)")
     ap.add_argument("--rounds", type=int, default=3, help="run every phase this many times; the median is reported")
     ap.add_argument("--max-seconds", type=float, default=600, help="time limit per phase")
     ap.add_argument("--neo4j-port", type=int, default=7695)
@@ -584,7 +597,8 @@ def main(argv=None) -> int:
         with harness.neo4j_server("throughput", port=args.neo4j_port, heap=args.heap) as neo:
             with harness.app_server("throughput", neo.bolt_url, port=args.app_port, workers=args.workers,
                                     threads=args.threads,
-                                    extra_env={"INGEST_GROUP_COMMIT_MAX": str(args.group_commit_max)}) as app:
+                                    extra_env={"INGEST_GROUP_COMMIT_MAX": str(args.group_commit_max)}) as app, \
+                    contextlib.ExitStack() as cleanup:
                 import django
 
                 os.environ.update({k: v for k, v in app.env.items() if k.startswith(("DJANGO", "NEO4J", "DATABASE"))})
@@ -602,6 +616,18 @@ def main(argv=None) -> int:
                                 f"{pin(app.proc.pid, others)} gunicorn threads and "
                                 f"{pin(os.getpid(), others)} of this process's threads to cores {sorted(others)}")
                 neo4j_pid = neo.server.proc.pid if neo.server else None
+                proxy = None
+                if set(args.phases) & set("pq"):
+                    from scripts import proxy_server
+
+                    # nginx as scripts/run.sh configures it, here to gunicorn's TCP port (run.sh: a
+                    # unix socket), so that both paths reach the same workers and the same Neo4j.
+                    proxy = proxy_server.start(harness.REPO / "var" / "bench-throughput-nginx",
+                                               args.proxy_port or args.app_port + 1,
+                                               f"127.0.0.1:{args.app_port}", app_env=app.env)
+                    cleanup.callback(proxy_server.stop, proxy)
+                    proxied = dataclasses.replace(app, url=proxy.url)
+                    harness.log(f"nginx on {proxy.url} in front of gunicorn on {app.url}")
 
                 specs = {
                     "a": ("HTTP, one result per request" + (", group commit" if args.group_commit_max > 1 else ""),
@@ -613,6 +639,10 @@ def main(argv=None) -> int:
                           lambda wl: driver_phase(drv, wl, 1, args.clients, args.max_seconds)),
                     "d": ("driver, UNWIND batch per transaction (service statement)", args.batch_clients, args.batch_size,
                           lambda wl: driver_phase(drv, wl, args.batch_size, args.batch_clients, args.max_seconds)),
+                    "p": ("(a) through nginx", args.clients, 1,
+                          lambda wl: http_single(proxied, wl, args.clients, args.max_seconds)),
+                    "q": ("(b) through nginx", args.batch_clients, args.batch_size,
+                          lambda wl: http_batch(proxied, wl, args.batch_size, args.batch_clients, args.max_seconds)),
                 }
 
                 def warm_path(key: str, tag: str, count: int) -> None:
@@ -630,16 +660,23 @@ def main(argv=None) -> int:
                         label, clients, per_request, run = specs[key]
                         # The same results (same seed) in every phase, under a phase-specific prefix.
                         # Batch phases get more results so that they, too, last seconds rather than a few requests.
-                        executions = args.batch_executions if key in "bd" else args.executions
+                        executions = args.batch_executions if key in "bdq" else args.executions
                         wl = make_workload(f"p{run_id}r{rnd}{i}{key}", executions, args.tasks, args.seed)
                         waited = meter.settle()
                         harness.log(f"round {rnd + 1} phase ({key}) {label}: {len(wl.items)} results, {clients} clients "
                                     f"(waited {waited:.1f} s for an idle machine)")
                         before = meter.sample()
+                        nginx_before = _tree_cpu(proxy.proc.pid) if proxy else 0.0
                         seconds, latencies, errors = run(wl)
                         after = meter.sample()
                         res = PhaseResult(key, label, len(wl.items), seconds, clients, per_request, latencies,
                                           {k: after[k] - before[k] for k in after})
+                        if proxy and key in "pq":
+                            # nginx's CPU is the proxy's cost; it is counted with the app's.
+                            nginx = _tree_cpu(proxy.proc.pid) - nginx_before
+                            res.cpu["app"] += nginx
+                            res.notes.append(f"nginx used {nginx / max(len(wl.items), 1) * 1000:.2f} CPU s per 1000 "
+                                             "results (included in the app's column)")
                         res.problems = verify(drv, wl)
                         if errors:
                             res.notes.append(f"{len(errors)} errors, e.g. {errors[0]}")

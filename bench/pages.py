@@ -21,6 +21,18 @@
     .venv/bin/python bench/pages.py --skip-seed                      # reuse var/bench-pages-neo4j as seeded before
     .venv/bin/python bench/pages.py --write docs/benchmarks.md
 
+`--cost` measures instead the pages that used to cost seconds (issue #12), on a small fresh graph:
+a task whose output is 500 KB of `![` (quadratic for markdown-it-py), a task with two 4 MB outputs
+and a 1 MB prompt and error, and a running execution of 1,000 tasks with 2,000-character titles (its page, and
+a poll after one change). `--baseline REV` serves the same graph, in the same run, with the app as
+it was at REV (`git archive`, into var/bench-baseline; same venv) beside the current one, so that
+before and after are measured under the same load:
+
+    .venv/bin/python bench/pages.py --cost --baseline 35e6055~1 --write docs/benchmarks.md
+
+`--renderers` times the markdown renderers alone (CPU time, no server): markdown-it-py (before, if
+installed) and the page's pipeline on pathological and normal markdown of `MARKDOWN_MAX_CHARS`.
+
 Neo4j on 127.0.0.1:--neo4j-port (default 7697, data in var/bench-pages-neo4j, kept after the run so
 --skip-seed can reuse it), gunicorn on 127.0.0.1:--app-port (default 8097).
 """
@@ -28,6 +40,7 @@ Neo4j on 127.0.0.1:--neo4j-port (default 7697, data in var/bench-pages-neo4j, ke
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -37,6 +50,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -375,15 +389,292 @@ def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict,
     return "\n".join(lines)
 
 
-def write_section(path: Path, body: str, command: str) -> None:
-    start, end = "<!-- pages-at-scale:start -->", "<!-- pages-at-scale:end -->"
-    section = f"{start}\n## Pages at scale (bench/pages.py)\n\nCommand: `{command}`\n\n{body}\n{end}"
+SCALE_SECTION = ("<!-- pages-at-scale:start -->", "<!-- pages-at-scale:end -->", "Pages at scale (bench/pages.py)")
+
+
+def write_section(path: Path, body: str, command: str, markers: tuple[str, str, str] = SCALE_SECTION) -> None:
+    start, end, title = markers
+    section = f"{start}\n## {title}\n\nCommand: `{command}`\n\n{body}\n{end}"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if start in text and end in text:
         text = text[: text.index(start)] + section + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
+
+
+# ---------------------------------------------------------------- --cost: pages that cost seconds
+
+PATHOLOGICAL = "![" * 250_000
+COST_SECTION = ("<!-- pages-cost:start -->", "<!-- pages-cost:end -->", "Pages that cost seconds (bench/pages.py --cost)")
+
+
+def cost_seed(app: harness.AppServer) -> dict[str, str]:
+    """The costly cases, through the ingest API; returns {label: path}."""
+    import requests
+
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {app.token}"})
+
+    def post(path: str, body: dict) -> None:
+        r = session.post(app.url + "/api/v1" + path, data=json.dumps(body), timeout=600,
+                         headers={"Content-Type": "application/json"})
+        if r.status_code not in (200, 201):
+            raise SystemExit(f"seeding {path}: HTTP {r.status_code} {r.text[:300]}")
+
+    t0 = clock.now_ms() - 3_600_000
+    post("/executions", {"executionId": "cost-md", "planId": "cost", "totalTasks": 2, "startTime": t0})
+    post("/executions/cost-md/tasks", {"taskId": "patho", "result": {
+        "status": "success", "duration": 1000, "timestamp": t0 + 1000, "output": PATHOLOGICAL}})
+    line = "A line of a long **report**, with `code`, a [link](https://example.com) and | a | table |.\n"
+    big = (line * (4_000_000 // len(line) + 1))[:4_000_000]
+    post("/executions/cost-md/tasks", {"taskId": "big", "result": {
+        "status": "failure", "duration": 1000, "timestamp": t0 + 2000, "output": big}})
+    post("/executions/cost-md/tasks", {"taskId": "big", "result": {
+        "status": "failure", "duration": 1000, "timestamp": t0 + 3000, "attemptNumber": 2,
+        "output": big[:-100] + "changed", "prompt": big[:1_000_000], "error": big[:1_000_000]}})
+    post("/executions", {"executionId": "cost-wide", "planId": "cost", "totalTasks": 1001, "startTime": t0})
+    events = [{"type": "task_result", "executionId": "cost-wide", "taskId": f"t{i:04d}",
+               "task": {"id": f"t{i:04d}", "title": (f"Task {i} of a wide run " * 100)[:2000], "parallelGroup": i % 6},
+               "result": {"status": "success", "duration": 2000 + i, "timestamp": t0 + 1000 * (i + 1)}}
+              for i in range(1000)]
+    for start in range(0, len(events), 200):
+        post("/events", {"events": events[start:start + 200]})
+    post("/executions/cost-wide/tasks", {"taskId": "late", "task": {"id": "late", "title": "L" * 2000},
+                                         "result": {"status": "success", "duration": 5000, "timestamp": clock.now_ms()}})
+    return {
+        "task page, 500 KB output of `![`": "/executions/cost-md/tasks/patho",
+        "task page, 4 MB outputs (2 attempts, diff), 1 MB prompt and error": "/executions/cost-md/tasks/big",
+        "execution page, 1,000 tasks with 2,000-character titles": "/executions/cost-wide",
+        "its poll after one change (`?version=<current-1>`)": "POLL",
+    }
+
+
+def cost_measure(session, base: str, path: str, n: int) -> dict:
+    """The first request (a cold render cache in the worker that serves it) and the median of n more."""
+    headers = {}
+    if path == "POLL":
+        page = session.get(base + "/executions/cost-wide", timeout=600).text
+        version = int(re.search(r'data-version="(\d+)"', page).group(1))
+        path, headers = f"/executions/cost-wide/poll?version={version - 1}", {"HX-Request": "true"}
+    times, size = [], 0
+    for _ in range(n + 1):
+        t0 = time.perf_counter()
+        r = session.get(base + path, headers=headers, timeout=900)
+        times.append((time.perf_counter() - t0) * 1000)
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {path}: HTTP {r.status_code}")
+        size = len(r.content)
+    return {"first": times[0], "median": statistics.median(times[1:]), "bytes": size}
+
+
+def cost_main(args) -> int:
+    import requests
+
+    load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+    started = time.strftime("%Y-%m-%d %H:%M")
+    baseline_dir = None
+    if args.baseline:
+        git = shutil.which("git")
+        if git is None:
+            raise SystemExit("--baseline needs git on PATH")
+        rev = subprocess.run([git, "rev-parse", "--short", args.baseline], cwd=harness.REPO, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        baseline_dir = harness.REPO / "var" / "bench-baseline"
+        shutil.rmtree(baseline_dir, ignore_errors=True)
+        baseline_dir.mkdir(parents=True)
+        archive = subprocess.run([git, "archive", rev], cwd=harness.REPO, check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(baseline_dir, filter="data")
+    results: dict[str, dict[str, dict]] = {}
+    with harness.neo4j_server("pages-cost", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
+        with harness.app_server("pages-cost", neo.bolt_url, port=args.app_port, workers=args.workers,
+                                threads=args.threads, timeout=120) as app:
+            harness.log("seeding the costly cases ...")
+            cases = cost_seed(app)
+            apps = [("after", app.url)]
+            baseline = None
+            if baseline_dir:
+                # Its own static files (the production settings serve them from a manifest).
+                subprocess.run([harness.PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=baseline_dir,
+                               env=app.env, check=True, capture_output=True, timeout=300)
+                log = open(harness.REPO / "var" / "bench-pages-cost-baseline.log", "wb")
+                baseline = subprocess.Popen(
+                    [str(harness.VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf",
+                     "mimir_dashboard.wsgi:application", "-b", f"{harness.HOST}:{args.app_port + 1}",
+                     "-w", str(args.workers), "--threads", str(args.threads), "--timeout", "900"],
+                    cwd=baseline_dir, env=app.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True)
+                base_url = f"http://{harness.HOST}:{args.app_port + 1}"
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
+                            break
+                    except requests.RequestException:
+                        pass
+                    if baseline.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit("the baseline app did not start; see var/bench-pages-cost-baseline.log")
+                    time.sleep(0.3)
+                apps.insert(0, ("before", base_url))
+            try:
+                load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+                for name, url in apps:
+                    session = requests.Session()
+                    if not harness.login(session, url):
+                        raise SystemExit(f"could not log in to the {name} app")
+                    for label, path in cases.items():
+                        harness.log(f"{name}: {label}")
+                        results.setdefault(label, {})[name] = cost_measure(session, url, path, args.requests)
+                        m = results[label][name]
+                        harness.log(f"  first {m['first']:.0f} ms, median {m['median']:.0f} ms, {m['bytes'] / 1024:.1f} KB")
+            finally:
+                if baseline is not None:
+                    harness._terminate_group(baseline)
+    load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    body = cost_markdown(args, results, load, started)
+    print(body)
+    if args.write:
+        command = "python bench/pages.py " + " ".join(sys.argv[1:])
+        write_section(args.write, body, command.strip(), COST_SECTION)
+        harness.log(f"wrote the '{COST_SECTION[2]}' section of {args.write}")
+    return 0
+
+
+def cost_markdown(args, results: dict, load: dict, started: str) -> str:
+    def cell(m: dict | None) -> str:
+        if not m:
+            return "—"
+        return f"{m['first']:,.0f} / {m['median']:,.0f} ms, {m['bytes'] / 1024:,.1f} KB"
+
+    lines = [
+        f"Run {started} on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"gunicorn -w {args.workers} -k gthread --threads {args.threads} for each app, one Neo4j (heap {args.heap}) "
+        f"holding the cases for both. Load average (1/5/15 min) at the start {load['before']}, before the "
+        f"measurements {load['pages']}, after {load['after']}."
+        + (f" Before = the app at `{args.baseline}`, after = this tree, measured one after the other in this run."
+           if args.baseline else ""),
+        "",
+        f"Each cell: the first request's latency (the worker's render cache cold) / the median of {args.requests} "
+        "more, client-observed over loopback, and the body size.",
+        "",
+        "| page | before | after |",
+        "|---|---|---|",
+    ]
+    for label, by_app in results.items():
+        lines.append(f"| {label} | {cell(by_app.get('before'))} | {cell(by_app.get('after'))} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- --renderers: markdown renderers side by side
+
+RENDERERS_SECTION = ("<!-- markdown-renderers:start -->", "<!-- markdown-renderers:end -->",
+                     "Markdown renderers (bench/pages.py --renderers)")
+
+LLM_MARKDOWN = """## Summary
+
+The migration **adds** the `attempts` index and keeps the old one until the backfill is done.
+
+### Changes
+
+1. `executions/models.py`: a composite key on `(executionId, taskId)`.
+2. `executions/services/ingest.py`: every `MERGE` names both properties.
+3. Tests for ids that join to the same string, e.g. `a-b` + `c` and `a` + `b-c`.
+
+| file | lines | why |
+|---|---:|:---|
+| models.py | +12 | the key |
+| ingest.py | +40 / -22 | every statement |
+
+```python
+def task_key(execution_id: str, task_id: str) -> tuple[str, str]:
+    return (execution_id, task_id)  # never "-".join(...)
+```
+
+> Note: ~~the old key~~ is dropped by `install_schema` once no attempt uses it. See
+> [the docs](https://example.com/docs) for <details> on rollbacks.
+
+- [x] migrate
+- [ ] backfill
+
+"""
+
+
+def renderer_inputs(size: int) -> dict[str, str]:
+    def cut(text: str) -> str:
+        return (text * (size // max(1, len(text)) + 1))[:size]
+
+    return {
+        "normal LLM markdown": cut(LLM_MARKDOWN),
+        "`![` repeated": "![" * (size // 2),
+        "`[` repeated": "[" * size,
+        "nested brackets": "[" * (size // 2) + "a" + "]" * (size // 2),
+        "`*a **a ` repeated": cut("*a **a "),
+        "`a_ ` repeated": cut("a_ "),
+        "`<` repeated": "<" * size,
+        "inline HTML `<a>x`": cut("<a>x"),
+        "table rows": "|a|b|\n|-|-|\n" + cut("|x|y|\n"),
+        "emphasis `***a`": cut("***a"),
+    }
+
+
+def renderers_main(args) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mimir_dashboard.settings")
+    import django
+
+    django.setup()
+    from executions import rendering
+
+    try:
+        from markdown_it import MarkdownIt
+
+        old = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+            ["table", "strikethrough"])
+    except ImportError:
+        old = None
+        harness.log("markdown-it-py is not installed (`pip install markdown-it-py==4.3.0`): only the new renderer")
+
+    def timed(fn, text: str) -> float:
+        best = float("inf")
+        for _ in range(args.requests):
+            t0 = time.process_time()
+            fn(text)
+            best = min(best, time.process_time() - t0)
+        return best * 1000
+
+    size = rendering.MARKDOWN_MAX_CHARS
+    rows = []
+    for label, text in renderer_inputs(size).items():
+        harness.log(f"rendering {label} ({len(text):,} characters)")
+        new_ms = timed(rendering._render, text)  # the uncached render: pulldown-cmark + nh3
+        old_ms = timed(lambda t: rendering.sanitize_html(old.render(t)), text) if old else None
+        rows.append((label, len(text), old_ms, new_ms))
+    # What the task page did before for the reported output: the whole 500 KB of `![`.
+    whole = "![" * 250_000
+    if old:
+        harness.log("rendering the reported 500 KB of `![` whole with markdown-it-py (once)")
+        t0 = time.process_time()
+        rendering.sanitize_html(old.render(whole))
+        rows.append(("`![`, 500 KB, whole (the task page before)", len(whole), (time.process_time() - t0) * 1000, None))
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.node()}: {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {load}. CPU time (`time.process_time`) of one render and "
+        f"sanitize (nh3, the same allow-list), the best of {args.requests}: markdown-it-py 4.3.0 (before) and "
+        f"`rendering._render` (pulldown-cmark via pyromark, raw HTML made text, then nh3), on inputs of "
+        f"{size:,} characters (`MARKDOWN_MAX_CHARS`, the most the task page renders now).",
+        "",
+        "| input | characters | markdown-it-py ms | pyromark ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, n, old_ms, new_ms in rows:
+        fmt = lambda v: "—" if v is None else f"{v:,.1f}"  # noqa: E731
+        lines.append(f"| {label} | {n:,} | {fmt(old_ms)} | {fmt(new_ms)} |")
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        write_section(args.write, body, "python bench/pages.py " + " ".join(sys.argv[1:]), RENDERERS_SECTION)
+    return 0
 
 
 # ---------------------------------------------------------------- main
@@ -409,8 +700,20 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--write", type=Path, help="add/replace the 'Pages at scale' section of this markdown file")
+    ap.add_argument("--cost", action="store_true", help="measure the pages that used to cost seconds instead")
+    ap.add_argument("--baseline", help="with --cost: also serve the app as it was at this git revision")
+    ap.add_argument("--renderers", action="store_true",
+                    help="time markdown-it-py (before) and the page's renderer on pathological and normal markdown")
     args = ap.parse_args(argv)
     harness.install_signal_handlers()
+    if args.renderers:
+        if args.requests == 50:
+            args.requests = 3
+        return renderers_main(args)
+    if args.cost:
+        if args.requests == 50:
+            args.requests = 5  # a before-page costs seconds per view
+        return cost_main(args)
     import requests
 
     load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}

@@ -18,7 +18,15 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from . import report_filters, schemas, schemas_read, selectors, services
-from .errors import ConflictError, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, ServiceError
+from .errors import (
+    ConflictError,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    TooLargeToStore,
+)
 from .limits import ExecutionLimits
 
 logger = logging.getLogger(__name__)
@@ -126,7 +134,9 @@ def _on_http_error(request, exc):
 
 
 # The one place where the product's errors become HTTP statuses.
-_STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, ConflictError: 409}
+# TooLargeToStore is 413 like a body over INGEST_MAX_BODY_BYTES: the request as sent will never be
+# stored, a smaller one will (507 would say the server is out of space, 503 that a retry may help).
+_STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, ConflictError: 409, TooLargeToStore: 413}
 
 
 def _status(exc: ServiceError) -> int:
@@ -164,6 +174,14 @@ Err = {400: schemas.ErrorOut, 401: schemas.ErrorOut, 403: schemas.ErrorOut, 409:
        413: schemas.ErrorOut, 415: schemas.ErrorOut, 503: schemas.ErrorOut}
 
 
+def _body_size(request: HttpRequest) -> int:
+    """The request body's length in bytes (Django has checked it against INGEST_MAX_BODY_BYTES)."""
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 def _limits(request: HttpRequest) -> ExecutionLimits:
     """The authenticated token's limits (executions.limits): writes and reads stay within them."""
     return request.auth.limits
@@ -190,7 +208,8 @@ def execution_start(request, payload: schemas.ExecutionStartIn):
           response={200: schemas.TaskResultOut, 201: schemas.TaskResultOut, **Err},
           summary="A task's result (one attempt, with its QC verdict)")
 def task_result(request, execution_id: schemas.Identifier, payload: schemas.TaskResultIn):
-    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload, limits=_limits(request)))
+    return _answer(services.task_result_record(execution_id=execution_id, task_result=payload,
+                                               limits=_limits(request), size=_body_size(request)))
 
 
 @api.post("/executions/{execution_id}/finish",
@@ -218,7 +237,7 @@ def _batch_status(item: services.BatchItem) -> int:
 
 @api.post("/events", response={200: schemas.BatchOut, **Err}, summary="A batch of events, applied in order")
 def events(request, payload: BatchIn):
-    batch = services.events_apply(events=payload.events, limits=_limits(request))
+    batch = services.events_apply(events=payload.events, limits=_limits(request), size=_body_size(request))
     results = [
         {
             "index": item.index,
@@ -285,7 +304,8 @@ def execution_get(request, execution_id: schemas.Identifier):
 @api.get("/executions/{execution_id}/tasks/{task_id}", response={200: schemas_read.TaskDetailOut, **ReadOneErr},
          auth=READ, summary="A task of an execution with every attempt and its QC verdict, newest first")
 def task_get(request, execution_id: schemas.Identifier, task_id: schemas.Identifier):
-    task = selectors.task_detail(execution_id=execution_id, task_id=task_id)
+    """Outputs, prompts and errors are whole here (the task page shows bounded heads of them)."""
+    task = selectors.task_detail(execution_id=execution_id, task_id=task_id, text_chars=None)
     _readable(request, execution_id, task["execution"] if task else None)
     return _found(task, f"task {task_id!r} in execution {execution_id!r}")
 

@@ -40,9 +40,26 @@ class Forbidden(ServiceError):
     code = "forbidden"
 
 
+class TooLargeToStore(ServiceError):
+    """Neo4j refused to hold this write in one transaction: it needs more memory than one
+    transaction may use (db.memory.transaction.max). Retrying the same write cannot help; smaller
+    ones (fewer events per batch, a shorter output) can."""
+
+    code = "too_large"
+
+
 class DatabaseUnavailable(Exception):
     """Neo4j cannot be reached (or stayed busy through every retry): the caller may retry later."""
 
     def __init__(self, detail: str, *, busy: bool = False):
         super().__init__(detail)
         self.busy = busy
+
+
+class TransactionTimedOut(DatabaseUnavailable):
+    """Neo4j ended a write that ran longer than a transaction may (db.transaction.timeout): nothing of
+    it was stored. The same write may finish when the database is less busy, and a smaller one sooner,
+    so the caller is told to come back (503); a batch is split first (services.ingest)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail, busy=True)

@@ -1,5 +1,5 @@
 """Access to Neo4j, in one place: statements by name, transactions, retries, and the mapping of the
-driver's errors to the product's (`DatabaseUnavailable`).
+driver's errors to the product's (`DatabaseUnavailable`, `TooLargeToStore`).
 
 neomodel neither nests nor retries transactions, so the retry of transient errors (deadlocks,
 leader switches) lives here, around a whole transaction or a whole auto-commit statement.
@@ -16,12 +16,41 @@ import neo4j.exceptions
 from neomodel import db
 
 from .cypher import statement
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, TooLargeToStore, TransactionTimedOut
 
 T = TypeVar("T")
 
 MAX_TRANSIENT_RETRIES = 8
 _UNREACHABLE = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError)
+# Neo4j refused an allocation over one of its memory pools (a TransientError, GQL status 50N42). Its
+# message ends with the setting whose limit was hit: "... db.memory.transaction.max threshold reached".
+MEMORY_POOL_FULL = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+TRANSACTION_MEMORY_SETTING = "db.memory.transaction.max"
+TOO_LARGE_DETAIL = (
+    "too large for the graph database to store in one transaction (it needs more memory than one "
+    "transaction may use, db.memory.transaction.max): send it in smaller parts (fewer events per "
+    "batch, shorter texts)"
+)
+
+
+def _memory_refusal(exc: neo4j.exceptions.Neo4jError, *, write: bool) -> Exception:
+    """What a MemoryPoolOutOfMemoryError means for the caller. Over the transaction's own limit the
+    write is too large whatever else runs: `TooLargeToStore`, never retried. Over the limit of all
+    transactions together (dbms.memory.transaction.total.max) it is the load, not the write: the
+    caller is told to come back (`DatabaseUnavailable(busy)`, 503), and it is not retried here either,
+    since every retry would put the same memory back on a database that has none to spare."""
+    if write and TRANSACTION_MEMORY_SETTING in (exc.message or ""):
+        return TooLargeToStore(TOO_LARGE_DETAIL, errors=[{"field": "body", "message": "too large to store at once"}])
+    return DatabaseUnavailable(f"out of transaction memory: {exc.message}", busy=True)
+
+
+# Neo4j ended a transaction that ran past db.transaction.timeout (the code's class and suffix vary
+# with how the timeout was set: ...TransactionTimedOut, ...TransactionTimedOutClientConfiguration).
+TRANSACTION_TIMED_OUT = ".Transaction.TransactionTimedOut"
+
+
+def _timed_out(exc: neo4j.exceptions.Neo4jError) -> bool:
+    return TRANSACTION_TIMED_OUT in (exc.code or "")
 
 
 def run(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -31,14 +60,21 @@ def run(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     return rows
 
 
-def _with_retries(fn: Callable[[], T], *, transaction: bool) -> T:
+def _with_retries(fn: Callable[[], T], *, transaction: bool, write: bool = True) -> T:
     for attempt in range(MAX_TRANSIENT_RETRIES + 1):
         try:
             if not transaction:
                 return fn()
             with db.write_transaction:
                 return fn()
-        except neo4j.exceptions.TransientError as exc:
+        except neo4j.exceptions.Neo4jError as exc:
+            # Neither is retried here: the same work would take as long again, or the same memory.
+            if _timed_out(exc):
+                raise TransactionTimedOut(f"the transaction ran longer than Neo4j allows: {exc.message}") from exc
+            if not isinstance(exc, neo4j.exceptions.TransientError):
+                raise
+            if exc.code == MEMORY_POOL_FULL:
+                raise _memory_refusal(exc, write=write) from exc
             if attempt == MAX_TRANSIENT_RETRIES:
                 raise DatabaseUnavailable(f"still busy after {attempt} retries: {exc}", busy=True) from exc
             time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
@@ -75,7 +111,7 @@ def rolled_back(fn: Callable[[], T]) -> T:
 
 def read(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     """Run a named read statement, retrying transient errors."""
-    return _with_retries(lambda: run(name, params), transaction=False)
+    return _with_retries(lambda: run(name, params), transaction=False, write=False)
 
 
 def is_up() -> bool:

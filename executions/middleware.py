@@ -7,6 +7,7 @@ from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 from .errors import DatabaseUnavailable
+from .inflight import UNCOUNTED_BYTES, BudgetExhausted, ingest_budget
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +93,34 @@ class ApiJsonErrorsMiddleware:
             logger.exception("unexpected error on %s %s", request.method, request.path)
             return _api_error(500)
         return None
+
+
+class IngestBodyBudgetMiddleware:
+    """A request under /api/ with a body larger than inflight.UNCOUNTED_BYTES reserves its length
+    from the process's byte budget (executions.inflight, INGEST_IN_FLIGHT_MAX_BYTES) before the body
+    is read, and holds it until its answer is ready: however many large bodies arrive at once, at
+    most that many bytes of them are parsed here and written to Neo4j at a time. One that waits
+    longer than INGEST_IN_FLIGHT_WAIT_SECONDS is answered 503 with Retry-After (every call is
+    idempotent). Smaller bodies and reads never wait."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(_API_PREFIX):
+            return self.get_response(request)
+        try:
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0  # Django refuses a malformed length itself
+        if size <= UNCOUNTED_BYTES:
+            return self.get_response(request)
+        try:
+            with ingest_budget().reserve(size, timeout=settings.INGEST_IN_FLIGHT_WAIT_SECONDS):
+                return self.get_response(request)
+        except BudgetExhausted as exc:
+            logger.warning("request body of %d bytes waited too long for the in-flight budget: %s", size, exc)
+            response = JsonResponse({"error": "busy", "detail": "the server is taking in too much data at once; "
+                                     "retry later", "errors": []}, status=503)
+            response["Retry-After"] = "1"
+            return response

@@ -101,8 +101,12 @@ class TaskExecution(AttemptRecord):
     attemptCount = IntegerProperty()
     timestamp = IntegerProperty(index=True)
     created = IntegerProperty()
+    # The execution versions at which it last changed and first appeared (ingest/_refresh_tasks):
+    # the live page's poll sends only the rows changed after the version the page has.
+    changedVersion = IntegerProperty()
+    firstVersion = IntegerProperty()
 
-    INTERNAL_FIELDS = ("created",)
+    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 

@@ -9,6 +9,8 @@ urlpatterns: list = [
     path("executions/<str:execution_id>", views.execution_detail, name="detail"),
     path("executions/<str:execution_id>/poll", views.execution_poll, name="poll"),
     path("executions/<str:execution_id>/tasks/<str:task_id>", views.task_detail, name="task"),
+    path("executions/<str:execution_id>/tasks/<str:task_id>/attempts/<int:attempt_number>/<str:field>.txt",
+         views.attempt_text, name="attempt_text"),
     path("plans", views.plan_list, name="plans"),
     path("plans/<str:plan_id>", views.plan_detail, name="plan"),
     path("reports/failures", views.failure_report, name="failure_report"),

@@ -7,14 +7,16 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 
 from . import clock, selectors
 from .charts import execution_timeline, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
-from .rendering import with_output_diffs
+from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
 from .report_filters import FailureReportForm, ReportFilters
+from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -82,18 +84,80 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "executions/list.html", "table", context)
 
 
-def _live_context(data: dict) -> dict:
-    """The live page's data plus its timeline, and each task's link."""
-    data["timeline"] = execution_timeline(data["execution"], data["tasks"], clock.now_ms())
+LIVE_TITLE_CHARS = 200
+
+
+def _row_key(task_id: str) -> str:
+    """A task's name in the live page's CSS selectors: its rows and bars carry it as `data-row` and
+    `data-bar`, which the poll's out-of-band swaps select (a task id may hold any printable text,
+    commas and brackets included, that a selector cannot)."""
+    return "k" + hashlib.blake2b(task_id.encode(), digest_size=16).hexdigest()
+
+
+def _with_links(execution_id: str, tasks: list[dict], bars: list[dict]) -> None:
     # Each task's link is reversed once here, for its table row and its timeline bar (a {% url %}
     # per row and bar was a fifth of a 200-task page's render time).
-    execution_id = data["execution"]["executionId"]
-    urls = {t["taskId"]: reverse("executions:task", args=[execution_id, t["taskId"]]) for t in data["tasks"]}
-    for task in data["tasks"]:
-        task["url"] = urls[task["taskId"]]
-    for row in data["timeline"]["rows"]:
-        row["url"] = urls[row["taskId"]]
+    urls = {t["taskId"]: reverse("executions:task", args=[execution_id, t["taskId"]]) for t in tasks}
+    for item in (*tasks, *bars):
+        item["url"] = urls[item["taskId"]]
+        item["key"] = _row_key(item["taskId"])
+        # The live page shows at most LIVE_TITLE_CHARS of a title (the task page has it whole); cut
+        # here once, not by a template filter per use (Truncator walks every character).
+        title = item.get("taskTitle") or item.get("title") or item["taskId"]
+        item["label"] = title if len(title) <= LIVE_TITLE_CHARS else title[: LIVE_TITLE_CHARS - 1] + "…"
+
+
+def _live_context(data: dict) -> dict:
+    """The live page's data plus its timeline, each task's link, and what its poll asks with."""
+    execution = data["execution"]
+    data["timeline"] = execution_timeline(execution, data["tasks"], clock.now_ms())
+    _with_links(execution["executionId"], data["tasks"], data["timeline"]["rows"])
+    data["poll"] = {"version": execution["version"], "running": execution["status"] == "running"}
     return data
+
+
+def _changes_context(data: dict, current: dict, since: int) -> dict:
+    """What a poll that saw a new version sends: the header, and the task rows and timeline bars
+    that changed after version `since`, each to be inserted after the row (bar) it follows in the
+    page's order. The page drops its old copy of a row it is sent (static/js/app.js): a row sent is
+    in its place, whether the page had it or not.
+
+    Every other row is on the page already, and in its place: it has not changed since `since`.
+    The page of version `since` had no table (no timeline) when none of the task executions had
+    appeared by then: the whole card is sent instead. The poll goes on with `current`, the version
+    read before the rows: a write committed after that read is in these rows or in the next poll's.
+    """
+    execution, tasks = data["execution"], data["tasks"]
+    timeline = execution_timeline(execution, tasks, clock.now_ms())
+    changed = {t["taskId"] for t in tasks if t.get("changed")}
+    _with_links(execution["executionId"], [t for t in tasks if t.get("changed")],
+                [r for r in timeline["rows"] if r["taskId"] in changed])
+
+    def placed(items: list[dict]) -> list[dict]:
+        """The changed ones of `items` (in order), each with the key of the one before it (None: first)."""
+        out, before = [], None
+        for item in items:
+            if item["taskId"] in changed:
+                out.append({**item, "after": before})
+            before = _row_key(item["taskId"])
+        return out
+
+    first_versions = {t["taskId"]: t.get("firstVersion") for t in tasks}
+
+    def shown_then(task_id: str) -> bool:
+        first = first_versions[task_id]
+        return first is None or first <= since  # None: written before firstVersion was kept
+
+    return {
+        "execution": execution,
+        "tasks": tasks,  # the whole table, when the page had none (then every row has changed)
+        "timeline": timeline,
+        "poll": {"version": current["version"], "running": current["status"] == "running"},
+        "had_rows": any(shown_then(t["taskId"]) for t in tasks),
+        "had_bars": any(shown_then(r["taskId"]) for r in timeline["rows"]),
+        "changed_rows": placed(tasks),
+        "changed_bars": placed(timeline["rows"]),
+    }
 
 
 @login_required
@@ -106,19 +170,27 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
 
 @login_required
 def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
-    """The live page's poll: 204 while the version it has is current, else the fresh fragment
-    (which carries no polling trigger once the execution has finished)."""
+    """The live page's poll: 204 while the version it has is current (286, stop polling, once the
+    execution has finished), else what changed since that version, as out-of-band swaps (a few
+    kilobytes for a change of one task, whatever the number of tasks), and the poll element again
+    with the current version (without a trigger once the execution has finished)."""
     current = selectors.execution_version(execution_id=execution_id)
     if current is None:
         raise Http404("no such execution")
-    if request.GET.get("version") == str(current["version"]):
+    seen = request.GET.get("version", "")
+    if seen == str(current["version"]):
         if current["status"] != "running":
             return HttpResponseStopPolling()
         return HttpResponse(status=204)
-    data = selectors.execution_detail(execution_id=execution_id)
+    # A version this execution never had (none, garbage, or one from before the graph was rebuilt)
+    # has the page start over: everything is sent.
+    since = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 19 else -1
+    if since >= current["version"]:
+        since = -1
+    data = selectors.execution_changes(execution_id=execution_id, since=since)
     if data is None:
         raise Http404("no such execution")
-    return render(request, "executions/detail.html#live", _live_context(data))
+    return render(request, "executions/detail.html#changes", _changes_context(data, current, since))
 
 
 @login_required
@@ -126,8 +198,37 @@ def task_detail(request: HttpRequest, execution_id: str, task_id: str) -> HttpRe
     data = selectors.task_detail(execution_id=execution_id, task_id=task_id)
     if data is None:
         raise Http404("no such task")
+    # Each output is rendered from a bounded head, once per process (rendering caches it).
+    task = data["task"]
+    task["outputView"] = markdown_excerpt(task.get("output"), task.get("outputChars"))
+    for attempt in data["attempts"][1:]:  # the latest attempt's output is the task's, shown above
+        if attempt["hasOutput"]:
+            attempt["outputView"] = markdown_excerpt(attempt.get("output"), attempt.get("outputChars"))
     with_output_diffs(data["attempts"])
+    data["limits"] = {"excerpt_chars": TEXT_EXCERPT_CHARS, "diff_lines": DIFF_MAX_LINES, "diff_chars": DIFF_MAX_CHARS}
     return render(request, "executions/task.html", data)
+
+
+@login_required
+def attempt_text(
+    request: HttpRequest, execution_id: str, task_id: str, attempt_number: int, field: str
+) -> HttpResponse:
+    """The whole output, prompt or error of an attempt as plain text: the task page shows bounded
+    heads of them and links here."""
+    if field not in ATTEMPT_TEXT_FIELDS:
+        raise Http404("no such text")
+    text = selectors.attempt_text(
+        execution_id=execution_id, task_id=task_id, attempt_number=attempt_number, field=field
+    )
+    if text is None:
+        raise Http404("no such text")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    # Never sniffed into HTML, whatever the text holds; shown in the tab, saved under a telling name.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"{task_id}-attempt-{attempt_number}-{field}.txt"
+    )
+    return response
 
 
 @login_required

@@ -1,6 +1,9 @@
 """gunicorn settings shared by every way the app is served (scripts/run.sh, the benchmarks):
 
     gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application -b ... -w ... --threads ...
+
+Always behind a buffering proxy (scripts/proxy_server.py: nginx; README, "Deploying"): a gthread
+worker reads each request on one of its threads, so a slow client would hold that thread.
 """
 
 worker_class = "gthread"

@@ -14,6 +14,12 @@ def _quoted(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _client(environ) -> str:
+    # Behind the proxy gunicorn listens on a unix socket, whose peers have no address; there only
+    # our nginx can connect, and it names the client in X-Real-IP (scripts/proxy_server.py).
+    return environ.get("REMOTE_ADDR") or environ.get("HTTP_X_REAL_IP") or "-"
+
+
 class AccessLogger(Logger):
     """One fixed-format line per request, e.g.
 
@@ -38,7 +44,7 @@ class AccessLogger(Logger):
         try:
             self.access_log.info(
                 '%s %s "%s" %s %s %d.%06d',
-                environ.get("REMOTE_ADDR", "-"), time.strftime("[%d/%b/%Y:%H:%M:%S %z]"), request_line,
+                _client(environ), time.strftime("[%d/%b/%Y:%H:%M:%S %z]"), request_line,
                 status, "-" if sent is None else sent, request_time.seconds, request_time.microseconds,
             )
         except Exception:  # noqa: BLE001 - as gunicorn's own access(): a log line must never fail a request

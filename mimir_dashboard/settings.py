@@ -132,9 +132,22 @@ NEO4J_BOLT_URL = _neo4j_url(os.environ.get("NEO4J_BOLT_URL", "") or _neo4j_defau
 # How large an ingest request may be (outputs of megabytes are real); larger gets 413.
 INGEST_MAX_BODY_BYTES = _env_int("INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Bytes of request bodies under /api/ larger than inflight.UNCOUNTED_BYTES that one process parses
+# and writes to Neo4j at once (executions.inflight): by default one body of the largest size, or
+# several smaller ones (docs/reliability.md, "Memory"). A request waits for its share in arrival
+# order, at most INGEST_IN_FLIGHT_WAIT_SECONDS, else it is answered 503 with Retry-After. One body
+# larger than the budget is admitted alone.
+INGEST_IN_FLIGHT_MAX_BYTES = _env_int("INGEST_IN_FLIGHT_MAX_BYTES", INGEST_MAX_BODY_BYTES, minimum=1024)
+INGEST_IN_FLIGHT_WAIT_SECONDS = _env_int("INGEST_IN_FLIGHT_WAIT_SECONDS", 10, minimum=1)
 # Task results posted one per request that arrive while a write is in Neo4j are written together,
 # at most this many per statement (executions.services.GroupCommit); 1 writes each on its own.
 INGEST_GROUP_COMMIT_MAX = _env_int("INGEST_GROUP_COMMIT_MAX", 64, minimum=1)
+# ... and at most this many bytes (the sum of their request bodies) per statement; a larger result
+# is written on its own.
+INGEST_GROUP_COMMIT_MAX_BYTES = _env_int("INGEST_GROUP_COMMIT_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+# A batch (POST /api/v1/events) larger than this many bytes of body is written in consecutive parts
+# of about this size, one transaction each (executions.services.ingest.events_apply).
+INGEST_BATCH_PART_MAX_BYTES = _env_int("INGEST_BATCH_PART_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 # An execution with no news for this long while running is shown as stale.
 EXECUTION_STALE_AFTER_SECONDS = _env_int("EXECUTION_STALE_AFTER_SECONDS", 900, minimum=1)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).
@@ -160,6 +173,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "executions.middleware.ApiJsonErrorsMiddleware",
+    "executions.middleware.IngestBodyBudgetMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

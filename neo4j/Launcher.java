@@ -4,7 +4,8 @@
 //   java -Xmx1g --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
 //        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
 //        -cp 'var/neo4j-lib/*' neo4j/Launcher.java --home <dir> --port <boltPort> \
-//        [--pagecache 256m] [--tx-timeout-seconds 60] [--exit-on-stdin-eof]
+//        [--pagecache 256m] [--tx-timeout-seconds 60] [--tx-memory-max 128m] [--tx-memory-total-max 512m]
+//        [--exit-on-stdin-eof]
 //
 // Protocol with the parent process:
 //   * stdout carries exactly one line, "NEO4J_READY bolt://127.0.0.1:<port>", once the database accepts
@@ -54,10 +55,14 @@ public class Launcher {
         }
         if (home == null || port <= 0 || port > 65535) {
             fail(2, "usage: Launcher --home <dir> --port <boltPort> [--pagecache 256m] "
-                    + "[--tx-timeout-seconds 60] [--exit-on-stdin-eof]");
+                    + "[--tx-timeout-seconds 60] [--tx-memory-max 128m] [--tx-memory-total-max 512m] "
+                    + "[--exit-on-stdin-eof]");
         }
         long pageCache = ByteUnit.parse(opts.getOrDefault("--pagecache", "256m"));
         long txTimeout = Long.parseLong(opts.getOrDefault("--tx-timeout-seconds", "60"));
+        // 0 = no limit (Neo4j's own default for one transaction).
+        long txMemoryMax = ByteUnit.parse(opts.getOrDefault("--tx-memory-max", "0"));
+        long txMemoryTotalMax = ByteUnit.parse(opts.getOrDefault("--tx-memory-total-max", "0"));
 
         // Fail fast on a busy port. Neo4j would also fail to bind, but only after several seconds of
         // store start-up, and with a long nested stack trace.
@@ -81,6 +86,12 @@ public class Launcher {
                     // Default is "no timeout": a runaway query would otherwise hold locks forever.
                     .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofSeconds(txTimeout))
                     .setConfig(GraphDatabaseSettings.lock_acquisition_timeout, Duration.ofSeconds(txTimeout))
+                    // Memory a transaction (db.memory.transaction.max) and all of them together
+                    // (dbms.memory.transaction.total.max) may use: past either, Neo4j fails that
+                    // statement with MemoryPoolOutOfMemoryError instead of exhausting its heap (which,
+                    // with -XX:+ExitOnOutOfMemoryError, would end the process).
+                    .setConfig(GraphDatabaseSettings.memory_transaction_max_size, txMemoryMax)
+                    .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemoryTotalMax)
                     // Transaction log files are otherwise pre-allocated at 256 MiB each on disk,
                     // which adds up quickly with one instance per developer/test run.
                     .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)

@@ -54,6 +54,35 @@ JVM_FLAGS = [
 ]
 
 
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_bytes(size: str) -> int:
+    """A JVM-style size ("512m", "1g", "65536") in bytes."""
+    text = str(size).strip().lower()
+    unit = _UNITS.get(text[-1:], 1)
+    number = text[:-1] if unit > 1 else text
+    if not number.isdigit():
+        raise ValueError(f"not a size: {size!r} (e.g. 512m, 1g)")
+    return int(number) * unit
+
+
+# Of the heap, what one transaction may use (db.memory.transaction.max) and all running
+# transactions together (dbms.memory.transaction.total.max): the rest is Neo4j's own (caches, Bolt
+# buffers, the query's parameters as they arrive, garbage not collected yet). Chosen so that one
+# transaction holds a task result with an output of INGEST_MAX_BODY_BYTES and all of them two such
+# at once (one per worker process, the in-flight budget's default): docs/reliability.md, "Memory".
+TX_MEMORY_MAX_OF_HEAP = 0.3
+TX_MEMORY_TOTAL_MAX_OF_HEAP = 0.6
+
+
+def transaction_memory_limits(heap: str) -> tuple[str, str]:
+    """(db.memory.transaction.max, dbms.memory.transaction.total.max) for a heap, as sizes in KiB."""
+    heap_bytes = parse_bytes(heap)
+    return (f"{int(heap_bytes * TX_MEMORY_MAX_OF_HEAP) // 1024}k",
+            f"{int(heap_bytes * TX_MEMORY_TOTAL_MAX_OF_HEAP) // 1024}k")
+
+
 class Neo4jStartError(RuntimeError):
     """Neo4j could not be started; the message says why (including the launcher's last output)."""
 
@@ -155,8 +184,11 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def start(home, port: int, heap: str = "1g", pagecache: str = "256m",
-          timeout: float = 120.0) -> Neo4jServer:
+          timeout: float = 120.0, tx_memory_max: str | None = None,
+          tx_memory_total_max: str | None = None) -> Neo4jServer:
     """Start Neo4j with its data in `home`, Bolt on 127.0.0.1:`port`; return once it answers Bolt.
+
+    The transaction memory limits default to fractions of the heap (see `transaction_memory_limits`).
 
     Raises PortInUseError at once if the port is taken, Neo4jStartError if the launcher fails or is not
     ready within `timeout` seconds (the child is killed first, so nothing is left running).
@@ -170,8 +202,11 @@ def start(home, port: int, heap: str = "1g", pagecache: str = "256m",
     log_path = home / "launcher.log"
     log_file = open(log_path, "wb")  # per run, so failures are not confused with older ones
     java = shutil.which("java") or "/usr/bin/java"
+    default_max, default_total = transaction_memory_limits(heap)
     cmd = [java, f"-Xmx{heap}", *JVM_FLAGS, "-cp", f"{lib}/*", str(LAUNCHER),
            "--home", str(home), "--port", str(port), "--pagecache", pagecache,
+           "--tx-memory-max", tx_memory_max or default_max,
+           "--tx-memory-total-max", tx_memory_total_max or default_total,
            # The launcher shuts down when this pipe closes, i.e. when we die without calling stop().
            "--exit-on-stdin-eof"]
     began = time.monotonic()
@@ -255,21 +290,28 @@ def _close(server: Neo4jServer) -> None:
             f.close()
 
 
-def stop(server: Neo4jServer, timeout: float = 30.0) -> int:
-    """Stop Neo4j cleanly (SIGTERM runs the launcher's shutdown hook); SIGKILL after `timeout` s.
-
-    Returns the JVM's exit code (143 = stopped by SIGTERM, the normal case). Safe to call twice.
-    """
-    proc = server.proc
+def terminate(proc: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM a child (if it still runs) and wait up to `timeout` s: whether it has exited."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            print(f"Neo4j (pid {proc.pid}) did not stop within {timeout:.0f} s; killing it",
-                  file=sys.stderr)
-            _kill(server)
+            return False
+    return True
+
+
+def stop(server: Neo4jServer, timeout: float = 30.0) -> int:
+    """Stop Neo4j cleanly (SIGTERM runs the launcher's shutdown hook); SIGKILL after `timeout` s.
+
+    Returns the JVM's exit code (143 = stopped by SIGTERM, the normal case). Safe to call twice.
+    """
+    proc = server.proc
+    if not terminate(proc, timeout):
+        print(f"Neo4j (pid {proc.pid}) did not stop within {timeout:.0f} s; killing it",
+              file=sys.stderr)
+        _kill(server)
     _close(server)
     return proc.returncode
 
@@ -285,7 +327,8 @@ def _run(args) -> int:
 
     try:
         server = start(args.home, args.port, heap=args.heap, pagecache=args.pagecache,
-                       timeout=args.timeout)
+                       timeout=args.timeout, tx_memory_max=args.tx_memory_max,
+                       tx_memory_total_max=args.tx_memory_total_max)
     except PortInUseError as e:
         print(f"NEO4J_FAILED: {e}", file=sys.stderr)
         return 2
@@ -322,6 +365,8 @@ def main(argv=None) -> int:
     run.add_argument("--port", type=int, default=7687, help="Bolt port (default: %(default)s)")
     run.add_argument("--heap", default="1g", help="JVM -Xmx (default: %(default)s)")
     run.add_argument("--pagecache", default="256m", help="page cache size (default: %(default)s)")
+    run.add_argument("--tx-memory-max", help="memory one transaction may use (default: 30 %% of the heap)")
+    run.add_argument("--tx-memory-total-max", help="memory all transactions may use (default: 60 %% of the heap)")
     run.add_argument("--timeout", type=float, default=120.0, help="start-up timeout in seconds")
     args = parser.parse_args(argv)
     try:

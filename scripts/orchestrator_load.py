@@ -110,6 +110,7 @@ class LogEntry:
     times: list[float] = field(default_factory=list)  # monotonic time of each answer
     body: Any = None  # the final answer's JSON
     final: int | None = None
+    latencies: list[float] = field(default_factory=list)  # seconds each request took, in order
 
 
 class Client:
@@ -134,6 +135,7 @@ class Client:
         self.log.append(entry)
         give_up = min(self.deadline, time.monotonic() + self.give_up_after)
         while True:
+            sent = time.monotonic()
             try:
                 r = self.session.request(ev.method, self.base_url + ev.path, json=ev.body, timeout=60)
                 status, retry_after = r.status_code, r.headers.get("Retry-After")
@@ -145,6 +147,7 @@ class Client:
                 status, retry_after, body = 0, None, f"{type(exc).__name__}: {exc}"
             entry.statuses.append(status)
             entry.times.append(time.monotonic())
+            entry.latencies.append(entry.times[-1] - sent)
             entry.body = body
             if status == 503:
                 entry.retry_after.append(retry_after)

@@ -3,17 +3,22 @@
 #   1. Neo4j, embedded, in var/neo4j-dev on 127.0.0.1:${NEO4J_PORT:-7687} (skipped if NEO4J_BOLT_URL
 #      is set, e.g. to use a server you started yourself),
 #   2. migrate, install_schema, collectstatic,
-#   3. gunicorn on 127.0.0.1:${PORT:-8000},
-#   4. unless DEMO=0, the simulator that feeds demo executions into the running server.
+#   3. nginx on 127.0.0.1:${PORT:-8000} (scripts/proxy_server.py: it reads each request whole, with
+#      header and body timeouts, before gunicorn sees it), in front of
+#   4. gunicorn on the unix socket var/run/gunicorn.sock,
+#   5. unless DEMO=0, the simulator that feeds demo executions into the running server.
 # Ctrl-C (or SIGTERM) stops all of them, Neo4j last and cleanly. Normally started by `make run`.
+# var/ is MIMIR_VAR_DIR when that is set (the settings read it too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
 PORT=${PORT:-8000}
 NEO4J_PORT=${NEO4J_PORT:-7687}
-NEO4J_PID='' GUNICORN_PID='' SIM_PID=''
-mkdir -p var
+VAR=${MIMIR_VAR_DIR:-var}
+NEO4J_PID='' GUNICORN_PID='' PROXY_PID='' SIM_PID=''
+mkdir -p "$VAR/run"
+SOCKET=$(cd "$VAR/run" && pwd)/gunicorn.sock
 
 [[ -x $PY ]] || { echo "no virtualenv in .venv: run 'make run' instead" >&2; exit 1; }
 
@@ -26,8 +31,9 @@ stop_pid() {  # SIGTERM a child and wait for it; each child handles its own grac
 }
 cleanup() {
   trap - INT TERM EXIT  # run once, even if another signal arrives meanwhile
-  # Reverse order of start: the simulator needs gunicorn, gunicorn needs Neo4j.
+  # Reverse order of start: the simulator needs the proxy, the proxy gunicorn, gunicorn Neo4j.
   stop_pid "$SIM_PID"
+  stop_pid "$PROXY_PID"
   stop_pid "$GUNICORN_PID"
   if [[ -n $NEO4J_PID ]]; then
     echo "stopping Neo4j ..." >&2
@@ -39,6 +45,22 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap 'rc=$?; cleanup; exit $rc' EXIT
 
+# Wait until a child started in the background prints its ready line (e.g. NEO4J_READY) into its
+# log; if it exits first, say so with the log's end and stop. The children give up by themselves
+# after their own timeout, so this cannot wait forever.
+wait_ready() {  # pid variable name, ready word, log, what it is
+  local -n pid_ref=$1
+  until grep -q "^$2" "$3"; do
+    if ! kill -0 "$pid_ref" 2>/dev/null; then
+      pid_ref=''
+      echo "$4 did not start:" >&2
+      tail -n 20 "$3" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
 # --- environment -----------------------------------------------------------------------------------
 # Nothing to export: in development (DJANGO_ENV unset) the settings find the secret key in
 # var/dev-secret-key, the loopback host names and, below, the Neo4j this script starts, as any
@@ -47,27 +69,19 @@ unset DJANGO_DEBUG  # production-like, also in development
 
 # --- Neo4j -----------------------------------------------------------------------------------------
 if [[ -z ${NEO4J_BOLT_URL:-} ]]; then
-  log=var/neo4j-dev.log
-  echo "starting Neo4j on 127.0.0.1:$NEO4J_PORT (log: $log, data: var/neo4j-dev) ..."
-  "$PY" scripts/neo4j_server.py run --home var/neo4j-dev --port "$NEO4J_PORT" >"$log" 2>&1 &
+  log=$VAR/neo4j-dev.log
+  echo "starting Neo4j on 127.0.0.1:$NEO4J_PORT (log: $log, data: $VAR/neo4j-dev) ..."
+  "$PY" scripts/neo4j_server.py run --home "$VAR/neo4j-dev" --port "$NEO4J_PORT" >"$log" 2>&1 &
   NEO4J_PID=$!
   # The script prints NEO4J_READY only after a Bolt connection succeeded, and exits (non-zero)
-  # on failure or after its own 120 s timeout, so this loop cannot spin forever.
-  until grep -q '^NEO4J_READY' "$log"; do
-    if ! kill -0 "$NEO4J_PID" 2>/dev/null; then
-      NEO4J_PID=''
-      echo "Neo4j did not start:" >&2
-      tail -n 20 "$log" >&2
-      exit 1
-    fi
-    sleep 0.3
-  done
+  # on failure or after its own 120 s timeout.
+  wait_ready NEO4J_PID NEO4J_READY "$log" "Neo4j"
   # For this script's commands and for any manage.py in another shell (read by the settings).
-  echo "bolt://127.0.0.1:$NEO4J_PORT" >var/dev-neo4j-url
+  echo "bolt://127.0.0.1:$NEO4J_PORT" >"$VAR/dev-neo4j-url"
   # Production settings read nothing from var/.
   [[ ${DJANGO_ENV:-} != production ]] || export NEO4J_BOLT_URL="bolt://127.0.0.1:$NEO4J_PORT"
 else
-  rm -f var/dev-neo4j-url  # it names only a Neo4j started here; other shells need NEO4J_BOLT_URL too
+  rm -f "$VAR/dev-neo4j-url"  # it names only a Neo4j started here; other shells need NEO4J_BOLT_URL too
 fi
 
 # --- Django ----------------------------------------------------------------------------------------
@@ -77,9 +91,19 @@ fi
 "$PY" manage.py rederive_graph --if-needed
 "$PY" manage.py collectstatic --noinput
 
+# --- the proxy, then gunicorn behind it --------------------------------------------------------------
+# Only nginx listens on the port. It answers 503 (JSON, Retry-After) until gunicorn is up.
+log=$VAR/proxy.log
+"$PY" scripts/proxy_server.py run --home "$VAR/nginx" --port "$PORT" --upstream "unix:$SOCKET" >"$log" 2>&1 &
+PROXY_PID=$!
+wait_ready PROXY_PID PROXY_READY "$log" "the proxy (nginx)"  # the script gives up by itself after 30 s
+
 # Worker class, access log and control socket: mimir_dashboard/gunicorn_conf.py.
-.venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
-  --bind "127.0.0.1:$PORT" --workers 2 --threads 4 &
+# Sign-in failures are counted per client address: on the unix socket every request comes from
+# nginx, which appends the client's address to X-Forwarded-For, so one trusted proxy.
+rm -f "$SOCKET"
+TRUSTED_PROXY_COUNT=${TRUSTED_PROXY_COUNT:-1} .venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
+  --bind "unix:$SOCKET" --workers 2 --threads 4 &
 GUNICORN_PID=$!
 
 healthy() {
@@ -101,7 +125,13 @@ if [[ ${DEMO:-1} != 0 ]]; then
   "$PY" manage.py simulate --url "http://127.0.0.1:$PORT" &
   SIM_PID=$!
 fi
-wait "$GUNICORN_PID" && rc=0 || rc=$?
-GUNICORN_PID=''
-echo "gunicorn exited with code $rc" >&2
+# Until Ctrl-C, or until gunicorn or the proxy exits (then everything else is stopped too).
+wait -n "$GUNICORN_PID" "$PROXY_PID" && rc=0 || rc=$?
+for name in GUNICORN PROXY; do
+  pid_var=${name}_PID
+  if ! kill -0 "${!pid_var}" 2>/dev/null; then
+    printf -v "$pid_var" ''
+    echo "${name,,} exited with code $rc" >&2
+  fi
+done
 exit "$rc"

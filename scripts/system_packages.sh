@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs when they are missing (called by the Makefile):
-#   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven
+#   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven,
+#                                     nginx (the buffering proxy in front of gunicorn: scripts/proxy_server.py)
 #   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, and Node
 #                                     with npm when missing
 # Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
@@ -22,6 +23,8 @@ if [[ ! -x .venv/bin/python ]] && ! python3 -c 'import ensurepip' 2>/dev/null; t
 fi
 command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || packages+=(maven)
+# nginx lives in /usr/sbin, which a normal user's PATH may not have.
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || packages+=(nginx)
 # The browser tests use exactly these paths: Debian's chromium and the chromedriver built with it.
 if ((want_browser)) && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   packages+=(chromium chromium-driver)
@@ -49,6 +52,25 @@ fi
 command -v apt-get >/dev/null || cannot "there is no apt-get here (these are Debian names)"
 
 echo "installing ${packages[*]} (apt-get) ..." >&2
+# Debian starts a package's service when it installs it: nginx would start serving its default site
+# on port 80 (and fail to install where port 80 is taken). make run starts its own nginx, as this
+# user, on PORT; so while apt-get runs, a policy-rc.d (Debian's way to say "start no services")
+# refuses that start, unless the system already has one of its own.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ " ${packages[*]} " == *" nginx "* && ! -e $policy ]]; then
+  printf '#!/bin/sh\n# made by %s while it installs packages; removed when it is done\nexit 101\n' "$0" |
+    "${as_root[@]}" tee "$policy" >/dev/null
+  "${as_root[@]}" chmod 755 "$policy"
+  made_policy=1
+fi
+drop_policy() { ((made_policy)) && "${as_root[@]}" rm -f "$policy" || true; }
+trap drop_policy EXIT
 # Through env: sudo does not pass the caller's environment on.
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"
+# Debian also enables the service it installs, so it would start at the next boot: disable it (only
+# when installed here; the binary is what make run needs, not the service).
+if [[ " ${packages[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
+  "${as_root[@]}" systemctl disable --quiet nginx 2>/dev/null || true
+fi

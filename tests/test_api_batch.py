@@ -73,3 +73,21 @@ def test_it_writes_a_run_of_task_results_with_one_cypher_statement(ingest, cyphe
     assert len(cypher_calls) == 1
     assert body["results"][1]["body"]["execution"]["tasksFailed"] == 1
     assert cypher("MATCH (e)-[:FAILED_TASK]->(t) RETURN e.executionId, t.taskId") == [["e1", "b"]]
+
+
+def test_it_writes_a_batch_larger_than_the_part_size_in_consecutive_parts_in_order(ingest, settings):
+    # About 3 KiB of body per event and parts of 10 KiB: a part every three events or so, each its
+    # own transaction; the two attempts of t0 lie in different parts and still land in order.
+    settings.INGEST_BATCH_PART_MAX_BYTES = 10 * 1024
+    events = [_task("e1", f"t{i}", output="o" * 3000) for i in range(10)]
+    events += [_task("e1", "t0", "failure", attemptNumber=2, output="x" * 3000),
+               {"type": "execution_finished", "executionId": "e1", "endTime": T0 + 1000}]
+    response = ingest.events(events)
+    body = response.json()
+    parts = -(-len(response.wsgi_request.body) // settings.INGEST_BATCH_PART_MAX_BYTES)
+    assert parts >= 3 and body["transactions"] == parts
+    assert [r["status"] for r in body["results"]] == [201] * 12
+    assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) "
+                  "RETURN e.tasksSuccessful, e.tasksFailed, e.finished") == [[9, 1, True]]
+    # A small batch is still one transaction.
+    assert ingest.events([_task("e2", "a")]).json()["transactions"] == 1

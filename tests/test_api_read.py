@@ -14,6 +14,7 @@ from neomodel import db
 
 from executions import clock, models, schemas_read, selectors, services
 from executions.cypher import statement
+from executions.selectors.executions import TEXT_EXCERPT_CHARS
 from executions.templatetags import mimir
 from tests.support import failure_report as failure_report_data
 from tests.support.graph import cypher
@@ -352,13 +353,36 @@ def test_an_execution_has_its_counters_and_each_task_its_attempt_count(read, dat
     assert body["failedTaskIds"] == [] and read.ok("/executions/e1")["failedTaskIds"] == ["load"]
 
 
+TEXTS = ("output", "prompt", "error")
+
+
+def _page_reading_as_the_api(page: dict, body: dict, signed_in) -> dict:
+    """The task page's reading (selectors.task_detail) checked against the API's answer `body` for
+    what the page promises of each long text: the first TEXT_EXCERPT_CHARS characters of the text
+    the API answers whole, its size, and the whole text at the attempt's .txt link. Answers the
+    page's reading with the whole texts in, and without the sizes, so that the rest compares as is."""
+    execution_id, task_id = body["execution"]["executionId"], body["task"]["taskId"]
+    for shown, whole in [(page["task"], body["task"]), *zip(page["attempts"], body["attempts"], strict=True)]:
+        for field in TEXTS:
+            text = whole[field]
+            assert shown.pop(f"{field}Chars") == (None if text is None else len(text)), field
+            assert shown[field] == (None if text is None else text[:TEXT_EXCERPT_CHARS]), field
+            shown[field] = text
+            served = signed_in.get(f"/executions/{execution_id}/tasks/{task_id}/attempts/{whole['attemptNumber']}/{field}.txt")
+            if text is None:
+                assert served.status_code == 404, field
+            else:
+                assert (served.status_code, served.content.decode()) == (200, text), field
+    # The task page's execution is a few fields (no task counters, so no tasksPending to show).
+    page["execution"] = {k: page["execution"][k] for k in schemas_read.TaskExecutionContextOut.model_fields}
+    return page
+
+
 def test_a_task_has_every_attempt_newest_first_as_its_page_shows(read, signed_in, dataset, frozen_clock):
     frozen_clock()
     body = read.ok("/executions/e4/tasks/write")
     page = selectors.task_detail(execution_id="e4", task_id="write")
-    # The task page's execution is a few fields (no task counters, so no tasksPending to show).
-    page["execution"] = {k: page["execution"][k] for k in schemas_read.TaskExecutionContextOut.model_fields}
-    assert body == page
+    assert body == _page_reading_as_the_api(page, body, signed_in)
     attempts = body["attempts"]
     assert [(a["attemptNumber"], a["source"], a["status"], a["qcPassed"], a["qcScore"]) for a in attempts] == [
         (3, "result", "success", True, 85), (2, "history", "failure", False, 55), (1, "result", "failure", False, 35)]
@@ -372,6 +396,24 @@ def test_a_task_has_every_attempt_newest_first_as_its_page_shows(read, signed_in
     html = signed_in.get("/executions/e4/tasks/write").content.decode()
     assert re.findall(r'<article class="card attempt attempt-(\w+)" id="attempt-(\d+)"', html) == [
         (a["status"], str(a["attemptNumber"])) for a in attempts]
+
+
+def test_a_task_answers_its_texts_whole_where_its_page_shows_their_heads(read, signed_in, ingest, frozen_clock):
+    # Longer than the page's head, in letters of more than one byte, so that characters are counted.
+    long = {field: (f"{field} ünïcødé line\n" * (TEXT_EXCERPT_CHARS // 10))[: TEXT_EXCERPT_CHARS + 777]
+            for field in TEXTS}
+    ingest.start("e", "p", 1, T0)
+    ingest.task("e", "a", result("failure", attemptNumber=1, output=long["output"], prompt=long["prompt"],
+                                 error=long["error"]))
+    ingest.task("e", "a", result(attemptNumber=2, output="short", prompt=long["prompt"]))
+    frozen_clock()
+    body = read.ok("/executions/e/tasks/a")
+    assert [(a["output"], a["prompt"], a["error"]) for a in body["attempts"]] == [
+        ("short", long["prompt"], None), (long["output"], long["prompt"], long["error"])]
+    assert (body["task"]["output"], body["task"]["prompt"]) == ("short", long["prompt"])
+    page = selectors.task_detail(execution_id="e", task_id="a")
+    assert len(page["attempts"][1]["output"]) == TEXT_EXCERPT_CHARS < len(long["output"])
+    assert body == _page_reading_as_the_api(page, body, signed_in)
 
 
 def test_a_task_keeps_its_output_prompt_and_error(read, ingest):

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from executions import selectors
+from executions import rendering, selectors
 from executions.charts import execution_timeline
 from executions.rendering import with_output_diffs
 from tests.support.graph import cypher
@@ -208,7 +208,8 @@ def test_it_reports_identical_outputs_as_an_identical_diff(ingest):
     ingest.task("e", "a", result("failure", attemptNumber=1, output="same"))
     ingest.task("e", "a", result(attemptNumber=2, output="same"))
     diff = with_output_diffs(selectors.task_detail(execution_id="e", task_id="a")["attempts"])[0]["diff"]
-    assert diff == {"lines": [], "added": 0, "removed": 0, "identical": True}
+    assert diff == {"lines": [], "added": 0, "removed": 0, "identical": True, "limited": False,
+                    "maxLines": rendering.DIFF_MAX_LINES, "maxChars": rendering.DIFF_MAX_CHARS}
 
 
 def test_it_tells_no_qc_apart_from_a_zero_score(ingest):

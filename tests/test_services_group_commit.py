@@ -49,10 +49,10 @@ class _Posts:
         self.answers: dict[str, Any] = {}
         self.threads: list[threading.Thread] = []
 
-    def post(self, name: str, event: Any) -> None:
+    def post(self, name: str, event: Any, size: int = 0) -> None:
         def run():
             try:
-                self.answers[name] = self.group.submit(event)
+                self.answers[name] = self.group.submit(event, size)
             except Exception as exc:  # noqa: BLE001 - the test asserts on it
                 self.answers[name] = exc
 
@@ -191,3 +191,35 @@ def test_it_answers_an_unexpected_neo4j_error_as_json_that_says_to_retry(ingest)
     body = response.json()
     assert body["error"] == "internal" and "retry" in body["detail"]
     assert "Traceback" not in response.content.decode()
+
+
+def test_it_never_puts_more_bytes_in_a_group_than_its_budget():
+    # Five results of 400 bytes under a budget of 1,000 bytes: at most two per statement, however many
+    # wait; one larger than the whole budget is written on its own.
+    group = services.GroupCommit(max_size=64, max_bytes=1000)
+    services.task_result_record(execution_id="e1", task_result=_result("e1", "t0"))
+    with _while_a_write_waits(group, "e1") as posts:
+        for i in range(5):
+            posts.post(f"t{i}", _result("e1", f"t{i + 1}"), size=400)
+            _until(lambda n=i + 1: group.waiting == n, f"{i + 1} results wait")
+        posts.post("huge", _result("e1", "t-huge"), size=5_000)
+        _until(lambda: group.waiting == 6, "six results wait")
+    answers = posts.join()
+    assert all(a.outcome == "created" for a in answers.values()), answers
+    # The first alone, then 400 + 400, 400 + 400, 400 and the huge one alone: 4 statements for the
+    # 6 that waited (without the byte budget, 1).
+    assert (group.writes, group.results) == (5, 7)
+    assert group.largest_group_bytes == 5_000
+    assert cypher("MATCH (e:OrchestrationExecution {executionId: 'e1'}) RETURN e.tasksSuccessful") == [[8]]
+
+
+def test_it_counts_each_post_by_its_body_length(ingest):
+    from executions.services import group_commit
+
+    commit = group_commit()
+    commit.largest_group_bytes = 0
+    body_output = "o" * 200_000
+    response = ingest.task("e1", "t1", {"status": "success", "output": body_output})
+    assert response.status_code == 201
+    sent = len(response.wsgi_request.body)
+    assert sent > 200_000 and commit.largest_group_bytes == sent

@@ -209,15 +209,20 @@ def test_it_answers_204_to_a_poll_when_nothing_changed_with_one_small_query(brow
     assert len(cypher_calls) == 1 and "RETURN e.version, e.status" in cypher_calls[0]
 
 
-def test_it_answers_a_poll_with_the_fresh_fragment_when_the_version_changed(browser, ingest):
+def test_it_answers_a_poll_with_what_changed_when_the_version_changed(browser, ingest):
     run(ingest, "e", tasks=1, finish=False)
     version = ingest.get("e").json()["version"]
     ingest.task("e", "new-task", result(output="x"), task={"id": "new-task", "title": "Brand new task"})
     response = browser.get(f"/executions/e/poll?version={version}", **HX)
     html = _text(response)
     assert response.status_code == 200 and "<html" not in html
-    assert html.lstrip().startswith('<div id="live"') and "Brand new task" in html
+    # The poll element again, with the new version; the header, the count and the new row and bar,
+    # out of band, each after the one it follows (tests/test_live_poll.py applies them).
+    assert html.lstrip().startswith('<div id="live-poll"') and "Brand new task" in html
     assert f'?version={version + 1}"' in html and "hx-trigger" in html
+    assert '<div id="live-head" hx-swap-oob="true">' in html and '"2 reported' not in html
+    assert html.count('hx-swap-oob="afterend:[data-row=k') == 1 and html.count('hx-swap-oob="afterend:[data-bar=k') == 1
+    assert 'id="task-t0"' not in html  # unchanged: not sent
 
 
 def test_it_stops_polling_once_the_execution_has_finished(browser, ingest):

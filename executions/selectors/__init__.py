@@ -7,6 +7,8 @@ The selectors are re-exported here, so that callers write `selectors.execution_l
 
 from ..graph import is_up as database_is_up
 from .executions import (
+    attempt_text,
+    execution_changes,
     execution_detail,
     execution_get,
     execution_list,
@@ -19,7 +21,9 @@ from .failure_report import failure_report, failure_rows, report_trend_buckets
 from .plans import plan_detail, plan_list, plan_options
 
 __all__ = [
+    "attempt_text",
     "database_is_up",
+    "execution_changes",
     "execution_detail",
     "execution_get",
     "execution_list",

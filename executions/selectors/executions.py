@@ -14,6 +14,14 @@ from .. import clock, graph
 from ..errors import InvalidInput
 from ..limits import ExecutionLimits
 
+# Long texts of an attempt (output, prompt, error: up to the ingest body limit each) are read as
+# their first this many characters, with their sizes; the pages render a head of that
+# (rendering.MARKDOWN_MAX_CHARS at most) and link the whole text (`attempt_text`).
+TEXT_EXCERPT_CHARS = 64 * 1024
+ATTEMPT_TEXT_FIELDS = ("output", "prompt", "error")
+# The live page shows at most this much of a failed task's error; the task page shows more.
+LIVE_ERROR_CHARS = 2_000
+
 
 def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
     """Adds `stale`, `elapsedMs` (start→end, or start→now while running) and `tasksPending` (announced
@@ -187,8 +195,24 @@ def execution_page(
 
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
-    outputs or prompts) ordered by completion. One Cypher statement."""
-    rows = graph.read("pages/execution_detail", {"eid": execution_id})
+    outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
+    completion. One Cypher statement."""
+    return _live(graph.read("pages/execution_detail", {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS}))
+
+
+def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None:
+    """The live page's poll after a change: {"execution" (as execution_detail has it), "tasks":
+    every task execution in the page's order, as its whole row (as execution_detail has them, plus
+    `changed: True`) when it changed after execution version `since` (or when that is not known),
+    else as its place: {taskId, timestamp, durationMs, firstVersion, changedVersion}}. The page at
+    version `since` showed exactly the task executions whose `firstVersion` is at most `since` (or
+    None: written before it was kept). One Cypher statement."""
+    return _live(graph.read("pages/execution_changes",
+                            {"eid": execution_id, "since": since, "errorChars": LIVE_ERROR_CHARS}))
+
+
+def _live(rows: list[list[Any]]) -> dict[str, Any] | None:
+    """(execution, plan title, tasks) as the live page reads them → its data, or None."""
     if not rows:
         return None
     execution, plan_title, tasks = rows[0]
@@ -205,11 +229,16 @@ def execution_version(*, execution_id: str) -> dict[str, Any] | None:
     return {"version": rows[0][0], "status": rows[0][1]}
 
 
-def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
+def task_detail(
+    *, execution_id: str, task_id: str, text_chars: int | None = TEXT_EXCERPT_CHARS
+) -> dict[str, Any] | None:
     """A task of an execution with every attempt, newest first. Each attempt says whether it has an
     output (`hasOutput`: a posted result, not only a QC verdict from history) and which older attempt
-    with an output its own is compared with (`previousAttemptNumber`). One Cypher statement."""
-    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id})
+    with an output its own is compared with (`previousAttemptNumber`). The task and each attempt
+    carry at most `text_chars` of `output`, `prompt` and `error` (None: the whole texts, as the read
+    API answers them), and their full sizes (`outputChars`, `promptChars`, `errorChars`; None when
+    absent). One Cypher statement."""
+    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id, "chars": text_chars})
     if not rows:
         return None
     execution, task, attempts = rows[0]
@@ -218,3 +247,13 @@ def task_detail(*, execution_id: str, task_id: str) -> dict[str, Any] | None:
         previous = next((a for a in attempts[index + 1 :] if a.get("source") == "result"), None)
         attempt["previousAttemptNumber"] = previous["attemptNumber"] if previous else None
     return {"execution": with_derived(execution, clock.now_ms()), "task": task, "attempts": attempts}
+
+
+def attempt_text(*, execution_id: str, task_id: str, attempt_number: int, field: str) -> str | None:
+    """The whole `output`, `prompt` or `error` of an attempt, or None (no such attempt, or no such
+    text). One Cypher statement."""
+    if field not in ATTEMPT_TEXT_FIELDS:
+        raise ValueError(f"not an attempt text: {field!r}")
+    rows = graph.read("pages/attempt_text", {"eid": execution_id, "taskId": task_id,
+                                             "attemptNumber": attempt_number, "field": field})
+    return rows[0][0] if rows else None

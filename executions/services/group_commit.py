@@ -15,10 +15,11 @@ from .ingest import EventResult, apply, apply_one_by_one
 class _Waiting:
     """One task result posted on its own, waiting for its write."""
 
-    __slots__ = ("event", "turn", "done", "outcome", "error")
+    __slots__ = ("event", "size", "turn", "done", "outcome", "error")
 
-    def __init__(self, event: Any):
+    def __init__(self, event: Any, size: int):
         self.event = event
+        self.size = size  # bytes: its request body's length
         self.turn = threading.Event()  # set when answered, or when it is this request's turn to write
         self.done = False
         self.outcome: EventResult | None = None
@@ -45,19 +46,26 @@ class GroupCommit:
     200: docs/benchmarks.md). No timer: a result waits only for the write ahead of it,
     and a lone result is written at once. Whoever's turn it is writes, so no thread is added.
 
+    A group is bounded by count (`max_size`) and by bytes (`max_bytes`, the sum of the results'
+    request bodies): it takes waiting results in order while both hold, and always at least one, so a
+    30 MB output is written on its own rather than merged with six others into one statement that
+    Neo4j's heap cannot hold.
+
     Every request still gets its own answer. The write is one auto-commit transaction, as before;
     if Neo4j refuses the group's write as a whole (a conflicting replay refuses it), the group's
     results are written one by one, so only the conflicting one is refused.
     """
 
-    def __init__(self, *, max_size: int):
+    def __init__(self, *, max_size: int, max_bytes: int | None = None):
         self.max_size = max_size
+        self.max_bytes = max_bytes if max_bytes is not None else settings.INGEST_GROUP_COMMIT_MAX_BYTES
         self._lock = threading.Lock()
         self._waiting: deque[_Waiting] = deque()
         self._writing = False
         # Statements that went through and the results they answered: what grouping achieved.
         self.writes = 0
         self.results = 0
+        self.largest_group_bytes = 0  # the most bytes one statement of this group commit carried
 
     @property
     def waiting(self) -> int:
@@ -71,8 +79,9 @@ class GroupCommit:
         with self._lock:
             return self._writing
 
-    def submit(self, event: Any) -> EventResult:
-        me = _Waiting(event)
+    def submit(self, event: Any, size: int = 0) -> EventResult:
+        """Write `event` (whose request body was `size` bytes), alone or with others; its answer."""
+        me = _Waiting(event, size)
         with self._lock:
             self._waiting.append(me)
             my_turn = not self._writing
@@ -83,7 +92,7 @@ class GroupCommit:
                 return me.result()
         # This thread writes the waiting results, its own first, then hands the turn on.
         with self._lock:
-            group = [self._waiting.popleft() for _ in range(min(self.max_size, len(self._waiting)))]
+            group = self._next_group()
         try:
             self._write(group)
         finally:
@@ -93,6 +102,18 @@ class GroupCommit:
                 else:
                     self._writing = False
         return me.result()
+
+    def _next_group(self) -> list[_Waiting]:
+        """The waiting results to write next, in order: at least one, then while the group stays
+        within `max_size` results and `max_bytes` bytes. Called with the lock held."""
+        group = [self._waiting.popleft()]
+        size = group[0].size
+        while (self._waiting and len(group) < self.max_size
+               and size + self._waiting[0].size <= self.max_bytes):
+            size += self._waiting[0].size
+            group.append(self._waiting.popleft())
+        self.largest_group_bytes = max(self.largest_group_bytes, size)
+        return group
 
     def _write(self, group: list[_Waiting]) -> None:
         try:
@@ -146,5 +167,6 @@ def group_commit() -> GroupCommit | None:
         return None
     with _group_commit_lock:
         if _group_commit is None:
-            _group_commit = GroupCommit(max_size=settings.INGEST_GROUP_COMMIT_MAX)
+            _group_commit = GroupCommit(max_size=settings.INGEST_GROUP_COMMIT_MAX,
+                                        max_bytes=settings.INGEST_GROUP_COMMIT_MAX_BYTES)
         return _group_commit

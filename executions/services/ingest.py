@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.conf import settings
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .. import clock, graph, schemas
-from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError
+from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
 from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
 
@@ -479,15 +480,17 @@ def execution_start(*, start: schemas.ExecutionStartIn, limits: ExecutionLimits 
 
 
 def task_result_record(
-    *, execution_id: str, task_result: schemas.TaskResultIn, limits: ExecutionLimits = UNLIMITED
+    *, execution_id: str, task_result: schemas.TaskResultIn, limits: ExecutionLimits = UNLIMITED, size: int = 0
 ) -> EventResult:
+    """Record one posted task result; `size` is its request body's length in bytes (what group
+    commit counts against INGEST_GROUP_COMMIT_MAX_BYTES; the caller knows it without re-encoding)."""
     from .group_commit import group_commit
 
     event = _as_event(schemas.TaskResultEvent, task_result, type="task_result", executionId=execution_id)
     commit = group_commit()
     # A result needs no check under the lock (_refusals: what it is checked on never changes), so it
     # may join the group's write.
-    return _apply_one(event, limits) if commit is None else commit.submit(_within(limits, event))
+    return _apply_one(event, limits) if commit is None else commit.submit(_within(limits, event), size)
 
 
 def execution_finish(
@@ -518,17 +521,70 @@ class BatchResult:
 _EVENT = TypeAdapter(schemas.Event)
 
 
+def _apply_in_parts(
+    events: list[tuple[int, Any]], refused_starts: dict[str, Forbidden], **options: Any
+) -> tuple[dict[int, EventResult | ServiceError], int]:
+    """Apply events in order in one transaction; (answers, transactions used). `options`: as for
+    `apply`.
+
+    Too large for one transaction (Neo4j's db.memory.transaction.max: its memory grows with the
+    number of events and with their texts, docs/reliability.md, "Memory"), the events are split in
+    two halves, each applied the same way in order, so a batch that fits the body limit is stored in
+    as few transactions as Neo4j can hold; only an event too large on its own is refused (413). A
+    part that runs past Neo4j's transaction timeout (a busy database) is split the same way, so that
+    the parts stored are kept and a retry of the batch finds them replayed; one event that times out
+    on its own makes the request a 503 to come back. Any other refusal falls back to one transaction
+    per event.
+
+    `refused_starts` (shared by the parts of one batch): starts refused under their lock (a
+    plan-limited token's); a later part's events to such an execution are refused the same way, as
+    apply_one_by_one does within one part."""
+    answers: dict[int, EventResult | ServiceError] = {}
+    for idx, ev in events:
+        if (eid := _event_execution_id(ev)) in refused_starts:
+            answers[idx] = refused_starts[eid]
+    events = [(idx, ev) for idx, ev in events if idx not in answers]
+    if not events:
+        return answers, 0
+    try:
+        got: dict[int, Any] = dict(apply(events, **options))
+        transactions = 1
+    except (TooLargeToStore, TransactionTimedOut) as exc:
+        if len(events) == 1:
+            if isinstance(exc, TransactionTimedOut):
+                raise
+            return {**answers, events[0][0]: exc}, 1
+        half = len(events) // 2
+        first, first_transactions = _apply_in_parts(events[:half], refused_starts, **options)
+        second, second_transactions = _apply_in_parts(events[half:], refused_starts, **options)
+        return {**answers, **first, **second}, 1 + first_transactions + second_transactions
+    except ServiceError:
+        got = apply_one_by_one(events, **options)
+        transactions = 1 + len(events)
+    for idx, ev in events:
+        if isinstance(ev, schemas.StartEvent) and isinstance(got[idx], Forbidden):
+            refused_starts[ev.executionId] = got[idx]
+    return {**answers, **got}, transactions
+
+
 def events_apply(
     *,
     events: list[dict[str, Any]],
     limits: ExecutionLimits = UNLIMITED,
     received_at: int | None = None,
     dry_run: bool = False,
+    size: int = 0,
 ) -> BatchResult:
-    """Validate each event of a batch, then apply the valid ones in order in one transaction; if any
-    is refused, fall back to one transaction per event so that each gets its own answer and the
-    good ones still land. An invalid event is refused on its own, naming its fields, and so is one
-    outside `limits` (403), before anything is written. `received_at` and `dry_run`: as for `apply`."""
+    """Validate each event of a batch, then apply the valid ones in order in one transaction (split
+    in parts when Neo4j cannot hold it in one, `_apply_in_parts`); if any is refused, fall back to one
+    transaction per event so that each gets its own answer and the good ones still land. An invalid
+    event is refused on its own, naming its fields, and so is one outside `limits` (403), before
+    anything is written. `received_at` and `dry_run`: as for `apply`.
+
+    `size` is the request body's length in bytes: a batch larger than INGEST_BATCH_PART_MAX_BYTES is
+    applied from the start in that many consecutive parts of equal counts, one transaction each, rather
+    than tried whole first (its memory in Neo4j follows its bytes: the whole would be refused only
+    after most of the work, and would run longest)."""
     items: dict[int, BatchItem] = {}
     valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(events):
@@ -545,15 +601,13 @@ def events_apply(
             items[index] = BatchItem(index, kinds[index], error)
         valid = [(index, event) for index, event in valid if index not in items]
     transactions = 0
-    if valid:
-        try:
-            answers: dict[int, EventResult | ServiceError] = dict(
-                apply(valid, limits=limits, received_at=received_at, dry_run=dry_run)
-            )
-            transactions = 1
-        except ServiceError:
-            answers = apply_one_by_one(valid, limits=limits, received_at=received_at, dry_run=dry_run)
-            transactions = 1 + len(valid)
-        for index, event in valid:
+    parts = min(len(valid), max(1, -(-size // settings.INGEST_BATCH_PART_MAX_BYTES)))
+    refused_starts: dict[str, Forbidden] = {}
+    for part in range(parts):
+        chunk = valid[part * len(valid) // parts:(part + 1) * len(valid) // parts]
+        answers, used = _apply_in_parts(chunk, refused_starts, limits=limits, received_at=received_at,
+                                        dry_run=dry_run)
+        transactions += used
+        for index, event in chunk:
             items[index] = BatchItem(index, event.type, answers[index])
     return BatchResult(items=[items[i] for i in sorted(items)], transactions=transactions)

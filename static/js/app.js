@@ -11,17 +11,44 @@
     }
   });
 
-  // Keep <details> open/closed as the user left them when htmx swaps a fragment in.
+  // Keep <details> open/closed as the user left them when htmx swaps a fragment in, or swaps rows
+  // out of band (the live page's poll replaces the rows that changed).
   var detailsState = null;
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail.target;
-    detailsState = {};
-    if (!target) return;
-    target.querySelectorAll("details[id]").forEach(function (el) {
+  function remember(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.tagName === "DETAILS" && root.id) detailsState[root.id] = root.open;
+    root.querySelectorAll("details[id]").forEach(function (el) {
       detailsState[el.id] = el.open;
     });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    detailsState = {};
+    remember(event.detail.target);
   });
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (!detailsState) detailsState = {};
+    remember(event.detail.target);
+    dropOldCopies(event.detail.fragment);
+  });
+
+  // The live page's poll inserts each task row (timeline bar) that changed after the row it now
+  // follows: the row's old copy, wherever it was, goes first. So a row sent twice (a write that
+  // committed while a poll read) is never shown twice.
+  function dropOldCopies(fragment) {
+    if (!fragment || !fragment.querySelectorAll) return;
+    ["data-row", "data-bar"].forEach(function (name) {
+      fragment.querySelectorAll("[" + name + "]").forEach(function (incoming) {
+        var key = incoming.getAttribute(name);
+        if (!/^k[0-9a-f]+$/.test(key)) return;
+        document.querySelectorAll("[" + name + "=" + key + "]").forEach(function (old) {
+          remember(old);
+          old.remove();
+        });
+      });
+    });
+  }
   document.addEventListener("htmx:afterSettle", function () {
+    layoutTimeline();
     if (!detailsState) return;
     Object.keys(detailsState).forEach(function (id) {
       var el = document.getElementById(id);
@@ -29,6 +56,27 @@
     });
     detailsState = null;
   });
+
+  // The live page's timeline: each bar is placed as a share of the run's span. A poll sends only
+  // the bars that changed, and the span (#timeline-span) when it moved: every bar is placed again
+  // from its own start and end, as executions/charts.py execution_timeline places them.
+  function layoutTimeline() {
+    var span = document.getElementById("timeline-span");
+    if (!span) return;
+    var lo = Number(span.getAttribute("data-start-ms"));
+    var hi = Number(span.getAttribute("data-end-ms"));
+    if (!isFinite(lo) || !isFinite(hi)) return;
+    var width = Math.max(1, hi - lo);
+    document.querySelectorAll("#timeline-rows rect[data-start-ms]").forEach(function (bar) {
+      var start = Number(bar.getAttribute("data-start-ms"));
+      var end = Number(bar.getAttribute("data-end-ms"));
+      if (!isFinite(start) || !isFinite(end)) return;
+      var left = (start - lo) / width * 100;
+      var share = Math.max(0.4, Math.min(100 - left, (end - start) / width * 100));
+      bar.setAttribute("x", left.toFixed(3) + "%");
+      bar.setAttribute("width", share.toFixed(3) + "%");
+    });
+  }
 
   // Elapsed time of running executions ticks every second (the server sends start → now at render).
   function formatDuration(ms) {

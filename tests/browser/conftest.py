@@ -116,13 +116,17 @@ class Page:
         return path
 
     # -- ingest API
+    # A bound on answering at all, not a speed target: a session's first writes reach a Neo4j that
+    # has not planned its statements yet, which on a loaded 2-core machine took over 10 s.
+    POST_TIMEOUT = 60
+
     def post(self, path: str, body: dict) -> requests.Response:
-        response = self.http.post(f"{self.base}/api/v1{path}", json=body, timeout=10)
+        response = self.http.post(f"{self.base}/api/v1{path}", json=body, timeout=self.POST_TIMEOUT)
         assert response.status_code in (200, 201), response.text
         return response
 
     def plan(self, plan_id: str, body: dict) -> requests.Response:
-        response = self.http.put(f"{self.base}/api/v1/plans/{plan_id}", json=body, timeout=10)
+        response = self.http.put(f"{self.base}/api/v1/plans/{plan_id}", json=body, timeout=self.POST_TIMEOUT)
         assert response.status_code == 200, response.text
         return response
 

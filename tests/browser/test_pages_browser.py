@@ -54,8 +54,8 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
     page.sign_in()
     page.open("/executions/run-live")
     page.wait_text("Write the endpoints")
-    assert page.css("#live").get_attribute("hx-trigger").startswith("every 2s")
-    interval = _poll_interval_seconds(page, "#live")
+    assert page.css("#live-poll").get_attribute("hx-trigger").startswith("every 2s")
+    interval = _poll_interval_seconds(page, "#live-poll")
     page.screenshot("execution-running")
 
     # Open a <details>, scroll, and mark the window: none of it may be lost by the live update.
@@ -76,7 +76,7 @@ def test_it_updates_a_running_execution_in_place_and_stops_polling_once_finished
 
     page.finish("run-live", clock.now_ms())
     page.wait_for(EC.presence_of_element_located((By.CSS_SELECTOR, "#live .badge-failed")), timeout=10)
-    assert page.css("#live").get_attribute("hx-trigger") is None
+    assert page.css("#live-poll").get_attribute("hx-trigger") is None
     polls = _settled_poll_requests(page)
     # Nothing happens when polling has stopped, so only watching for it can tell: for two and a half
     # of the intervals it polled at.
@@ -230,7 +230,7 @@ def test_it_pauses_polling_while_the_tab_is_hidden(page):
     polls = _settled_poll_requests(page)
     _count_vetoed_polls(page)
     # Two of its polls came due while hidden, and neither was sent.
-    page.wait_for(lambda d: page.js("return window.__vetoedPolls") >= 2, timeout=4 * _poll_interval_seconds(page, "#live"))
+    page.wait_for(lambda d: page.js("return window.__vetoedPolls") >= 2, timeout=4 * _poll_interval_seconds(page, "#live-poll"))
     assert _poll_requests(page) == polls, "the page polled while its tab was hidden"
     # Visible again: polling resumes and picks up what happened meanwhile.
     page.task("run-hidden", "a", result(timestamp=clock.now_ms()), task={"id": "a", "title": "Done while hidden"})

@@ -1,8 +1,14 @@
 // Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $tasks: the
 // task executions to refresh, as {eid, taskId}.
-// Each task execution mirrors its latest attempt. Links that the failure report walks instead of
-// reading every task: FAILED_TASK while the latest attempt failed, QC_FAILED_TASK while any attempt
-// failed QC, RETRIED_TASK while the latest attempt passed after earlier ones.
+// Each task execution mirrors its latest attempt, and keeps the execution versions at which it last
+// changed (`changedVersion`) and first appeared (`firstVersion`; 0 for one written before these were
+// kept): the live page's poll sends only the rows that changed after the version it has. This runs
+// under the execution's lock and before _refresh_executions bumps the version by one, so
+// `e.version + 1` is the version this write commits (a replay, which bumps nothing, marks its rows
+// one version ahead: they are sent again with the next change, never missed).
+// Links that the failure report walks instead of reading every task: FAILED_TASK while the latest
+// attempt failed, QC_FAILED_TASK while any attempt failed QC, RETRIED_TASK while the latest attempt
+// passed after earlier ones.
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $tasks ELSE [] END AS key
   MATCH (e:OrchestrationExecution {executionId: key.eid})-[:HAS_TASK_EXECUTION]->
@@ -14,7 +20,11 @@ CALL (conflicts) {
     RETURN attempts[0] AS latest, size(attempts) AS attemptCount,
            any(x IN attempts WHERE x.qcPassed = false) AS qcFailed
   }
-  SET t += @project(latest, attempt_content), t.attemptCount = attemptCount
+  // Never refreshed before (no attemptCount yet): the task execution appears in this write.
+  WITH e, t, latest, attemptCount, qcFailed, t.attemptCount IS NULL AS appears
+  SET t += @project(latest, attempt_content), t.attemptCount = attemptCount,
+      t.changedVersion = e.version + 1,
+      t.firstVersion = coalesce(t.firstVersion, CASE WHEN appears THEN e.version + 1 ELSE 0 END)
   WITH e, t, qcFailed, latest.status = 'failure' AS failed,
        latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
   // Each link exists exactly while its flag holds.

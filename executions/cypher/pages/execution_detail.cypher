@@ -1,10 +1,14 @@
 // The live page: the execution, its plan's title, its tasks without outputs or prompts (they can
-// be megabytes), ordered by completion.
+// be megabytes) and with at most $errorChars of each error (`errorChars`: its size), ordered by
+// completion.
 MATCH (e:OrchestrationExecution {executionId: $eid})
 OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
+// The execution (its version) is read before its tasks: a write that commits in between shows in
+// the tasks and moves the version past the one the page polls with, so the next poll brings it.
+WITH e, @project(e, execution) AS execution, p.title AS planTitle
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t ORDER BY t.timestamp, t.taskId
-  RETURN [x IN collect(t) | @project(x, task_row)] AS tasks
+  WITH t, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
+  RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error)}) AS tasks
 }
-RETURN @project(e, execution) AS execution, p.title AS planTitle, tasks
+RETURN execution, planTitle, tasks
