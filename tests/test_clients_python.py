@@ -278,3 +278,55 @@ def test_it_imports_the_client_without_django():
     env.pop("DJANGO_SETTINGS_MODULE", None)
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+# ---------------------------------------------------------------- the outage test (issue #14)
+
+
+def _outage_workload() -> tuple[list[dict], dict[str, dict]]:
+    """Four executions of six tasks as batch events (some failing, some retried, one result sent
+    twice), and what each execution must then hold."""
+    from mimir_dashboard_client.events import finish_event, start_event, task_event
+
+    events, expected = [], {}
+    for e in range(4):
+        eid = f"py-outage-{e}"
+        events.append(start_event(eid, plan_id="py-plan", total_tasks=6, start_time=START + e))
+        latest, tin, tout, calls, attempts = {}, 0, 0, 0, 0
+        for t in range(6):
+            outcomes = ["failure", "success"] if (e + t) % 4 == 0 else ["failure"] if (e + t) % 5 == 0 else ["success"]
+            for number, status in enumerate(outcomes, start=1):
+                result = _result(status, tokens=(10 * e + t, number), calls=t % 3, attemptNumber=number)
+                events.append(task_event(eid, f"t{t}", result=result, task=None))
+                latest[t], tin, tout, calls, attempts = status, tin + 10 * e + t, tout + number, calls + t % 3, attempts + 1
+        events.append(dict(events[-1]))  # a replay: counted once
+        events.append(finish_event(eid, end_time=START + 60_000, cancelled=False))
+        ok = sum(s == "success" for s in latest.values())
+        expected[eid] = _counts("failed" if ok < 6 else "completed", 6, ok, 6 - ok, tin, tout, calls, attempts)
+    return events, expected
+
+
+@pytest.mark.slow  # a second Neo4j, stopped and started again
+def test_it_loses_nothing_and_counts_nothing_twice_when_neo4j_stops_mid_stream(live_server, token, own_neo4j):
+    stop_neo4j, restart_neo4j = own_neo4j
+    events, expected = _outage_workload()
+    half = len(events) // 2
+    with Client(live_server.url, token, max_attempts=2, max_wait=1) as client, \
+            client.batch(max_batch=10, flush_interval=0.05, retry_pause=0.5) as batch:
+        for event in events[:half]:
+            batch.put(event)
+        assert batch.flush(timeout=60) and batch.sent == half
+        stop_neo4j()
+        for event in events[half:]:
+            batch.put(event)
+        # The server answers 503 (Neo4j is unreachable) and the batch keeps every event.
+        deadline = time.monotonic() + 60
+        while batch.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert batch.pending == len(events) - half
+        restart_neo4j()
+    # The client's own tally: every event answered once, none refused or left over.
+    assert (batch.sent, batch.pending, batch.rejected) == (len(events), 0, [])
+    assert isinstance(batch.last_error, ApiError) and batch.last_error.status == 503  # it did meet the outage
+    assert {eid: _stored(eid) for eid in expected} == expected
+    assert cypher("MATCH (e:OrchestrationExecution) RETURN count(e)") == [[4]]

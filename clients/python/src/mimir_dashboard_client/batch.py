@@ -168,18 +168,20 @@ class Batch:
                 else:
                     retry = chunk
                     self.last_error = error
+            except Exception as error:  # noqa: BLE001 - an answer we cannot read (a proxy's page?) must not lose the chunk
+                retry = chunk
+                self.last_error = DashboardError(f"unreadable answer to POST /events: {error!r}")
             else:
                 self.requests += 1
-                accepted = 0
-                for item in answer.results:
-                    event = chunk[item.index]
-                    if item.status in RETRY_STATUSES:
+                answered = {item.index: item for item in answer.results}
+                for index, event in enumerate(chunk):
+                    item = answered.get(index)
+                    if item is None or item.status in RETRY_STATUSES:
                         retry.append(event)
                     elif item.status >= 400:
                         self.rejected.append((event, item.status, item.body))
                     else:
-                        accepted += 1
-                self.sent += accepted
+                        self.sent += 1
             with self._cond:
                 self._requeue(retry)
                 self._in_flight = 0
