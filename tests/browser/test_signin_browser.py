@@ -4,6 +4,7 @@ refused script or style); the reset goes through a real SMTP server on 127.0.0.1
 
 import pytest
 from django.conf import settings
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
@@ -12,14 +13,23 @@ from tests.mail import mail_server, use_smtp
 pytestmark = pytest.mark.browser
 
 
+def _new_document(driver) -> bool:
+    try:
+        return driver.execute_script("return document.readyState === 'complete' && window.__beforeSubmit === undefined")
+    except WebDriverException:  # asked while the documents are being swapped: not yet
+        return False
+
+
 def _submit(page, path: str, username: str, password: str) -> None:
     page.open(path)
     page.driver.find_element(By.ID, "id_username").send_keys(username)
     page.driver.find_element(By.ID, "id_password").send_keys(password)
-    submit = page.driver.find_element(By.CSS_SELECTOR, "form [type=submit]")
-    submit.click()
-    # The page answering the post, not the form it replaces (both have an h1).
-    page.wait_for(EC.staleness_of(submit))
+    # The page answering the post, not the form it replaces (both have an h1): a mark on the old
+    # document is gone from the new one. (Waiting for the old button to go stale raced chromedriver,
+    # which may answer "No node with given id" instead of a stale element while the page is swapped.)
+    page.js("window.__beforeSubmit = true")
+    page.driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    page.wait_for(_new_document)
     page.wait_for(EC.presence_of_element_located((By.CSS_SELECTOR, "h1")))
 
 
