@@ -53,13 +53,13 @@ class Proxy:
                 pass
 
             def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                proxy._record(status)  # before the client can read it and the test look
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                proxy._record(status)
 
             def _unavailable(self) -> None:
                 body = json.dumps({"error": "unavailable", "detail": "proxy says 503", "errors": []}).encode()
