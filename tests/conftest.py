@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import neomodel
@@ -77,6 +78,42 @@ def graph(request, neo4j_url):
         _SHARED_GRAPH.forget()
         wipe()
     yield
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def own_neo4j(neo4j_url):
+    """A Neo4j of the test's own, to stop and start again (`(stop, restart)`): on port
+    TEST_FAULTS_NEO4J_PORT if set, else on a free port the OS picks, so that parallel test runs never
+    collide (data in var/neo4j-test-faults-<port>); stopping it cannot disturb the suite's shared
+    one. neomodel points at it, and at the suite's again afterwards."""
+    from scripts.neo4j_server import ensure_jars, start, stop
+
+    ensure_jars()
+    port = int(os.environ.get("TEST_FAULTS_NEO4J_PORT") or _free_port())
+    home = REPO / "var" / f"neo4j-test-faults-{port}"
+    shutil.rmtree(home, ignore_errors=True)
+    state = {"server": start(home=home, port=port, heap="512m")}
+    db.set_connection(url=state["server"].bolt_url)
+    call_command("install_schema", verbosity=0)
+
+    def stop_it():
+        stop(state["server"])
+
+    def restart_it():
+        state["server"] = start(home=home, port=port, heap="512m")
+
+    try:
+        yield stop_it, restart_it
+    finally:
+        db.set_connection(url=neo4j_url)
+        stop(state["server"])
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

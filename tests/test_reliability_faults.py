@@ -1,58 +1,17 @@
-"""Neo4j goes away in the middle of a stream of events and comes back on the same data.
+"""Neo4j goes away in the middle of a stream of events and comes back on the same data (on the
+test's own Neo4j: the `own_neo4j` fixture of tests/conftest.py)."""
 
-The test starts its OWN Neo4j (on port TEST_FAULTS_NEO4J_PORT if set, else on a free port the OS
-picks, so that parallel test runs never collide; data in var/neo4j-test-faults-<port>) so that
-stopping it cannot disturb the suite's shared one, points neomodel at it, and restores the suite's
-connection afterwards.
-"""
-
-import os
-import shutil
-import socket
 import time
 from functools import partial
 
 import pytest
-from django.core.management import call_command
-from neomodel import db
 
-from scripts.neo4j_server import REPO_ROOT, ensure_jars, start, stop
 from tests.support.graph import cypher
 
 pytestmark = pytest.mark.slow  # a second JVM, stopped and started again
 
 T0 = 1_763_000_000_000
 EID = "fault-exec"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def own_neo4j(neo4j_url):
-    ensure_jars()
-    port = int(os.environ.get("TEST_FAULTS_NEO4J_PORT") or _free_port())
-    home = REPO_ROOT / "var" / f"neo4j-test-faults-{port}"
-    shutil.rmtree(home, ignore_errors=True)
-    state = {"server": start(home=home, port=port, heap="512m")}
-    db.set_connection(url=state["server"].bolt_url)
-    call_command("install_schema", verbosity=0)
-
-    def stop_it():
-        stop(state["server"])
-
-    def restart_it():
-        state["server"] = start(home=home, port=port, heap="512m")
-
-    try:
-        yield stop_it, restart_it
-    finally:
-        db.set_connection(url=neo4j_url)
-        stop(state["server"])
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _result(n: int, status: str, attempt: int = 1) -> dict:
