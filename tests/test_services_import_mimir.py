@@ -30,10 +30,13 @@ def _task(execution: dict, task_id: str) -> dict:
 
 
 def _snapshot() -> dict:
-    """Everything of ours in the graph but the per-write nonces (random by design)."""
+    """Everything of ours in the graph but the per-write nonces (random by design) and the live
+    poll's `changedVersion`, which counts writes, not data: a replay marks its rows one version
+    ahead by design (ingest/_refresh_tasks.cypher), and an import in other batches writes in
+    another order."""
     rows = cypher(
         f"MATCH (n) WHERE {OURS} "
-        "RETURN labels(n)[0], n {.*, lockNonce: null, nonce: null} AS props, "
+        "RETURN labels(n)[0], n {.*, lockNonce: null, nonce: null, changedVersion: null} AS props, "
         "[(n)-[r]->(m) | [type(r), coalesce(m.taskId, m.planId)]] AS links"
     )
     return sorted((label, sorted(props.items(), key=str), sorted(links)) for label, props, links in rows)
