@@ -5,6 +5,7 @@ Only numbers come out of here; the template writes the SVG elements, so every la
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from . import clock
@@ -108,3 +109,10 @@ def execution_timeline(execution: dict[str, Any], tasks: list[dict[str, Any]], n
         )
     groups = sorted({r["parallelGroup"] for r in rows if r["parallelGroup"] is not None})
     return {"rows": rows, "startMs": lo, "endMs": hi, "groups": groups}
+
+
+def row_key(task_id: str) -> str:
+    """A task's name in the live page's CSS selectors and element ids: its rows, bars and graph
+    nodes carry it (`data-row`, `data-bar`, `gn-<key>`), which the poll's out-of-band swaps select
+    (a task id may hold any printable text, commas and brackets included, that a selector cannot)."""
+    return "k" + hashlib.blake2b(task_id.encode(), digest_size=16).hexdigest()

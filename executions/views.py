@@ -10,8 +10,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 
-from . import clock, selectors
-from .charts import execution_timeline, trend_chart
+from . import clock, depgraph, selectors
+from .charts import execution_timeline, row_key, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
 from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
@@ -87,31 +87,45 @@ def execution_list(request: HttpRequest) -> HttpResponse:
 LIVE_TITLE_CHARS = 200
 
 
-def _row_key(task_id: str) -> str:
-    """A task's name in the live page's CSS selectors: its rows and bars carry it as `data-row` and
-    `data-bar`, which the poll's out-of-band swaps select (a task id may hold any printable text,
-    commas and brackets included, that a selector cannot)."""
-    return "k" + hashlib.blake2b(task_id.encode(), digest_size=16).hexdigest()
-
-
 def _with_links(execution_id: str, tasks: list[dict], bars: list[dict]) -> None:
     # Each task's link is reversed once here, for its table row and its timeline bar (a {% url %}
     # per row and bar was a fifth of a 200-task page's render time).
     urls = {t["taskId"]: reverse("executions:task", args=[execution_id, t["taskId"]]) for t in tasks}
     for item in (*tasks, *bars):
         item["url"] = urls[item["taskId"]]
-        item["key"] = _row_key(item["taskId"])
+        item["key"] = row_key(item["taskId"])
         # The live page shows at most LIVE_TITLE_CHARS of a title (the task page has it whole); cut
         # here once, not by a template filter per use (Truncator walks every character).
         title = item.get("taskTitle") or item.get("title") or item["taskId"]
         item["label"] = title if len(title) <= LIVE_TITLE_CHARS else title[: LIVE_TITLE_CHARS - 1] + "…"
 
 
+def _execution_graph(data: dict) -> dict:
+    """The dependency graph of an execution (its plan's tasks, or without a plan its reported
+    ones), each reported task linking to its page."""
+    execution = data["execution"]
+    reported = {t["taskId"] for t in data["tasks"]}
+
+    def url_of(task_id: str) -> str | None:
+        return reverse("executions:task", args=[execution["executionId"], task_id]) if task_id in reported else None
+
+    return depgraph.build(plan_tasks=data.get("plan_tasks"), tasks=data["tasks"], execution=execution, url_of=url_of)
+
+
+def _mark_critical(graph: dict, bars: list[dict]) -> None:
+    on_path = {c["taskId"] for c in graph["critical"]}
+    for bar in bars:
+        bar["critical"] = bar["taskId"] in on_path
+
+
 def _live_context(data: dict) -> dict:
-    """The live page's data plus its timeline, each task's link, and what its poll asks with."""
+    """The live page's data plus its timeline, dependency graph (with the critical path), each
+    task's link, and what its poll asks with."""
     execution = data["execution"]
     data["timeline"] = execution_timeline(execution, data["tasks"], clock.now_ms())
     _with_links(execution["executionId"], data["tasks"], data["timeline"]["rows"])
+    data["graph"] = _execution_graph(data)
+    _mark_critical(data["graph"], data["timeline"]["rows"])
     data["poll"] = {"version": execution["version"], "running": execution["status"] == "running"}
     return data
 
@@ -139,7 +153,7 @@ def _changes_context(data: dict, current: dict, since: int) -> dict:
         for item in items:
             if item["taskId"] in changed:
                 out.append({**item, "after": before})
-            before = _row_key(item["taskId"])
+            before = row_key(item["taskId"])
         return out
 
     first_versions = {t["taskId"]: t.get("firstVersion") for t in tasks}
@@ -148,7 +162,11 @@ def _changes_context(data: dict, current: dict, since: int) -> dict:
         first = first_versions[task_id]
         return first is None or first <= since  # None: written before firstVersion was kept
 
+    graph = _execution_graph(data)
+    changed_bars = placed(timeline["rows"])
+    _mark_critical(graph, changed_bars)
     return {
+        **_graph_changes(graph, data, changed, shown_then, running=current["status"] == "running"),
         "execution": execution,
         "tasks": tasks,  # the whole table, when the page had none (then every row has changed)
         "timeline": timeline,
@@ -156,8 +174,31 @@ def _changes_context(data: dict, current: dict, since: int) -> dict:
         "had_rows": any(shown_then(t["taskId"]) for t in tasks),
         "had_bars": any(shown_then(r["taskId"]) for r in timeline["rows"]),
         "changed_rows": placed(tasks),
-        "changed_bars": placed(timeline["rows"]),
+        "changed_bars": changed_bars,
     }
+
+
+def _graph_changes(graph: dict, data: dict, changed: set[str], shown_then, *, running: bool) -> dict:
+    """The graph's part of a poll: the nodes whose status may have moved (the tasks that changed
+    and those depending on them, which a finished dependency starts; by parallel group, the groups
+    holding them), swapped in their places, when the page's graph has the same nodes as now (the
+    layout is then the same: it depends on the nodes and edges only); else the whole graph card. A
+    finished execution's card is sent whole too: its tasks not reported are no longer running."""
+    plan_ids = {t.get("id") for t in data.get("plan_tasks") or []}
+    shown = [t for t in graph["deps"] if t in plan_ids or shown_then(t)]
+    if graph["mode"] == "groups":  # by parallel group, the nodes are the groups
+        group_of = graph["group_of"]
+        same_nodes = {group_of[t] for t in shown} == set(group_of.values())
+    else:
+        same_nodes = len(shown) == len(graph["deps"])
+    if graph["mode"] not in ("graph", "groups") or not same_nodes or not running:
+        return {"graph": graph, "graph_whole": True}
+    moved = changed | {t for t, deps in graph["deps"].items() if any(d in changed for d in deps)}
+    if graph["mode"] == "groups":
+        groups = {group_of[t] for t in moved}
+        return {"graph": graph, "graph_whole": False,
+                "changed_groups": [g for g in graph["nodes"] if g["group"] in groups]}
+    return {"graph": graph, "graph_whole": False, "changed_nodes": [n for n in graph["nodes"] if n["taskId"] in moved]}
 
 
 @login_required
@@ -241,6 +282,11 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
     data = selectors.plan_detail(plan_id=plan_id, page=_page_number(request))
     if data is None:
         raise Http404("no such plan")
+    if not _wants_fragment(request):  # the history's pager swaps only its own partial
+        definitions = [{**t, "dependencies": [d["id"] for d in t["dependencies"]]} for t in data["tasks"]]
+        # Each node links to its task's row below (id="task-<id>").
+        data["graph"] = depgraph.build(plan_tasks=definitions, tasks=[], execution=None,
+                                       url_of=lambda task_id: f"#task-{task_id}")
     return _render(request, "executions/plan.html", "history", data)
 
 

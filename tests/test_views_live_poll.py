@@ -75,8 +75,10 @@ def test_it_answers_a_changed_poll_of_a_1000_task_execution_with_a_few_kilobytes
     page_response = signed_in.get("/executions/big")
     page = parse(page_response.content.decode())
 
-    # A new task: one row and one bar are inserted in their places.
-    ingest.task("big", "late", result(timestamp=T0 + 500_500, duration=400), task={"id": "late", "title": "L" * 2000})
+    # A new task: one row and one bar are inserted in their places (and, in a group the graph has,
+    # that group's node: a new group redraws the graph's card, tests/test_views_depgraph.py).
+    ingest.task("big", "late", result(timestamp=T0 + 500_500, duration=400),
+                task={"id": "late", "title": "L" * 2000, "parallelGroup": 1})
     response = poll(signed_in, page)
     body = response.content.decode()
     assert response.status_code == 200 and len(response.content) < 8_000, len(response.content)

@@ -193,6 +193,20 @@ def execution_page(
     return {"executions": page, "next_cursor": _cursor_encode(page[-1]) if len(executions) > limit else None}
 
 
+def json_value(raw: Any) -> Any:
+    """A JSONProperty's value as read by Cypher (its JSON text) → the value; None if unreadable."""
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+
+
+def plan_tasks(raw: Any) -> list[dict[str, Any]]:
+    """A plan's `tasks` JSON text → its task definitions (objects only; [] if unreadable)."""
+    tasks = json_value(raw)
+    return [t for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
+
+
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
     outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
@@ -212,13 +226,15 @@ def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None
 
 
 def _live(rows: list[list[Any]]) -> dict[str, Any] | None:
-    """(execution, plan title, tasks) as the live page reads them → its data, or None."""
+    """(execution, plan title, tasks, plan task definitions) as the live page reads them → its data, or None."""
     if not rows:
         return None
-    execution, plan_title, tasks = rows[0]
+    execution, plan_title, tasks, raw_plan_tasks = rows[0]
     execution = with_derived(execution, clock.now_ms())
     execution["planTitle"] = plan_title
-    return {"execution": execution, "tasks": tasks}
+    # None: no plan uploaded (the graph is then drawn from the reported tasks alone).
+    plan = plan_tasks(raw_plan_tasks) if raw_plan_tasks else None
+    return {"execution": execution, "tasks": tasks, "plan_tasks": plan}
 
 
 def execution_version(*, execution_id: str) -> dict[str, Any] | None:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import clock, graph
+from .executions import json_value as _json
+from .executions import plan_tasks as _plan_tasks
 from .executions import with_derived
-
-
-def _json(raw: Any) -> Any:
-    """A JSONProperty's value as read by Cypher (its JSON text) → the value; None if unreadable."""
-    try:
-        return json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return None
-
-
-def _plan_tasks(raw: Any) -> list[dict[str, Any]]:
-    tasks = _json(raw)
-    return [t for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
 
 
 def _stats(row: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@
   }
   document.addEventListener("htmx:afterSettle", function () {
     layoutTimeline();
+    markCriticalBars();
     if (!detailsState) return;
     Object.keys(detailsState).forEach(function (id) {
       var el = document.getElementById(id);
@@ -75,6 +76,21 @@
       var share = Math.max(0.4, Math.min(100 - left, (end - start) / width * 100));
       bar.setAttribute("x", left.toFixed(3) + "%");
       bar.setAttribute("width", share.toFixed(3) + "%");
+    });
+  }
+
+  // The critical path (#critical-path, sent again by every poll that changed something) is marked
+  // on the timeline too: the bars a poll did not send keep their old mark otherwise.
+  function markCriticalBars() {
+    var list = document.getElementById("critical-path");
+    if (!list) return;
+    var keys = {};
+    list.querySelectorAll("[data-key]").forEach(function (item) {
+      keys[item.getAttribute("data-key")] = true;
+    });
+    document.querySelectorAll("#timeline-rows [data-bar]").forEach(function (row) {
+      var bar = row.querySelector("rect");
+      if (bar) bar.classList.toggle("tl-critical", keys[row.getAttribute("data-bar")] === true);
     });
   }
 

@@ -4,9 +4,11 @@ the poll element), and compare the outcome with a freshly rendered page. The bro
 the same with the real htmx; this lets a test apply hundreds of polls in seconds.
 
 Supported, as the live page uses them: hx-swap-oob="true" (replace the element with the same id),
-"delete:SEL", "afterend:SEL" and "afterbegin:SEL" (the oob element's children are inserted), where
+"delete:SEL", "afterend:SEL", "afterbegin:SEL" and "innerHTML:SEL" (the oob element's children are
+inserted, or replace the target's), where
 SEL is `#id` or `[attr=value]`; and what static/js/app.js does on htmx:oobBeforeSwap: a row
-(bar) about to be inserted first removes the page's old copy of it (same data-row/data-bar).
+(bar) about to be inserted first removes the page's old copy of it (same data-row/data-bar), and on
+htmx:afterSettle: the timeline's bars on the critical path are marked again.
 """
 
 from __future__ import annotations
@@ -162,6 +164,16 @@ def apply_poll(page: Node, response: str) -> list[str]:
                 at = target.parent.children.index(target) + 1
                 for offset, child in enumerate([c for c in oob.children if isinstance(c, Node)]):
                     _place(child, target.parent, at + offset)
+            elif style == "innerHTML":
+                for child in list(target.children):
+                    if isinstance(child, Node):
+                        child.parent = None
+                target.children = []
+                for child in oob.children:
+                    if isinstance(child, Node):
+                        _place(child, target, len(target.children))
+                    else:
+                        target.children.append(child)
             elif style == "afterbegin":
                 for offset, child in enumerate([c for c in oob.children if isinstance(c, Node)]):
                     _place(child, target, offset)
@@ -173,7 +185,25 @@ def apply_poll(page: Node, response: str) -> list[str]:
     at = _remove(poller)
     for offset, child in enumerate(c for c in fragment.child_elements() if c.tag != "template"):
         _place(child, poller.parent, at + offset)
+    _mark_critical_bars(page)
     return problems
+
+
+def _mark_critical_bars(page: Node) -> None:
+    """static/js/app.js markCriticalBars: the timeline's bars on the critical path (#critical-path)
+    get `tl-critical`, the others lose it."""
+    found = page.select("#critical-path")
+    if not found:
+        return
+    keys = {n.attrs.get("data-key") for n in found[0].elements() if "data-key" in n.attrs}
+    for row in page.select("#timeline-rows")[0].child_elements() if page.select("#timeline-rows") else []:
+        bar = next((n for n in row.elements() if n.tag == "rect"), None)
+        if bar is None:
+            continue
+        classes = [c for c in (bar.attrs.get("class") or "").split() if c != "tl-critical"]
+        if row.attrs.get("data-bar") in keys:
+            classes.append("tl-critical")
+        bar.attrs["class"] = " ".join(classes)
 
 
 def rows(page: Node) -> list[str]:
@@ -201,4 +231,6 @@ def shown(page: Node) -> dict:
         # Its end is "now" while the execution runs: a fresh page's is later than the last poll's.
         "span_start": span[0].attrs["data-start-ms"] if span else None,
         "empty": "No task results yet" in page.one("#tasks-card").text(),
+        # The dependency graph: every node (status, attempts, QC, duration) and the critical path.
+        "graph": page.one("#graph-card").html(),
     }

@@ -1,6 +1,8 @@
-// The live page's poll after a change: the execution and its plan's title (the header), and every
-// task execution in the live page's order, as its place only (taskId, timestamp, durationMs and the
-// versions at which it first appeared and last changed), or, when it changed after version $since
+// The live page's poll after a change: the execution and its plan's title (the header) and task
+// definitions (the dependency graph), and every
+// task execution in the live page's order, as its place only (taskId, timestamp, durationMs, the
+// versions at which it first appeared and last changed, and the status,
+// group and title head the dependency graph's nodes are drawn from), or, when it changed after version $since
 // or its change is not known (written before changedVersion was kept), as its whole row (as
 // pages/execution_detail has it) with `changed: true`.
 // Each task execution's place is read once, and its order and its changed-ness both come from that
@@ -9,10 +11,11 @@ MATCH (e:OrchestrationExecution {executionId: $eid})
 OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 // The execution (its version) is read before its tasks: a write that commits in between shows in
 // the tasks and moves the version past the one the page polls with, so the next poll brings it.
-WITH e, @project(e, execution) AS execution, p.title AS planTitle
+WITH e, @project(e, execution) AS execution, p.title AS planTitle, p.tasks AS planTasks
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion} AS place
+  WITH t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion, .status, .qcPassed, .attemptCount,
+                  .parallelGroup, taskTitle: left(t.taskTitle, 200)} AS place
   WITH t, place, place.changedVersion IS NULL OR place.changedVersion > $since AS changed
   ORDER BY place.timestamp, place.taskId
   WITH t, place, changed, CASE WHEN changed THEN @project(t, task_row) END AS m
@@ -23,4 +26,4 @@ CALL (e) {
                                            changed: true}
                       ELSE place END) AS tasks
 }
-RETURN execution, planTitle, tasks
+RETURN execution, planTitle, tasks, planTasks

@@ -1,14 +1,14 @@
-// The live page: the execution, its plan's title, its tasks without outputs or prompts (they can
+// The live page: the execution, its plan's title and task definitions (the dependency graph's nodes), its tasks without outputs or prompts (they can
 // be megabytes) and with at most $errorChars of each error (`errorChars`: its size), ordered by
 // completion.
 MATCH (e:OrchestrationExecution {executionId: $eid})
 OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 // The execution (its version) is read before its tasks: a write that commits in between shows in
 // the tasks and moves the version past the one the page polls with, so the next poll brings it.
-WITH e, @project(e, execution) AS execution, p.title AS planTitle
+WITH e, @project(e, execution) AS execution, p.title AS planTitle, p.tasks AS planTasks
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
   WITH t, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
   RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error)}) AS tasks
 }
-RETURN execution, planTitle, tasks
+RETURN execution, planTitle, tasks, planTasks
