@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Each step needs the one before (apt-get before venv and mvn); never two apt-gets at once.
 .NOTPARALLEL:
 
-# Debian packages (JDK, Maven and nginx; Chromium for the tests): a quick check when all are there.
+# Debian packages (JDK, Maven, nginx and Graphviz; Chromium for the tests): a quick check when all are there.
 system-run:
 	@./scripts/system_packages.sh run
 system-test:

@@ -30,6 +30,12 @@ before and after are measured under the same load:
 
     .venv/bin/python bench/pages.py --cost --baseline 35e6055~1 --write docs/benchmarks.md
 
+`--graph` measures the execution page with its dependency graph on a small fresh graph: a plan of
+200 and one of 2,000 tasks with dependencies, a running execution of each (60 % reported): the page's
+first views (the layout by dot, once per worker), its median and p95, and a poll after one change:
+
+    .venv/bin/python bench/pages.py --graph --write docs/benchmarks.md
+
 `--renderers` times the markdown renderers alone (CPU time, no server): markdown-it-py (before, if
 installed) and the page's pipeline on pathological and normal markdown of `MARKDOWN_MAX_CHARS`.
 
@@ -566,6 +572,125 @@ def cost_markdown(args, results: dict, load: dict, started: str) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- --graph: the execution page with its dependency graph
+
+GRAPH_SECTION = ("<!-- pages-graph:start -->", "<!-- pages-graph:end -->",
+                 "Execution page with the dependency graph (bench/pages.py --graph)")
+GRAPH_SIZES = (200, 2_000)
+
+
+def graph_plan(n: int, rng: random.Random) -> list[dict]:
+    """A plan-like DAG: layers of about sqrt(n) tasks in parallel groups of 4, each task depending
+    on 1-3 tasks of the two layers before it."""
+    width = max(4, int(n ** 0.5))
+    tasks = []
+    for i in range(n):
+        layer = i // width
+        deps = sorted({f"t{rng.randrange(max(0, (layer - 2) * width), layer * width):04d}"
+                       for _ in range(rng.randint(1, 3))}) if layer else []
+        tasks.append({"id": f"t{i:04d}", "title": f"{TITLE_WORDS[i % len(TITLE_WORDS)]} #{i}",
+                      "parallelGroup": i // 4, "dependencies": deps})
+    return tasks
+
+
+def graph_seed(app: harness.AppServer, rng: random.Random) -> dict[int, str]:
+    """Per size, a plan and a running execution with its first ~60 % of tasks reported (some failed,
+    some retried); returns {size: executionId}."""
+    import requests
+
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"})
+
+    def send(method: str, path: str, body: dict) -> None:
+        r = session.request(method, app.url + "/api/v1" + path, data=json.dumps(body), timeout=600)
+        if r.status_code not in (200, 201):
+            raise SystemExit(f"seeding {path}: HTTP {r.status_code} {r.text[:300]}")
+
+    out = {}
+    t0 = clock.now_ms() - 3_600_000
+    for n in GRAPH_SIZES:
+        tasks = graph_plan(n, rng)
+        send("put", f"/plans/graph-{n}", {"title": f"Graph {n}", "tasks": tasks})
+        eid = f"graph-run-{n}"
+        send("post", "/executions", {"executionId": eid, "planId": f"graph-{n}", "totalTasks": n, "startTime": t0})
+        events = []
+        for i in range(int(n * 0.6)):
+            failed = rng.random() < 0.05
+            result = {"status": "failure" if failed else "success", "duration": rng.randint(1_000, 60_000),
+                      "timestamp": t0 + 1_000 * (i + 1),
+                      "qcVerification": {"passed": not failed, "score": 40 if failed else 90, "feedback": "",
+                                         "issues": [], "requiredFixes": []}}
+            if failed:
+                result["error"] = "boom"
+            events.append({"type": "task_result", "executionId": eid, "taskId": tasks[i]["id"], "result": result})
+        for start in range(0, len(events), 250):
+            send("post", "/events", {"events": events[start:start + 250]})
+        out[n] = eid
+        harness.log(f"  seeded {eid}: plan of {n} tasks, {len(events)} reported")
+    return out
+
+
+def graph_main(args) -> int:
+    import requests
+
+    started = time.strftime("%Y-%m-%d %H:%M")
+    load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+    rows = []
+    with harness.neo4j_server("pages-graph", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
+        with harness.app_server("pages-graph", neo.bolt_url, port=args.app_port, workers=args.workers,
+                                threads=args.threads, timeout=120) as app:
+            harness.log("seeding plans and running executions ...")
+            runs = graph_seed(app, random.Random(args.seed))
+            session = requests.Session()
+            if not harness.login(session, app.url):
+                raise SystemExit("could not log in as the bench user")
+            load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            for n, eid in runs.items():
+                # The first views: each worker lays the graph out once (dot), then keeps it.
+                firsts = []
+                for _ in range(args.workers):
+                    t = time.perf_counter()
+                    r = session.get(f"{app.url}/executions/{eid}", timeout=600)
+                    firsts.append((time.perf_counter() - t) * 1000)
+                    r.raise_for_status()
+                harness.log(f"execution page, {n} tasks: first views {', '.join(f'{f:.0f}' for f in firsts)} ms, "
+                            f"{len(r.content) / 1024:.0f} KB")
+                page = measure(session, f"{app.url}/executions/{eid}", args.requests, args.warmup)
+                harness.log(f"  median {page['median']:.1f} ms, p95 {page['p95']:.1f} ms")
+                version = int(re.search(r'data-version="(\d+)"', r.text).group(1))
+                hx = {"HX-Request": "true"}
+                poll = measure(session, f"{app.url}/executions/{eid}/poll?version={version - 1}", args.requests,
+                               args.warmup, (200,), hx)
+                size = len(session.get(f"{app.url}/executions/{eid}/poll?version={version - 1}", headers=hx,
+                                       timeout=60).content)
+                harness.log(f"  poll after one change: median {poll['median']:.1f} ms, p95 {poll['p95']:.1f} ms, "
+                            f"{size / 1024:.1f} KB")
+                mode = "every task" if 'id="depgraph"' in r.text else "by parallel group"
+                rows.append((n, mode, max(firsts), page, len(r.content), poll, size))
+    load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        f"Run {started} on {platform.node()}: {os.cpu_count()} cores, gunicorn {args.workers} workers x "
+        f"{args.threads} threads, load average {load['before']} before, {load['pages']} while measuring, "
+        f"{load['after']} after. A plan of n tasks (layers of about sqrt(n), each task depending on 1-3 of "
+        f"the two layers before, parallel groups of 4) and a running execution of it with 60 % of its tasks "
+        f"reported (5 % failed). Median and p95 of {args.requests} sequential GETs after {args.warmup} warm-up "
+        f"GETs; \"first view\" is the slowest of the first {args.workers} views (one per worker: the layout by "
+        f"dot, then kept in the worker's cache). Target: p95 < 100 ms at 200 tasks.",
+        "",
+        "| tasks | graph | first view ms | page median / p95 ms | page KB | poll after one change median / p95 ms | poll KB |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for n, mode, first, page, size, poll, poll_size in rows:
+        lines.append(f"| {n:,} | {mode} | {first:,.0f} | {page['median']:.1f} / {page['p95']:.1f} | {size / 1024:,.0f} | "
+                     f"{poll['median']:.1f} / {poll['p95']:.1f} | {poll_size / 1024:.1f} |")
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        write_section(args.write, body, "python bench/pages.py " + " ".join(sys.argv[1:]), GRAPH_SECTION)
+        harness.log(f"wrote the '{GRAPH_SECTION[2]}' section of {args.write}")
+    return 0
+
+
 # ---------------------------------------------------------------- --renderers: markdown renderers side by side
 
 RENDERERS_SECTION = ("<!-- markdown-renderers:start -->", "<!-- markdown-renderers:end -->",
@@ -702,6 +827,8 @@ def main(argv=None) -> int:
     ap.add_argument("--write", type=Path, help="add/replace the 'Pages at scale' section of this markdown file")
     ap.add_argument("--cost", action="store_true", help="measure the pages that used to cost seconds instead")
     ap.add_argument("--baseline", help="with --cost: also serve the app as it was at this git revision")
+    ap.add_argument("--graph", action="store_true",
+                    help="measure the execution page with its dependency graph at 200 and 2,000 tasks instead")
     ap.add_argument("--renderers", action="store_true",
                     help="time markdown-it-py (before) and the page's renderer on pathological and normal markdown")
     args = ap.parse_args(argv)
@@ -710,6 +837,8 @@ def main(argv=None) -> int:
         if args.requests == 50:
             args.requests = 3
         return renderers_main(args)
+    if args.graph:
+        return graph_main(args)
     if args.cost:
         if args.requests == 50:
             args.requests = 5  # a before-page costs seconds per view

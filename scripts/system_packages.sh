@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs when they are missing (called by the Makefile):
 #   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven,
-#                                     nginx (the buffering proxy in front of gunicorn: scripts/proxy_server.py)
+#                                     nginx (the buffering proxy in front of gunicorn: scripts/proxy_server.py),
+#                                     Graphviz (`dot` lays out the dependency graphs: executions/graph_layout.py)
 #   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, and Node
 #                                     with npm when missing
 # Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
@@ -25,6 +26,7 @@ command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || packages+=(maven)
 # nginx lives in /usr/sbin, which a normal user's PATH may not have.
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || packages+=(nginx)
+command -v dot >/dev/null || packages+=(graphviz)
 # The browser tests use exactly these paths: Debian's chromium and the chromedriver built with it.
 if ((want_browser)) && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   packages+=(chromium chromium-driver)
