@@ -657,6 +657,14 @@ def graph_main(args) -> int:
                             f"{len(r.content) / 1024:.0f} KB")
                 page = measure(session, f"{app.url}/executions/{eid}", args.requests, args.warmup)
                 harness.log(f"  median {page['median']:.1f} ms, p95 {page['p95']:.1f} ms")
+                # One more result (a task the plan has, not reported yet), so that `version - 1` is one change.
+                extra = {"taskId": f"t{int(n * 0.6):04d}",
+                         "result": {"status": "failure", "duration": 5_000, "timestamp": clock.now_ms(), "error": "late"}}
+                r = session.post(f"{app.url}/api/v1/executions/{eid}/tasks", json=extra, timeout=60,
+                                 headers={"Authorization": f"Bearer {app.token}"})
+                if r.status_code != 201:
+                    raise SystemExit(f"posting one more result: HTTP {r.status_code} {r.text[:200]}")
+                r = session.get(f"{app.url}/executions/{eid}", timeout=600)
                 version = int(re.search(r'data-version="(\d+)"', r.text).group(1))
                 hx = {"HX-Request": "true"}
                 poll = measure(session, f"{app.url}/executions/{eid}/poll?version={version - 1}", args.requests,

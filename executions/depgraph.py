@@ -9,16 +9,22 @@ id is escaped by Django.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape  # quotes " and ' too; Django's own is the same, behind a slower lazy-text wrapper
 from typing import Any
+
+from django.utils.safestring import SafeString, mark_safe
 
 from .charts import row_key
 from .critical_path import Span, critical_path
 from .graph_layout import NODE_H, NODE_W, Layout, LayoutUnavailable, grid, layered
+from .templatetags.mimir import duration
 
 # Past this many tasks a graph of every task is no longer readable (and dot takes seconds): the
 # page draws one node per parallel group instead, and the task table stays the list of every task.
 # docs/design.md, "Dependency graph", has the measurements.
 MAX_TASK_NODES = 300
+# ... and when that gives more than this many groups, one node per dependency depth.
+MAX_GROUP_NODES = 40
 TITLE_CHARS = 26
 ID_CHARS = 28
 
@@ -150,10 +156,83 @@ def build(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str, Any]
             "waitedOn": wait.on if wait else None, "waitedMs": wait.ms if wait else None,
         })
     edges = [{"from": a, "to": b, "d": p, "critical": (a, b) in path_edges} for (a, b), p in layout.edges.items()]
+    is_execution = bool(execution)
+    for n in nodes:
+        n["svg"] = node_svg(n, is_execution=is_execution)
     out.update(mode="graph", width=layout.width, height=layout.height, nodes=nodes, edges=edges,
+               nodes_svg=nodes_svg(nodes), edges_svg=edges_svg(edges),
                path_nodes=[n for n in nodes if n["critical"]],
                path_edges=[e for e in edges if e["critical"]])
     return out
+
+
+# ------------------------------------------------------------ SVG markup
+# A node's markup is written here rather than by a template loop: at 200 nodes the loop was most of
+# the page's render time. Every title, id and label goes through `escape` (attributes are quoted).
+
+
+def node_svg(n: dict[str, Any], *, is_execution: bool) -> SafeString:
+    """The inside of a task's `<g id="gn-<key>">`: what a poll swaps (its place stays on the `<g>`)."""
+    title = f"{n['title']} ({n['taskId']})"
+    if n["statusLabel"]:
+        title += f" — {n['statusLabel']}"
+    if n["waitedOn"]:
+        title += f"; waited {duration(n['waitedMs'])} on {n['waitedOn']}"
+    group = f" · g{n['parallelGroup']}" if n["parallelGroup"] is not None else ""
+    status = n["status"]
+    parts = [
+        f'<g class="dg-node st-{escape(status or "plan")}"'
+        + (f' data-status="{escape(status)}"' if status else "") + ">",
+        f"<title>{escape(title)}</title>",
+        f'<rect class="dg-box" width="{NODE_W}" height="{NODE_H}" rx="6"/>',
+        f'<rect class="dg-group pg-{int(n["colorIndex"])}" width="6" height="{NODE_H}" rx="3"/>',
+        f'<text class="dg-title" x="14" y="19">{escape(n["label"])}</text>',
+        f'<text class="dg-id" x="14" y="35">{escape(n["idLabel"] + group)}</text>',
+    ]
+    if is_execution:
+        meta = n["statusLabel"]
+        if n["reported"]:
+            meta += f" · {n['attempts']} att"
+            if n["qcPassed"] is not None:
+                meta += f" · QC {'—' if n['qcScore'] is None else n['qcScore']}"
+            meta += f" · {duration(n['durationMs'])}"
+        parts.append(f'<text class="dg-meta" x="14" y="53">{escape(meta)}</text>')
+    parts.append("</g>")
+    body = "".join(parts)
+    if n["url"]:
+        body = f'<a href="{escape(n["url"])}">{body}</a>'
+    return mark_safe(body)  # noqa: S308 -- every interpolated text above is escaped
+
+
+def nodes_svg(nodes: list[dict[str, Any]]) -> SafeString:
+    """Every node in its place, from each one's `svg` (node_svg)."""
+    return mark_safe("".join(  # noqa: S308 -- node_svg escapes; keys are hex, ids escaped
+        f'<g id="gn-{n["key"]}" data-task-id="{escape(n["taskId"])}" transform="translate({n["x"]},{n["y"]})">'
+        f"{n['svg']}</g>" for n in nodes))
+
+
+def group_svg(g: dict[str, Any]) -> SafeString:
+    """The inside of a group's `<g id="gg-<key>">` (by parallel group or depth), what a poll swaps."""
+    counts = " · ".join(f'<tspan class="st-text-{escape(c["status"])}">{c["n"]} {escape(c["label"])}</tspan>'
+                        for c in g["counts"])
+    return mark_safe(  # noqa: S308 -- labels escaped, the rest numbers
+        f'<g class="dg-node dg-groupnode"><rect class="dg-box" width="{NODE_W}" height="{NODE_H}" rx="6"/>'
+        f'<rect class="dg-group pg-{int(g["colorIndex"])}" width="6" height="{NODE_H}" rx="3"/>'
+        f'<text class="dg-title" x="14" y="19">{escape(g["label"])}</text>'
+        f'<text class="dg-id" x="14" y="35">{g["tasks"]} task{"" if g["tasks"] == 1 else "s"}</text>'
+        f'<text class="dg-meta" x="14" y="53">{counts}</text></g>')
+
+
+def groups_svg(groups: list[dict[str, Any]]) -> SafeString:
+    return mark_safe("".join(  # noqa: S308 -- group_svg escapes; keys are hex, names escaped
+        f'<g id="gg-{g["key"]}" data-group="{escape(g["group"])}" transform="translate({g["x"]},{g["y"]})">'
+        f'{g["svg"]}</g>' for g in groups))
+
+
+def edges_svg(edges: list[dict[str, Any]]) -> SafeString:
+    return mark_safe("".join(  # noqa: S308 -- path data is numbers; ids escaped
+        f'<path class="dg-edge" d="{e["d"]}" data-from="{escape(e["from"])}" data-to="{escape(e["to"])}"'
+        ' marker-end="url(#dg-arrow)"/>' for e in edges))
 
 
 def _critical_list(path, defs: dict[str, dict], spans: dict[str, Span]) -> list[dict]:
@@ -164,22 +243,46 @@ def _critical_list(path, defs: dict[str, dict], spans: dict[str, Span]) -> list[
              "waitedMs": path.waits[tid].ms if tid in path.waits else None} for tid in path.chain]
 
 
-def _groups(ids: list[str], deps: dict[str, list[str]], defs: dict[str, dict], statuses: dict[str, str]) -> dict:
-    """One node per parallel group (tasks without one: "no group"), with its counts by status;
-    an edge where any task of one depends on a task of the other."""
-    def group_of(tid: str) -> Any:
-        g = defs[tid].get("parallelGroup")
-        return g if isinstance(g, (int, str)) and not isinstance(g, bool) else None
+def _depths(ids: list[str], deps: dict[str, list[str]]) -> dict[str, int]:
+    """Each task's dependency depth: 0 without dependencies, else one more than its deepest one (a
+    declared cycle counts as depth 0 where it closes)."""
+    depth: dict[str, int] = {}
+    for root in ids:
+        stack = [(root, iter(deps[root]))]
+        on_stack = {root}
+        while stack:
+            tid, pending = stack[-1]
+            nxt = next((d for d in pending if d not in depth and d not in on_stack), None)
+            if nxt is not None:
+                stack.append((nxt, iter(deps[nxt])))
+                on_stack.add(nxt)
+                continue
+            stack.pop()
+            on_stack.discard(tid)
+            depth[tid] = 1 + max((depth[d] for d in deps[tid] if d in depth), default=-1)
+    return depth
 
-    names = {}
-    members: dict[str, list[str]] = {}
+
+def _groups(ids: list[str], deps: dict[str, list[str]], defs: dict[str, dict], statuses: dict[str, str]) -> dict:
+    """One node per parallel group (tasks without one: "no group"), or, when there are more than
+    MAX_GROUP_NODES groups, one per dependency depth; each with its counts by status, and an edge
+    where any task of one depends on a task of the other."""
+    names: dict[str, Any] = {}
+    group_of: dict[str, str] = {}
     for tid in ids:
-        g = group_of(tid)
-        name = "none" if g is None else f"g{g}"
-        names[name] = g
-        members.setdefault(name, []).append(tid)
-    links = {(f"g{group_of(d)}" if group_of(d) is not None else "none", name)
-             for name, tids in members.items() for t in tids for d in deps[t]}
+        g = defs[tid].get("parallelGroup")
+        g = g if isinstance(g, (int, str)) and not isinstance(g, bool) else None
+        group_of[tid] = "none" if g is None else f"g{g}"
+        names[group_of[tid]] = g
+    by_depth = len(names) > MAX_GROUP_NODES
+    if by_depth:
+        depth = _depths(ids, deps)
+        group_of = {tid: f"depth-{depth[tid]}" for tid in ids}
+        names = {f"depth-{d}": d for d in sorted(set(depth.values()))}
+    members: dict[str, list[str]] = {name: [] for name in names}
+    for tid in ids:
+        members[group_of[tid]].append(tid)
+    links = {(group_of[d], name) for name, tids in members.items() for t in tids for d in deps[t]}
     links = {(a, b) for a, b in links if a != b}
     order = list(members)
     try:
@@ -193,11 +296,17 @@ def _groups(ids: list[str], deps: dict[str, list[str]], defs: dict[str, dict], s
         for tid in members[name]:
             counts[statuses.get(tid, "")] = counts.get(statuses.get(tid, ""), 0) + 1
         g = names[name]
-        label = "No parallel group" if g is None else f"Group {_cut(str(g), 16)}"
+        if by_depth:
+            label, color = f"Depth {g}", 0
+        else:
+            label, color = ("No parallel group" if g is None else f"Group {_cut(str(g), 16)}"), _color(g)
         nodes.append({"group": name, "key": row_key("group\n" + name), "x": x, "y": y, "label": label,
-                      "colorIndex": _color(g), "tasks": len(members[name]),
+                      "colorIndex": color, "tasks": len(members[name]),
                       "counts": [{"status": s, "label": STATUS_LABELS[s], "n": counts[s]}
                                  for s in STATUS_LABELS if counts.get(s)]})
+    for node in nodes:
+        node["svg"] = group_svg(node)
     edges = [{"from": a, "to": b, "d": p} for (a, b), p in layout.edges.items()]
-    return {"mode": "groups", "width": layout.width, "height": layout.height, "nodes": nodes, "edges": edges,
-            "group_of": {tid: name for name, tids in members.items() for tid in tids}}
+    return {"mode": "groups", "by_depth": by_depth, "width": layout.width, "height": layout.height,
+            "nodes": nodes, "edges": edges, "group_of": group_of,
+            "nodes_svg": groups_svg(nodes), "edges_svg": edges_svg(edges)}

@@ -104,10 +104,13 @@ def _execution_graph(data: dict) -> dict:
     """The dependency graph of an execution (its plan's tasks, or without a plan its reported
     ones), each reported task linking to its page."""
     execution = data["execution"]
-    reported = {t["taskId"] for t in data["tasks"]}
+    # The links _with_links made already are reused (a poll makes those of its changed rows only).
+    reported = {t["taskId"]: t.get("url") for t in data["tasks"]}
 
     def url_of(task_id: str) -> str | None:
-        return reverse("executions:task", args=[execution["executionId"], task_id]) if task_id in reported else None
+        if task_id not in reported:
+            return None
+        return reported[task_id] or reverse("executions:task", args=[execution["executionId"], task_id])
 
     return depgraph.build(plan_tasks=data.get("plan_tasks"), tasks=data["tasks"], execution=execution, url_of=url_of)
 
