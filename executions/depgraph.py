@@ -88,13 +88,22 @@ def graph_shape(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str
     """The nodes (plan tasks, then reported tasks the plan does not name), each one's dependencies
     and definition. Without a plan, nodes are the reported tasks, banded by parallel group."""
     ids, deps, defs = _plan_skeleton(plan_tasks or [])
-    for t in tasks:
+    # Reported tasks the plan does not name, by id: their order (so the layout) must not follow
+    # completion, which a retry changes.
+    for t in sorted(tasks, key=lambda t: t["taskId"]):
         if t["taskId"] not in defs:
             ids.append(t["taskId"])
             deps[t["taskId"]] = []
             defs[t["taskId"]] = {"id": t["taskId"], "title": t.get("taskTitle"),
                                  "parallelGroup": t.get("parallelGroup")}
     return {"ids": ids, "deps": deps, "defs": defs, "has_edges": any(deps.values())}
+
+
+def _group_order(g: Any) -> tuple:
+    """Parallel groups by number, then by name, then no group."""
+    if isinstance(g, int) and not isinstance(g, bool):
+        return (0, g, "")
+    return (1, 0, str(g)) if g is not None else (2, 0, "")
 
 
 def _layout(shape: dict[str, Any]) -> Layout:
@@ -104,7 +113,7 @@ def _layout(shape: dict[str, Any]) -> Layout:
     bands: dict[Any, list[str]] = {}
     for tid in ids:
         bands.setdefault(defs[tid].get("parallelGroup"), []).append(tid)
-    order = sorted(bands, key=lambda g: (g is None, g if isinstance(g, int) else 0, str(g)))
+    order = sorted(bands, key=_group_order)
     return grid([bands[g] for g in order])
 
 
@@ -279,6 +288,8 @@ def _groups(ids: list[str], deps: dict[str, list[str]], defs: dict[str, dict], s
         depth = _depths(ids, deps)
         group_of = {tid: f"depth-{depth[tid]}" for tid in ids}
         names = {f"depth-{d}": d for d in sorted(set(depth.values()))}
+    # Groups in the order of their values (not of their tasks' completion, which a retry changes).
+    names = dict(sorted(names.items(), key=lambda kv: _group_order(kv[1])))
     members: dict[str, list[str]] = {name: [] for name in names}
     for tid in ids:
         members[group_of[tid]].append(tid)
