@@ -673,7 +673,8 @@ def graph_main(args) -> int:
                                        timeout=60).content)
                 harness.log(f"  poll after one change: median {poll['median']:.1f} ms, p95 {poll['p95']:.1f} ms, "
                             f"{size / 1024:.1f} KB")
-                mode = "every task" if 'id="depgraph"' in r.text else "by parallel group"
+                mode = ("every task" if 'id="depgraph"' in r.text else
+                        "by dependency depth" if "shown by dependency depth" in r.text else "by parallel group")
                 rows.append((n, mode, max(firsts), page, len(r.content), poll, size))
     load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
