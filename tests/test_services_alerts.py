@@ -408,3 +408,20 @@ def test_it_lists_rules_with_their_last_firing_and_a_channels_delivery_log(inges
     log = selectors.channel_delivery_log(channel_id=channel.pk)
     assert [(a.number, a.status_code) for a in log] == [(2, 200), (1, 500)]
     assert log[0].delivery.event.rule.kind == "execution_failed"
+
+
+def _operators(plan) -> list[str]:
+    return [plan["operatorType"], *(op for child in plan.get("children", []) for op in _operators(child))]
+
+
+@pytest.mark.parametrize("name", ["alerts/changed_executions", "alerts/stale_executions", "alerts/failure_rates"])
+def test_it_reads_the_graph_for_detection_through_an_index(name):
+    from neomodel import db
+
+    from executions.cypher import statement
+
+    with db.driver.session() as session:
+        plan = session.run("EXPLAIN " + statement(name)).consume().plan
+    operators = _operators(plan)
+    assert any(op.startswith("NodeIndexSeek") for op in operators), operators
+    assert not any(op.startswith(("NodeByLabelScan", "AllNodesScan")) for op in operators), operators

@@ -40,7 +40,7 @@ def secret_generate() -> str:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
+    return InvalidInput(message, errors=[{"field": field, "message": message}])
 
 
 def rule_spec_validate(spec: RuleSpec) -> RuleSpec:

@@ -52,8 +52,12 @@ class Command(BaseCommand):
         for kind in kinds:
             option = _THRESHOLD_OPTIONS.get(kind, (None,))[0]
             threshold = options[option[2:].replace("-", "_")] if option else None
-            specs.append(services.RuleSpec(kind=kind, threshold=None if threshold is None else float(threshold),
-                                           window_minutes=window_minutes if kind == "failure_rate_above" else None))
+            spec = services.RuleSpec(kind=kind, threshold=None if threshold is None else float(threshold),
+                                     window_minutes=window_minutes if kind == "failure_rate_above" else None)
+            try:
+                specs.append(services.rule_spec_validate(spec))
+            except ServiceError as exc:
+                raise CommandError(_option_message(exc, threshold_option=option)) from exc
         try:
             _, secret = services.channel_create(name=name, kind="slack" if slack else "webhook", url=url,
                                                 plan_id=plan, rules=specs)
@@ -63,9 +67,9 @@ class Command(BaseCommand):
         self.stdout.write(secret)
 
 
-def _option_message(exc: ServiceError) -> str:
+def _option_message(exc: ServiceError, *, threshold_option: str | None = None) -> str:
     """The service's message with its field named as the command's option or argument."""
-    names = {"threshold": "the threshold option", "window_minutes": "--window-minutes", "plan_id": "--plan",
+    names = {"threshold": threshold_option, "window_minutes": "--window-minutes", "plan_id": "--plan",
              "url": "URL", "name": "NAME", "kind": "--on", "rules": "--on"}
     fields = [names.get(e["field"], e["field"]) for e in exc.errors]
     return f"{', '.join(fields)}: {exc.detail}" if fields else exc.detail
