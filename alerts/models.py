@@ -27,6 +27,9 @@ THRESHOLD_KINDS = {
     "rework_tokens_above": "a number of tokens",
 }
 WINDOW_KINDS = ("failure_rate_above",)
+# The hidden rule (never enabled, so never detected) that a channel's "send test" sends through,
+# so that a test goes the same way as an alert and shows in the channel's delivery log.
+TEST_KIND = "channel_test"
 DELIVERY_STATES = ("pending", "claimed", "delivered", "failed", "dead")
 
 
@@ -61,7 +64,7 @@ class AlertChannel(models.Model):
 
 class AlertRule(models.Model):
     channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="rules")
-    kind = models.CharField(max_length=30, choices=_choices(RULE_KINDS))
+    kind = models.CharField(max_length=30, choices=_choices((*RULE_KINDS, TEST_KIND)))
     # None: every plan.
     plan_id = models.CharField(max_length=200, null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)

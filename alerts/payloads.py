@@ -19,6 +19,7 @@ _SUMMARY = {
     "attempts_above": "Task {taskId} of execution {executionId} needed {attemptCount} attempts (more than {threshold})",
     "rework_tokens_above": "Execution {executionId} spent {reworkTokens} tokens on failed attempts "
                            "(more than {threshold})",
+    "channel_test": "A test from the Mimir dashboard: this channel works",
     "failure_rate_above": "Plan {planId}: {failed} of {runs} executions failed in the last {windowMinutes} min "
                           "(rate {rate:.2f} above {threshold})",
 }

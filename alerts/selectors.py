@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.db.models import Count, Max, Q
 
-from .models import AlertChannel, AlertRule, DeliveryAttempt
+from .models import TEST_KIND, AlertChannel, AlertRule, DeliveryAttempt
 
 
 def rules_list() -> list[AlertRule]:
     """Every rule with its channel, its last firing and how many alerts it made (counted by SQL)."""
     return list(
-        AlertRule.objects.select_related("channel")
+        AlertRule.objects.exclude(kind=TEST_KIND).select_related("channel")
         .annotate(fired=Count("events"), last_fired=Max("events__created_at"))
         .order_by("channel__name", "kind", "plan_id", "pk")
     )

@@ -40,6 +40,13 @@ def work() -> str:
     return err.getvalue()
 
 
+def work_rounds(rounds: int, frozen_clock, settings) -> None:
+    """The worker again and again, each time after the longest backoff: every retry comes due."""
+    for _ in range(rounds):
+        work()
+        frozen_clock.advance(seconds=settings.ALERT_RETRY_MAX_SECONDS)
+
+
 def documented_verify():
     """The receiver recipe of docs/alerts.md, exactly as printed there."""
     text = DOCS.read_text()
@@ -312,9 +319,7 @@ def test_it_disables_a_channel_after_consecutive_failures_and_sends_what_waited_
     hook.answer(503, 503, 503, 503)
     add_webhook("ops", hook.url, "--on", "execution_failed")
     failing_run(ingest, "exec-1")
-    for _ in range(6):
-        work()
-        frozen_clock.advance(seconds=settings.ALERT_RETRY_MAX_SECONDS)
+    work_rounds(6, frozen_clock, settings)
     assert len(hook.requests) == 3
     channel = AlertChannel.objects.get()
     assert not channel.enabled and channel.consecutive_failures == 3
@@ -334,9 +339,7 @@ def test_it_gives_a_delivery_up_after_the_last_attempt(ingest, hook, frozen_cloc
     hook.answer(500, 500, 500)
     add_webhook("ops", hook.url, "--on", "execution_failed")
     failing_run(ingest, "exec-1")
-    for _ in range(4):
-        work()
-        frozen_clock.advance(seconds=settings.ALERT_RETRY_MAX_SECONDS)
+    work_rounds(4, frozen_clock, settings)
     assert len(hook.requests) == 2
     assert Delivery.objects.get().state == "dead"
     assert list(DeliveryAttempt.objects.order_by("number").values_list("outcome", flat=True)) == ["retry", "dead"]
@@ -425,3 +428,23 @@ def test_it_reads_the_graph_for_detection_through_an_index(name):
     operators = _operators(plan)
     assert any(op.startswith("NodeIndexSeek") for op in operators), operators
     assert not any(op.startswith(("NodeByLabelScan", "AllNodesScan")) for op in operators), operators
+
+
+def test_it_sends_a_channel_test_through_the_delivery_log_without_retrying_it(hook, db):
+    from alerts import selectors
+
+    channel, secret = services.channel_create(name="ops", kind="webhook", url=hook.url,
+                                              rules=[services.RuleSpec(kind="execution_failed")])
+    assert services.channel_test_send(channel_id=channel.pk).outcome == "success"
+    hook.answer(500)
+    failed = services.channel_test_send(channel_id=channel.pk)
+    assert (failed.outcome, failed.status_code) == ("retry", 500)
+    first, second = hook.requests
+    assert json.loads(first.body)["kind"] == "channel_test"
+    assert documented_verify()(secret, first.headers, first.body)
+    assert first.headers["X-Mimir-Event-Id"] != second.headers["X-Mimir-Event-Id"]
+    log = selectors.channel_delivery_log(channel_id=channel.pk)
+    assert [(a.status_code, a.outcome) for a in log] == [(500, "failed"), (200, "success")]
+    assert sorted(Delivery.objects.values_list("state", flat=True)) == ["delivered", "failed"]
+    assert [r.kind for r in selectors.rules_list()] == ["execution_failed"]  # the test's rule is hidden
+    assert services.detect(worker="w").created == 0

@@ -11,6 +11,7 @@ from .channels import (
     channel_enable,
     channel_remove,
     channel_secret_rotate,
+    channel_test_send,
     rule_spec_validate,
 )
 from .delivery import DeliverReport, SendResult, backoff_seconds, claim, deliver_due, record, release, send
@@ -26,6 +27,7 @@ __all__ = [
     "channel_enable",
     "channel_remove",
     "channel_secret_rotate",
+    "channel_test_send",
     "claim",
     "deliver_due",
     "detect",

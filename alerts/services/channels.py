@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets as _secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
 
 from executions.errors import InvalidInput, NotFound
 
-from ..models import CHANNEL_KINDS, RULE_KINDS, THRESHOLD_KINDS, WINDOW_KINDS, AlertChannel, AlertRule, now
+from ..models import (
+    CHANNEL_KINDS,
+    RULE_KINDS,
+    TEST_KIND,
+    THRESHOLD_KINDS,
+    WINDOW_KINDS,
+    AlertChannel,
+    AlertEvent,
+    AlertRule,
+    Delivery,
+    now,
+)
+from ..payloads import rule_json
+from .delivery import SendResult, claimed_by, record, send
+from .detection import subject_key
 
 _URL = URLValidator(schemes=["http", "https"])
 # The bounds of each threshold: what a value outside would mean is never what was meant.
@@ -136,6 +153,25 @@ def channel_secret_rotate(*, name: str, grace_hours: float = 24) -> str:
         raise InvalidInput("the secret was rotated meanwhile by someone else: try again",
                            errors=[{"field": "name", "message": "rotated concurrently"}])
     return new
+
+
+def channel_test_send(*, channel_id: int) -> SendResult:
+    """Sends a test alert to the channel now, the way alerts go (signed, recorded in its delivery
+    log, counted in its failures in a row), and answers how it went."""
+    channel = AlertChannel.objects.get(pk=channel_id)
+    rule, _ = AlertRule.objects.get_or_create(channel=channel, kind=TEST_KIND, defaults={"enabled": False})
+    event = AlertEvent.objects.create(rule=rule, subject_key=subject_key("test", uuid.uuid4().hex),
+                                      payload={"kind": TEST_KIND, "rule": rule_json(rule),
+                                               "url": settings.ALERT_DASHBOARD_URL})
+    worker = f"send-test:{uuid.uuid4().hex[:8]}"
+    Delivery.objects.create(event=event, channel=channel, state="claimed", claimed_by=worker,
+                            claimed_until=now() + timedelta(seconds=settings.ALERT_CLAIM_LEASE_SECONDS))
+    (delivery,) = claimed_by(worker=worker)
+    outcome = send(delivery)
+    # Recorded as tried once: a failed test is not retried (the button is pressed again).
+    record(worker=worker, delivery=delivery,
+           result=dataclasses.replace(outcome, outcome="success" if outcome.outcome == "success" else "failed"))
+    return outcome
 
 
 def channel_enable(*, channel_id: int) -> None:

@@ -81,9 +81,14 @@ def claim(*, worker: str, limit: int = 20) -> list[Delivery]:
     due = Q(state__in=_CLAIMABLE, next_attempt_at__lte=at) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=at))
     ids = list(Delivery.objects.filter(due, channel__enabled=True)
                .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-    won = [i for i in ids
-           if Delivery.objects.filter(due, pk=i).update(state="claimed", claimed_by=worker, claimed_until=lease) == 1]
-    return list(Delivery.objects.filter(pk__in=won, claimed_by=worker).select_related("event__rule", "channel")
+    for i in ids:
+        Delivery.objects.filter(due, pk=i).update(state="claimed", claimed_by=worker, claimed_until=lease)
+    return claimed_by(worker=worker)
+
+
+def claimed_by(*, worker: str) -> list[Delivery]:
+    """The deliveries this worker holds (the row count of each claim decided who won it)."""
+    return list(Delivery.objects.filter(claimed_by=worker, state="claimed").select_related("event__rule", "channel")
                 .order_by("next_attempt_at", "id"))
 
 
