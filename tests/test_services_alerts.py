@@ -448,3 +448,23 @@ def test_it_sends_a_channel_test_through_the_delivery_log_without_retrying_it(ho
     assert sorted(Delivery.objects.values_list("state", flat=True)) == ["delivered", "failed"]
     assert [r.kind for r in selectors.rules_list()] == ["execution_failed"]  # the test's rule is hidden
     assert services.detect(worker="w").created == 0
+
+
+@pytest.mark.slow
+def test_it_delivers_what_was_detected_while_neo4j_is_down_and_detects_again_once_it_is_back(
+        own_neo4j, ingest, hook, frozen_clock, caplog):
+    stop, restart = own_neo4j
+    add_webhook("ops", hook.url, "--on", "execution_failed")
+    hook.answer(503)
+    failing_run(ingest, "exec-1")
+    work()  # detected; its first attempt failed
+    stop()
+    frozen_clock.advance(seconds=60)
+    with caplog.at_level("WARNING", logger="alerts.worker"):
+        work()
+    assert "alert detection skipped, Neo4j unavailable" in caplog.text
+    assert len(hook.requests) == 2 and Delivery.objects.get().state == "delivered"
+    restart()
+    failing_run(ingest, "exec-2")
+    work()
+    assert sorted(b["execution"]["executionId"] for b in bodies(hook)) == ["exec-1", "exec-1", "exec-2"]

@@ -38,30 +38,41 @@ class Command(BaseCommand):
         while not stop.is_set():
             close_old_connections()  # a long-lived process: drop connections the database closed
             try:
-                found = services.detect(worker=worker)
-            except DatabaseUnavailable as exc:
-                log.warning("alert detection skipped, Neo4j unavailable: %s", exc)
-                found = services.DetectReport()
-            totals["passes"] += found.ran
-            totals["alerts"] += found.created
-            if found.created:
-                self.stderr.write(f"detected {found.created} alert(s): {found.kinds}")
-            # Send what is due, batch after batch, until nothing is (or we are asked to stop).
-            sent_any = False
-            while not stop.is_set():
-                done = services.deliver_due(worker=worker, limit=batch, stopping=stop.is_set)
-                totals["delivered"] += done.delivered
-                totals["retried"] += done.retried
-                totals["failed"] += done.failed
-                if done.claimed:
-                    sent_any = True
-                    self.stderr.write(f"sent {done.claimed}: {done.delivered} delivered, {done.retried} to retry, "
-                                      f"{done.failed} failed")
-                if done.claimed < batch:
-                    break
+                busy = self._round(worker, batch, stop, totals)
+            except Exception:  # a database hiccup must not end the worker (`make run` would stop with it)
+                if once:
+                    raise
+                # What it held stays claimed until its lease runs out, then is sent again.
+                log.exception("alert worker: this round failed; trying again in %s s", settings.ALERT_POLL_SECONDS)
+                busy = False
             if once:
                 break
-            if not sent_any and not found.created:
+            if not busy:
                 stop.wait(settings.ALERT_POLL_SECONDS)
         summary = ", ".join(f"{v} {k}" for k, v in totals.items())
         self.stderr.write(f"deliver_alerts {worker}: stopped ({summary})")
+
+    def _round(self, worker: str, batch: int, stop: threading.Event, totals: dict[str, int]) -> bool:
+        """One detection pass, then what is due, batch after batch. Answers whether it did anything."""
+        try:
+            found = services.detect(worker=worker)
+        except DatabaseUnavailable as exc:  # deliveries already detected go out all the same
+            log.warning("alert detection skipped, Neo4j unavailable: %s", exc)
+            found = services.DetectReport()
+        totals["passes"] += found.ran
+        totals["alerts"] += found.created
+        if found.created:
+            self.stderr.write(f"detected {found.created} alert(s): {found.kinds}")
+        sent_any = False
+        while not stop.is_set():
+            done = services.deliver_due(worker=worker, limit=batch, stopping=stop.is_set)
+            totals["delivered"] += done.delivered
+            totals["retried"] += done.retried
+            totals["failed"] += done.failed
+            if done.claimed:
+                sent_any = True
+                self.stderr.write(f"sent {done.claimed}: {done.delivered} delivered, {done.retried} to retry, "
+                                  f"{done.failed} failed")
+            if done.claimed < batch:
+                break
+        return sent_any or found.created > 0
