@@ -417,7 +417,8 @@ def _operators(plan) -> list[str]:
     return [plan["operatorType"], *(op for child in plan.get("children", []) for op in _operators(child))]
 
 
-@pytest.mark.parametrize("name", ["alerts/changed_executions", "alerts/stale_executions", "alerts/failure_rates"])
+@pytest.mark.parametrize("name", ["alerts/changed_executions", "alerts/stale_executions", "alerts/failure_rates",
+                                  "alerts/execution_tasks"])
 def test_it_reads_the_graph_for_detection_through_an_index(name):
     from neomodel import db
 
@@ -426,7 +427,7 @@ def test_it_reads_the_graph_for_detection_through_an_index(name):
     with db.driver.session() as session:
         plan = session.run("EXPLAIN " + statement(name)).consume().plan
     operators = _operators(plan)
-    assert any(op.startswith("NodeIndexSeek") for op in operators), operators
+    assert any(op.startswith(("NodeIndexSeek", "NodeUniqueIndexSeek")) for op in operators), operators
     assert not any(op.startswith(("NodeByLabelScan", "AllNodesScan")) for op in operators), operators
 
 
@@ -468,3 +469,29 @@ def test_it_delivers_what_was_detected_while_neo4j_is_down_and_detects_again_onc
     failing_run(ingest, "exec-2")
     work()
     assert sorted(b["execution"]["executionId"] for b in bodies(hook)) == ["exec-1", "exec-1", "exec-2"]
+
+
+def test_it_evaluates_an_execution_read_again_in_the_overlap_only_once_per_change(ingest, hook, frozen_clock,
+                                                                                  cypher_calls):
+    from executions.cypher import statement
+
+    add_webhook("ops", hook.url, "--on", "attempts_above", "--attempts-above", "1")
+    failing_run(ingest, "exec-1", finish=False)
+    memo = services.DetectionMemo()
+    tasks_read = statement("alerts/execution_tasks")
+
+    def detect():
+        cypher_calls.clear()
+        frozen_clock.advance(seconds=1)
+        found = services.detect(worker="w", memo=memo)
+        return found.executions_read, found.executions_evaluated, cypher_calls.count(tasks_read)
+
+    assert detect() == (1, 1, 1)
+    assert detect() == (1, 0, 0)  # in the overlap again, unchanged: neither evaluated nor its tasks read
+    assert ingest.task("exec-1", "t1", _attempt(2, "success", None)).status_code == 201
+    assert detect() == (1, 1, 1)
+    add_webhook("more", f"{hook.url}/more", "--on", "execution_failed")  # other rules: evaluated again
+    assert detect() == (1, 1, 1)
+    assert [b["task"]["taskId"] for b in bodies(hook)] == []  # nothing sent by detection alone
+    work()
+    assert [b["task"]["taskId"] for b in bodies(hook)] == ["t1"]

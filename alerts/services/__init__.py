@@ -15,11 +15,12 @@ from .channels import (
     rule_spec_validate,
 )
 from .delivery import DeliverReport, SendResult, backoff_seconds, claim, deliver_due, record, release, send
-from .detection import DetectReport, detect, subject_key
+from .detection import DetectionMemo, DetectReport, detect, subject_key
 
 __all__ = [
     "DeliverReport",
     "DetectReport",
+    "DetectionMemo",
     "RuleSpec",
     "SendResult",
     "backoff_seconds",

@@ -33,10 +33,21 @@ _TASK_KINDS = ("qc_score_below", "attempts_above")
 _STATE_ID = 1
 
 
+class DetectionMemo:
+    """What one worker evaluated already: the executions read at a `lastEventAt` seen before (the
+    overlap reads them again) are skipped, their tasks not read again. Forgotten whenever the
+    enabled rules change; a fresh worker starts empty (and so evaluates the overlap once more)."""
+
+    def __init__(self):
+        self.rules_key: tuple | None = None
+        self.seen: dict[str, int] = {}
+
+
 @dataclass
 class DetectReport:
     ran: bool = False  # False: another worker holds the detection lease, or no rule is enabled
     executions_read: int = 0
+    executions_evaluated: int = 0  # of those read, the ones not already evaluated at the same lastEventAt
     stale_read: int = 0
     created: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
@@ -83,10 +94,11 @@ class _Candidate:
     payload: dict
 
 
-def _execution_candidates(rules: list[AlertRule], rows: list[dict]) -> list[_Candidate]:
+def _execution_candidates(rules: list[AlertRule], rows: list[dict],
+                          tasks_of: dict[str, list[dict]]) -> list[_Candidate]:
     out = []
     for e in rows:
-        tasks = e.pop("tasks", [])
+        tasks = tasks_of.get(e["executionId"], [])
         for rule in rules:
             # A rule fires on what happens once it exists, not on the history before it.
             if not _matches_plan(rule, e["planId"]) or (e["lastEventAt"] or 0) < _ms(rule.created_at):
@@ -197,13 +209,32 @@ def _write(candidates: list[_Candidate]) -> list[AlertEvent]:
     return events
 
 
-def detect(*, worker: str, limit: int = PASS_LIMIT) -> DetectReport:
+def _tasks(executions: list[dict], qc: list[float], attempts: list[float]) -> dict[str, list[dict]]:
+    if not executions or not (qc or attempts):
+        return {}
+    rows = _read("alerts/execution_tasks", {
+        "executionIds": [e["executionId"] for e in executions],
+        # The loosest threshold of each kind: Python applies each rule's own to what comes back.
+        "qcBelow": max(qc) if qc else None, "attemptsAbove": int(min(attempts)) if attempts else None,
+    }, ("executionId", "taskId", "taskTitle", "attemptCount", "lowestQcScore", "status"))
+    tasks_of: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        tasks_of[row.pop("executionId")].append(row)
+    return tasks_of
+
+
+def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_LIMIT) -> DetectReport:
     """One detection pass. Answers what it read and created; `ran` is False when another worker
-    holds the detection lease (it then runs the pass) or no rule is enabled."""
+    holds the detection lease (it then runs the pass) or no rule is enabled. `memo`: what this
+    worker's earlier passes evaluated (none: evaluate everything read)."""
     report = DetectReport()
+    memo = memo or DetectionMemo()
     rules = list(AlertRule.objects.filter(enabled=True).select_related("channel"))
     if not rules or not _lease_take(worker):
         return report
+    rules_key = tuple(sorted((r.pk, r.kind, r.plan_id, r.threshold, r.window_minutes, r.created_at) for r in rules))
+    if memo.rules_key != rules_key:
+        memo.rules_key, memo.seen = rules_key, {}
     try:
         state = DetectorState.objects.get(pk=_STATE_ID)
         now_ms = clock.now_ms()
@@ -215,10 +246,8 @@ def detect(*, worker: str, limit: int = PASS_LIMIT) -> DetectReport:
         attempts = [r.threshold for r in rules if r.kind == "attempts_above"]
 
         since = state.changed_since_ms if state.changed_since_ms is not None else first_rule - overlap
-        changed = _read("alerts/changed_executions", {
-            "since": since, "afterId": state.changed_after_id, "limit": limit,
-            "qcBelow": max(qc) if qc else None, "attemptsAbove": int(min(attempts)) if attempts else None,
-        }, (*_EXECUTION_COLUMNS, "tasks"))
+        changed = _read("alerts/changed_executions", {"since": since, "afterId": state.changed_after_id,
+                                                      "limit": limit}, _EXECUTION_COLUMNS)
         if len(changed) == limit:  # more to read: the next pass goes on from the last row
             next_changed = (changed[-1]["lastEventAt"], changed[-1]["executionId"])
         else:
@@ -239,8 +268,11 @@ def detect(*, worker: str, limit: int = PASS_LIMIT) -> DetectReport:
                 next_stale = (max(stale_since, cutoff), "")
 
         report.executions_read, report.stale_read = len(changed), len(stale_rows)
-        changed_plans = {e["planId"] for e in changed if e["planId"] is not None}
-        candidates = _execution_candidates([r for r in rules if r.kind in (*_EXECUTION_KINDS, *_TASK_KINDS)], changed)
+        fresh = [e for e in changed if memo.seen.get(e["executionId"]) != e["lastEventAt"]]
+        report.executions_evaluated = len(fresh)
+        changed_plans = {e["planId"] for e in fresh if e["planId"] is not None}
+        candidates = _execution_candidates([r for r in rules if r.kind in (*_EXECUTION_KINDS, *_TASK_KINDS)], fresh,
+                                           _tasks(fresh, qc, attempts))
         candidates += _stale_candidates([r for r in rules if r.kind == "execution_stale"], stale_rows, stale_ms)
         rate_rules = [r for r in rules if r.kind == "failure_rate_above"]
         rates = _failure_rates(rate_rules, changed_plans, now_ms)
@@ -256,6 +288,9 @@ def detect(*, worker: str, limit: int = PASS_LIMIT) -> DetectReport:
                 changed_since_ms=next_changed[0], changed_after_id=next_changed[1],
                 stale_since_ms=next_stale[0], stale_after_id=next_stale[1] or "", last_pass_at=now(),
             )
+        memo.seen.update((e["executionId"], e["lastEventAt"]) for e in fresh)
+        # What the next pass cannot read again needs no remembering.
+        memo.seen = {eid: at for eid, at in memo.seen.items() if at >= next_changed[0]}
         report.ran, report.created = True, len(events)
         for e in events:
             report.kinds[e.rule.kind] = report.kinds.get(e.rule.kind, 0) + 1

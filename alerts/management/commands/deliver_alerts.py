@@ -34,11 +34,12 @@ class Command(BaseCommand):
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
         self.stderr.write(f"deliver_alerts {worker}: started")
+        memo = services.DetectionMemo()  # what this worker evaluated: the overlap is not evaluated again
         totals = {"passes": 0, "alerts": 0, "delivered": 0, "retried": 0, "failed": 0}
         while not stop.is_set():
             close_old_connections()  # a long-lived process: drop connections the database closed
             try:
-                busy = self._round(worker, batch, stop, totals)
+                busy = self._round(worker, memo, batch, stop, totals)
             except Exception:  # a database hiccup must not end the worker (`make run` would stop with it)
                 if once:
                     raise
@@ -52,10 +53,11 @@ class Command(BaseCommand):
         summary = ", ".join(f"{v} {k}" for k, v in totals.items())
         self.stderr.write(f"deliver_alerts {worker}: stopped ({summary})")
 
-    def _round(self, worker: str, batch: int, stop: threading.Event, totals: dict[str, int]) -> bool:
+    def _round(self, worker: str, memo: services.DetectionMemo, batch: int, stop: threading.Event,
+               totals: dict[str, int]) -> bool:
         """One detection pass, then what is due, batch after batch. Answers whether it did anything."""
         try:
-            found = services.detect(worker=worker)
+            found = services.detect(worker=worker, memo=memo)
         except DatabaseUnavailable as exc:  # deliveries already detected go out all the same
             log.warning("alert detection skipped, Neo4j unavailable: %s", exc)
             found = services.DetectReport()
