@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from executions import clock
+
 SCHEMA_VERSION = 1
 _EXECUTION_FIELDS = ("executionId", "planId", "status", "startTime", "endTime", "tasksTotal",
                      "tasksFailed", "reworkTokens", "lastEventAt")
@@ -76,6 +78,8 @@ def summary(event) -> str:
     p = event.payload
     values = {**(p.get("execution") or {}), **(p.get("task") or {}), **(p.get("window") or {}),
               "threshold": p["rule"]["threshold"]}
+    if values.get("lastEventAt") is not None:  # epoch ms in the body; a moment in the text
+        values["lastEventAt"] = clock.utc_datetime(values["lastEventAt"]).strftime("%Y-%m-%d %H:%M:%S UTC")
     return _SUMMARY[p["kind"]].format_map(_Missing(values))
 
 

@@ -228,7 +228,8 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "mimir_dashboard.wsgi.application"
 
-# Django's own tables (users, sessions, ingest tokens). Execution telemetry lives only in Neo4j.
+# Django's own tables (users, sessions, ingest tokens, alert rules and their outbox). Execution
+# telemetry lives only in Neo4j.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from alerts import services
 from alerts.models import AlertChannel, AlertEvent, Delivery, DeliveryAttempt
 from alerts.signing import signature
+from executions import clock
 from tests.support.pages import result
 from tests.support.receiver import receiver
 
@@ -235,6 +236,10 @@ def test_it_fires_for_an_execution_gone_stale_without_any_post(ingest, hook, fro
     frozen_clock.advance(seconds=11)
     work()
     assert [(b["kind"], b["execution"]["executionId"]) for b in bodies(hook)] == [("execution_stale", "quiet")]
+    from alerts.payloads import summary
+
+    quiet_since = clock.utc_datetime(bodies(hook)[0]["execution"]["lastEventAt"]).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert summary(AlertEvent.objects.get()) == f"Execution quiet is stale: no news since {quiet_since}"
     frozen_clock.advance(seconds=3600)
     work()
     work()

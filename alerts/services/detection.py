@@ -255,10 +255,11 @@ def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_
             # still be committing (re-reading is harmless, an event is unique).
             next_changed = (now_ms - overlap, "")
 
-        stale_rows, next_stale = [], (state.stale_since_ms, state.stale_after_id)
+        # Without a stale rule the cursor still moves: a rule made later looks from its creation on.
+        cutoff = now_ms - stale_ms
+        stale_rows, next_stale = [], (cutoff, "")
         if "execution_stale" in kinds:
             stale_since = state.stale_since_ms if state.stale_since_ms is not None else first_rule - stale_ms
-            cutoff = now_ms - stale_ms
             stale_rows = _read("alerts/stale_executions", {
                 "since": stale_since, "afterId": state.stale_after_id, "cutoff": cutoff, "limit": limit,
             }, _EXECUTION_COLUMNS)
