@@ -278,13 +278,20 @@ def current_version(session, base: str, eid: str) -> int:
     return int(match.group(1))
 
 
+def layout_param(page: str) -> str:
+    """The `&layout=` the page's poll sends (its dependency graph's layout), as a browser's would."""
+    match = re.search(r"layout=(\w+)", page)
+    return f"&layout={match.group(1)}" if match else ""
+
+
 def measure_poll(session, base: str, args, warmup: int | None = None) -> dict:
     v = current_version(session, base, BIG)
+    layout = layout_param(session.get(f"{base}/executions/{BIG}", timeout=60).text)
     hx = {"HX-Request": "true"}
     w = args.warmup if warmup is None else warmup
     return {
         "unchanged": measure(session, f"{base}/executions/{BIG}/poll?version={v}", args.requests, w, (204,), hx),
-        "changed": measure(session, f"{base}/executions/{BIG}/poll?version={v - 1}", args.requests, w, (200,), hx),
+        "changed": measure(session, f"{base}/executions/{BIG}/poll?version={v - 1}{layout}", args.requests, w, (200,), hx),
     }
 
 
@@ -462,7 +469,8 @@ def cost_measure(session, base: str, path: str, n: int) -> dict:
     if path == "POLL":
         page = session.get(base + "/executions/cost-wide", timeout=600).text
         version = int(re.search(r'data-version="(\d+)"', page).group(1))
-        path, headers = f"/executions/cost-wide/poll?version={version - 1}", {"HX-Request": "true"}
+        path = f"/executions/cost-wide/poll?version={version - 1}{layout_param(page)}"
+        headers = {"HX-Request": "true"}
     times, size = [], 0
     for _ in range(n + 1):
         t0 = time.perf_counter()
@@ -667,10 +675,10 @@ def graph_main(args) -> int:
                 r = session.get(f"{app.url}/executions/{eid}", timeout=600)
                 version = int(re.search(r'data-version="(\d+)"', r.text).group(1))
                 hx = {"HX-Request": "true"}
-                poll = measure(session, f"{app.url}/executions/{eid}/poll?version={version - 1}", args.requests,
+                poll_url = f"{app.url}/executions/{eid}/poll?version={version - 1}{layout_param(r.text)}"
+                poll = measure(session, poll_url, args.requests,
                                args.warmup, (200,), hx)
-                size = len(session.get(f"{app.url}/executions/{eid}/poll?version={version - 1}", headers=hx,
-                                       timeout=60).content)
+                size = len(session.get(poll_url, headers=hx, timeout=60).content)
                 harness.log(f"  poll after one change: median {poll['median']:.1f} ms, p95 {poll['p95']:.1f} ms, "
                             f"{size / 1024:.1f} KB")
                 mode = ("every task" if 'id="depgraph"' in r.text else

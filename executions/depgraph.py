@@ -8,6 +8,8 @@ id is escaped by Django.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from html import escape  # quotes " and ' too; Django's own is the same, behind a slower lazy-text wrapper
 from typing import Any
@@ -99,6 +101,13 @@ def graph_shape(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str
     return {"ids": ids, "deps": deps, "defs": defs, "has_edges": any(deps.values())}
 
 
+def layout_id(layout: Layout) -> str:
+    """What the page's graph was drawn with, in a few bytes: the live page's poll sends it back, and
+    nodes are swapped in their places only when it is still the same (else the whole card)."""
+    placed = json.dumps(sorted(layout.nodes.items()), separators=(",", ":"))
+    return hashlib.blake2b(placed.encode(), digest_size=8).hexdigest()
+
+
 def _group_order(g: Any) -> tuple:
     """Parallel groups by number, then by name, then no group."""
     if isinstance(g, int) and not isinstance(g, bool):
@@ -131,7 +140,7 @@ def build(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str, Any]
     spans = {t["taskId"]: Span(t["timestamp"] - (t.get("durationMs") or 0), t["timestamp"])
              for t in tasks if t.get("timestamp") is not None}
     path = critical_path(spans=spans, dependencies=deps, run_start=(execution or {}).get("startTime"))
-    out: dict[str, Any] = {"mode": "none", "count": len(ids), "is_execution": bool(execution),
+    out: dict[str, Any] = {"mode": "none", "layout": "none", "count": len(ids), "is_execution": bool(execution),
                            "node_w": NODE_W, "node_h": NODE_H, "max_nodes": MAX_TASK_NODES,
                            "critical": _critical_list(path, defs, spans), "deps": deps}
     if not ids:
@@ -168,6 +177,7 @@ def build(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str, Any]
     is_execution = bool(execution)
     for n in nodes:
         n["svg"] = node_svg(n, is_execution=is_execution)
+    out["layout"] = layout_id(layout)
     out.update(mode="graph", width=layout.width, height=layout.height, nodes=nodes, edges=edges,
                nodes_svg=nodes_svg(nodes), edges_svg=edges_svg(edges),
                path_nodes=[n for n in nodes if n["critical"]],
@@ -318,6 +328,7 @@ def _groups(ids: list[str], deps: dict[str, list[str]], defs: dict[str, dict], s
     for node in nodes:
         node["svg"] = group_svg(node)
     edges = [{"from": a, "to": b, "d": p} for (a, b), p in layout.edges.items()]
-    return {"mode": "groups", "by_depth": by_depth, "width": layout.width, "height": layout.height,
+    return {"mode": "groups", "layout": layout_id(layout), "by_depth": by_depth,
+            "width": layout.width, "height": layout.height,
             "nodes": nodes, "edges": edges, "group_of": group_of,
             "nodes_svg": groups_svg(nodes), "edges_svg": edges_svg(edges)}

@@ -129,11 +129,12 @@ def _live_context(data: dict) -> dict:
     _with_links(execution["executionId"], data["tasks"], data["timeline"]["rows"])
     data["graph"] = _execution_graph(data)
     _mark_critical(data["graph"], data["timeline"]["rows"])
-    data["poll"] = {"version": execution["version"], "running": execution["status"] == "running"}
+    data["poll"] = {"version": execution["version"], "running": execution["status"] == "running",
+                    "layout": data["graph"]["layout"]}
     return data
 
 
-def _changes_context(data: dict, current: dict, since: int) -> dict:
+def _changes_context(data: dict, current: dict, since: int, seen_layout: str) -> dict:
     """What a poll that saw a new version sends: the header, and the task rows and timeline bars
     that changed after version `since`, each to be inserted after the row (bar) it follows in the
     page's order. The page drops its old copy of a row it is sent (static/js/app.js): a row sent is
@@ -169,11 +170,12 @@ def _changes_context(data: dict, current: dict, since: int) -> dict:
     changed_bars = placed(timeline["rows"])
     _mark_critical(graph, changed_bars)
     return {
-        **_graph_changes(graph, data, changed, shown_then, running=current["status"] == "running"),
+        **_graph_changes(graph, changed, seen_layout=seen_layout, running=current["status"] == "running"),
         "execution": execution,
         "tasks": tasks,  # the whole table, when the page had none (then every row has changed)
         "timeline": timeline,
-        "poll": {"version": current["version"], "running": current["status"] == "running"},
+        "poll": {"version": current["version"], "running": current["status"] == "running",
+                 "layout": graph["layout"]},
         "had_rows": any(shown_then(t["taskId"]) for t in tasks),
         "had_bars": any(shown_then(r["taskId"]) for r in timeline["rows"]),
         "changed_rows": placed(tasks),
@@ -181,24 +183,18 @@ def _changes_context(data: dict, current: dict, since: int) -> dict:
     }
 
 
-def _graph_changes(graph: dict, data: dict, changed: set[str], shown_then, *, running: bool) -> dict:
+def _graph_changes(graph: dict, changed: set[str], *, seen_layout: str, running: bool) -> dict:
     """The graph's part of a poll: the nodes whose status may have moved (the tasks that changed
-    and those depending on them, which a finished dependency starts; by parallel group, the groups
-    holding them), swapped in their places, when the page's graph has the same nodes as now (the
-    layout is then the same: it depends on the nodes and edges only); else the whole graph card. A
-    finished execution's card is sent whole too: its tasks not reported are no longer running."""
-    plan_ids = {t.get("id") for t in data.get("plan_tasks") or []}
-    shown = [t for t in graph["deps"] if t in plan_ids or shown_then(t)]
-    if graph["mode"] == "groups":  # by parallel group, the nodes are the groups
-        group_of = graph["group_of"]
-        same_nodes = {group_of[t] for t in shown} == set(group_of.values())
-    else:
-        same_nodes = len(shown) == len(graph["deps"])
-    if graph["mode"] not in ("graph", "groups") or not same_nodes or not running:
+    and those depending on them, which a finished dependency starts; by parallel group or depth,
+    the groups holding them), swapped in their places, when the page's graph was drawn with the
+    same layout (`seen_layout`, which the poll sends back: a task outside the plan, a new group or
+    a changed one move nodes); else the whole graph card. A finished execution's card is sent
+    whole too: its tasks not reported are no longer running."""
+    if graph["mode"] not in ("graph", "groups") or seen_layout != graph["layout"] or not running:
         return {"graph": graph, "graph_whole": True}
     moved = changed | {t for t, deps in graph["deps"].items() if any(d in changed for d in deps)}
     if graph["mode"] == "groups":
-        groups = {group_of[t] for t in moved}
+        groups = {graph["group_of"][t] for t in moved if t in graph["group_of"]}
         return {"graph": graph, "graph_whole": False,
                 "changed_groups": [g for g in graph["nodes"] if g["group"] in groups]}
     return {"graph": graph, "graph_whole": False, "changed_nodes": [n for n in graph["nodes"] if n["taskId"] in moved]}
@@ -234,7 +230,8 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
     data = selectors.execution_changes(execution_id=execution_id, since=since)
     if data is None:
         raise Http404("no such execution")
-    return render(request, "executions/detail.html#changes", _changes_context(data, current, since))
+    context = _changes_context(data, current, since, request.GET.get("layout", ""))
+    return render(request, "executions/detail.html#changes", context)
 
 
 @login_required
