@@ -196,7 +196,8 @@ def test_it_polls_a_running_execution_with_its_version(browser, ingest):
     run(ingest, "e", tasks=1, finish=False)
     html = _text(browser.get("/executions/e"))
     version = re.search(r'data-version="(\d+)"', html).group(1)
-    assert f'hx-get="/executions/e/poll?version={version}"' in html
+    # ... and the layout its dependency graph was drawn with (the poll swaps nodes in place only for it)
+    assert f'hx-get="/executions/e/poll?version={version}&amp;layout=' in html
     assert 'hx-trigger="every 2s" data-poll-visible-only' in html
 
 
@@ -219,7 +220,7 @@ def test_it_answers_a_poll_with_what_changed_when_the_version_changed(browser, i
     # The poll element again, with the new version; the header, the count and the new row and bar,
     # out of band, each after the one it follows (tests/test_live_poll.py applies them).
     assert html.lstrip().startswith('<div id="live-poll"') and "Brand new task" in html
-    assert f'?version={version + 1}"' in html and "hx-trigger" in html
+    assert f'?version={version + 1}&amp;layout=' in html and "hx-trigger" in html
     assert '<div id="live-head" hx-swap-oob="true">' in html and '"2 reported' not in html
     assert html.count('hx-swap-oob="afterend:[data-row=k') == 1 and html.count('hx-swap-oob="afterend:[data-bar=k') == 1
     assert 'id="task-t0"' not in html  # unchanged: not sent
