@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from executions.errors import NotFound
@@ -70,7 +69,6 @@ def alerts_index(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-@never_cache
 def channel_create(request: HttpRequest) -> HttpResponse:
     form = ChannelForm(request.POST)
     created = form.create() if form.is_valid() else None
@@ -116,7 +114,6 @@ def channel_enable(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-@never_cache
 def channel_rotate(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = _channel_or_404(channel_id)
     secret = services.channel_secret_rotate(name=channel.name)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,10 +14,9 @@ from alerts import services
 from alerts.models import AlertChannel, AlertEvent, Delivery, DeliveryAttempt
 from alerts.signing import signature
 from executions import clock
+from tests.support.alerts import documented_verify, work
 from tests.support.pages import result
 from tests.support.receiver import receiver
-
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "alerts.md"
 
 
 @pytest.fixture
@@ -34,27 +31,11 @@ def add_webhook(name: str, url: str, *args: str) -> str:
     return out.getvalue().strip()
 
 
-def work() -> str:
-    """One run of the worker, as a fresh process would start it (nothing kept in memory between)."""
-    err = io.StringIO()
-    call_command("deliver_alerts", "--once", stderr=err)
-    return err.getvalue()
-
-
 def work_rounds(rounds: int, frozen_clock, settings) -> None:
     """The worker again and again, each time after the longest backoff: every retry comes due."""
     for _ in range(rounds):
         work()
         frozen_clock.advance(seconds=settings.ALERT_RETRY_MAX_SECONDS)
-
-
-def documented_verify():
-    """The receiver recipe of docs/alerts.md, exactly as printed there."""
-    text = DOCS.read_text()
-    block = re.search(r"A receiver verifying it.*?```python\n(.*?)```", text, re.S).group(1)
-    namespace: dict = {}
-    exec(block, namespace)  # noqa: S102  (our own documentation, tested as written)
-    return namespace["verify"]
 
 
 def failing_run(ingest, eid: str, *, plan: str = "plan-a", finish: bool = True, qc_score: int = 20) -> None:
