@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from executions.errors import NotFound
+from executions.errors import InvalidInput, NotFound
 from executions.views import _page_number, _render
 
 from . import selectors, services
@@ -116,7 +116,10 @@ def channel_enable(request: HttpRequest, channel_id: int) -> HttpResponse:
 @require_POST
 def channel_rotate(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = _channel_or_404(channel_id)
-    secret = services.channel_secret_rotate(name=channel.name)
+    try:
+        secret = services.channel_secret_rotate(name=channel.name)
+    except InvalidInput as error:  # rotated by someone else meanwhile: theirs is the one shown
+        return HttpResponse(f"{error.detail}\n", status=409, content_type="text/plain; charset=utf-8")
     return _secret_page(request, channel, secret, created=False)
 
 
