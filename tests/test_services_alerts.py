@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,10 +14,10 @@ from alerts import services
 from alerts.models import AlertChannel, AlertEvent, Delivery, DeliveryAttempt
 from alerts.signing import signature
 from executions import clock
+from executions.errors import InvalidInput, NotFound
+from tests.support.alerts import documented_verify, work
 from tests.support.pages import result
 from tests.support.receiver import receiver
-
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "alerts.md"
 
 
 @pytest.fixture
@@ -34,27 +32,11 @@ def add_webhook(name: str, url: str, *args: str) -> str:
     return out.getvalue().strip()
 
 
-def work() -> str:
-    """One run of the worker, as a fresh process would start it (nothing kept in memory between)."""
-    err = io.StringIO()
-    call_command("deliver_alerts", "--once", stderr=err)
-    return err.getvalue()
-
-
 def work_rounds(rounds: int, frozen_clock, settings) -> None:
     """The worker again and again, each time after the longest backoff: every retry comes due."""
     for _ in range(rounds):
         work()
         frozen_clock.advance(seconds=settings.ALERT_RETRY_MAX_SECONDS)
-
-
-def documented_verify():
-    """The receiver recipe of docs/alerts.md, exactly as printed there."""
-    text = DOCS.read_text()
-    block = re.search(r"A receiver verifying it.*?```python\n(.*?)```", text, re.S).group(1)
-    namespace: dict = {}
-    exec(block, namespace)  # noqa: S102  (our own documentation, tested as written)
-    return namespace["verify"]
 
 
 def failing_run(ingest, eid: str, *, plan: str = "plan-a", finish: bool = True, qc_score: int = 20) -> None:
@@ -500,3 +482,38 @@ def test_it_evaluates_an_execution_read_again_in_the_overlap_only_once_per_chang
     assert [b["task"]["taskId"] for b in bodies(hook)] == []  # nothing sent by detection alone
     work()
     assert [b["task"]["taskId"] for b in bodies(hook)] == ["t1"]
+
+
+def test_it_adds_a_rule_to_a_channel_only_as_valid_as_channel_create_takes_it(db, hook):
+    channel, _ = services.channel_create(name="ops", kind="webhook", url=hook.url)
+    assert not channel.rules.exists()
+    rule = services.rule_create(channel_id=channel.pk, plan_id="etl",
+                                spec=services.RuleSpec(kind="qc_score_below", threshold=70))
+    assert (rule.channel_id, rule.kind, rule.plan_id, rule.threshold) == (channel.pk, "qc_score_below", "etl", 70)
+    refused = [
+        ({"spec": services.RuleSpec(kind="qc_score_below", threshold=170)}, "threshold"),
+        ({"spec": services.RuleSpec(kind="failure_rate_above", threshold=0.5)}, "window_minutes"),
+        ({"spec": services.RuleSpec(kind="execution_failed"), "plan_id": ""}, "plan_id"),
+    ]
+    for kwargs, field in refused:
+        with pytest.raises(InvalidInput) as error:
+            services.rule_create(channel_id=channel.pk, **kwargs)
+        assert [e["field"] for e in error.value.errors] == [field]
+    with pytest.raises(NotFound):
+        services.rule_create(channel_id=channel.pk + 1, spec=services.RuleSpec(kind="execution_failed"))
+    assert list(channel.rules.values_list("pk", flat=True)) == [rule.pk]
+
+
+def test_it_deletes_a_rule_with_its_alerts_and_answers_its_channel(db, hook):
+    channel, _ = services.channel_create(name="ops", kind="webhook", url=hook.url,
+                                         rules=[services.RuleSpec(kind="execution_failed")])
+    rule = channel.rules.get()
+    services.channel_test_send(channel_id=channel.pk)
+    event = AlertEvent.objects.create(rule=rule, subject_key='["e"]', payload={})
+    assert services.rule_delete(rule_id=rule.pk) == channel.pk
+    assert not AlertEvent.objects.filter(pk=event.pk).exists()
+    # The hidden rule "send test" goes through is not a rule to delete, nor its log.
+    hidden = channel.rules.get(kind="channel_test")
+    with pytest.raises(NotFound):
+        services.rule_delete(rule_id=hidden.pk)
+    assert Delivery.objects.filter(channel=channel).count() == 1

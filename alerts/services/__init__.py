@@ -12,6 +12,8 @@ from .channels import (
     channel_remove,
     channel_secret_rotate,
     channel_test_send,
+    rule_create,
+    rule_delete,
     rule_spec_validate,
 )
 from .delivery import DeliverReport, SendResult, backoff_seconds, claim, deliver_due, record, release, send
@@ -34,6 +36,8 @@ __all__ = [
     "detect",
     "record",
     "release",
+    "rule_create",
+    "rule_delete",
     "rule_spec_validate",
     "send",
     "subject_key",

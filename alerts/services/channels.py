@@ -83,6 +83,11 @@ def rule_spec_validate(spec: RuleSpec) -> RuleSpec:
     return spec
 
 
+def _plan_id_validate(plan_id: str | None) -> None:
+    if plan_id is not None and not (0 < len(plan_id) <= 200):
+        raise _invalid("plan_id", "a plan id of 1 to 200 characters is needed")
+
+
 def _channel_target_validate(*, kind: str, url: str, email: str) -> None:
     if kind not in CHANNEL_KINDS:
         raise _invalid("kind", f"unknown channel kind {kind!r}; one of {', '.join(CHANNEL_KINDS)}")
@@ -99,18 +104,16 @@ def _channel_target_validate(*, kind: str, url: str, email: str) -> None:
 
 
 def channel_create(*, name: str, kind: str, url: str = "", email: str = "", plan_id: str | None = None,
-                   rules: list[RuleSpec]) -> tuple[AlertChannel, str]:
-    """A channel with its rules (for `plan_id`, or every plan when None), in one transaction.
-    Answers the channel and its new secret (shown this once)."""
+                   rules: list[RuleSpec] = ()) -> tuple[AlertChannel, str]:
+    """A channel with its rules (for `plan_id`, or every plan when None), in one transaction; the
+    dashboard creates one without rules and adds them after (`rule_create`). Answers the channel
+    and its new secret (shown this once)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise _invalid("name", "a name of 1 to 100 characters is needed")
     _channel_target_validate(kind=kind, url=url, email=email)
-    if not rules:
-        raise _invalid("rules", "name at least one rule kind")
     specs = [rule_spec_validate(spec) for spec in rules]
-    if plan_id is not None and not (0 < len(plan_id) <= 200):
-        raise _invalid("plan_id", "a plan id of 1 to 200 characters is needed")
+    _plan_id_validate(plan_id)
     secret = secret_generate()
     try:
         with transaction.atomic():
@@ -180,3 +183,31 @@ def channel_enable(*, channel_id: int) -> None:
     AlertChannel.objects.filter(pk=channel_id).update(
         enabled=True, consecutive_failures=0, disabled_reason="", disabled_at=None
     )
+
+
+def rule_create(*, channel_id: int, spec: RuleSpec, plan_id: str | None = None) -> AlertRule:
+    """A rule on an existing channel (for `plan_id`, or every plan when None), validated as
+    `channel_create` validates its rules. It fires on what happens from now on."""
+    rule_spec_validate(spec)
+    _plan_id_validate(plan_id)
+    channel = _channel_by_id(channel_id)
+    return AlertRule.objects.create(channel=channel, kind=spec.kind, plan_id=plan_id, threshold=spec.threshold,
+                                    window_minutes=spec.window_minutes)
+
+
+def rule_delete(*, rule_id: int) -> int:
+    """Removes a rule with its alerts and their deliveries (the hidden test rule is not a rule to
+    delete). Answers the id of the channel it was on."""
+    rule = AlertRule.objects.filter(pk=rule_id).exclude(kind=TEST_KIND).only("pk", "channel_id").first()
+    if rule is None:
+        raise NotFound(f"no alert rule {rule_id}", errors=[{"field": "rule", "message": "not found"}])
+    rule.delete()
+    return rule.channel_id
+
+
+def _channel_by_id(channel_id: int) -> AlertChannel:
+    try:
+        return AlertChannel.objects.get(pk=channel_id)
+    except AlertChannel.DoesNotExist:
+        raise NotFound(f"no alert channel {channel_id}",
+                       errors=[{"field": "channel", "message": "not found"}]) from None
