@@ -228,3 +228,32 @@ def test_it_lets_an_allowed_address_scrape_without_a_token(client, db):
 def test_it_answers_only_get(client, reader):
     response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {reader}")
     assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.slow  # a second Neo4j, stopped and started again
+def test_it_counts_neo4j_errors_and_503s_and_leaves_out_counts_it_cannot_read(client, ingest, reader, own_neo4j):
+    stop_neo4j, restart_neo4j = own_neo4j
+    assert ingest.start("down-1", "plan-a", 2, T0).status_code == 201
+    before = scrape(client, reader)
+    assert value(before, "mimir_executions", status="running") == 1
+    stop_neo4j()
+    metrics.EXECUTIONS_BY_STATUS.forget()
+    assert ingest.task("down-1", "t0", result()).status_code == 503
+    assert ingest.get("down-1").status_code == 503
+    down = scrape(client, reader)  # the scrape itself still answers
+    assert value(down, "mimir_ingest_unavailable_total", reason="unreachable") - value(
+        before, "mimir_ingest_unavailable_total", reason="unreachable") == 2
+    for endpoint in ("task_result", "execution_get"):
+        assert value(down, "mimir_ingest_requests_total", endpoint=endpoint, status="503") - value(
+            before, "mimir_ingest_requests_total", endpoint=endpoint, status="503") == 1
+    # Each failed call met an unreachable Neo4j once (not retried); the scrape's own read failed
+    # after the counters were written out, so the next scrape shows it.
+    unreachable = "mimir_neo4j_errors_total"
+    assert value(down, unreachable, kind="unreachable") - value(before, unreachable, kind="unreachable") == 2
+    assert not [name for name, _ in down if name == "mimir_executions"]  # no made-up counts
+    metrics.EXECUTIONS_BY_STATUS.forget()
+    assert value(scrape(client, reader), unreachable, kind="unreachable") - value(
+        before, unreachable, kind="unreachable") == 3
+    restart_neo4j()
+    metrics.EXECUTIONS_BY_STATUS.forget()
+    assert value(scrape(client, reader), "mimir_executions", status="running") == 1
