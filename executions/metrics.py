@@ -180,7 +180,14 @@ class ScrapeTimeCollector(Collector):
             yield family
         source = _alert_queue_depth
         if source is not None:
-            yield GaugeMetricFamily("mimir_alert_queue_depth", "Alerts waiting to be delivered.", value=source())
+            from django.db import DatabaseError
+
+            try:
+                depth = source()
+            except DatabaseError as exc:  # the scrape still answers the rest
+                logger.warning("metrics: alert queue depth not read: %s", exc)
+            else:
+                yield GaugeMetricFamily("mimir_alert_queue_depth", "Alerts waiting to be delivered.", value=depth)
 
 
 _SCRAPE_TIME = ScrapeTimeCollector()

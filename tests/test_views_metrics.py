@@ -7,6 +7,7 @@ import ipaddress
 import time
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -183,6 +184,15 @@ def test_it_exports_alert_deliveries_by_outcome_and_no_queue_depth_without_a_sou
         assert value(scrape(client, reader), "mimir_alert_queue_depth") == 7
         depth["n"] = 2
         assert value(scrape(client, reader), "mimir_alert_queue_depth") == 2
+
+        def unreadable():
+            raise OperationalError("no such table: alerts_outbox")
+
+        # A source that cannot be read leaves the gauge out; the scrape still answers the rest.
+        metrics.set_alert_queue_depth(unreadable)
+        samples = scrape(client, reader)
+        assert not [name for name, _ in samples if name == "mimir_alert_queue_depth"]
+        assert (deliveries, frozenset({("outcome", "delivered")})) in samples
     finally:
         metrics.set_alert_queue_depth(None)
 
