@@ -61,7 +61,7 @@ def _counts(status, total, ok, bad, tin, tout, calls):
 
 def test_it_runs_mimirs_examples_and_retries_through_the_typescript_package_exactly(node_run):
     # Node's TAP summary: every test ran and passed (none skipped or left as todo).
-    assert "# tests 20" in node_run and "# pass 20" in node_run and "# fail 0" in node_run, node_run
+    assert "# tests 21" in node_run and "# pass 21" in node_run and "# fail 0" in node_run, node_run
     expected = {
         # examples 4, 1, 2, 3
         "exec-1763134573643": (_counts("running", 5, 2, 1, 3000, 1200, 8), ["task-2"], 3),
@@ -82,6 +82,8 @@ def test_it_runs_mimirs_examples_and_retries_through_the_typescript_package_exac
         "ts-finalize-conflict": (_counts("completed", 1, 1, 0, 10, 1, 2), [], 1),
         # one result carrying its QC history: two attempts
         "ts-attempts": (_counts("running", 1, 1, 0, 300, 30, 4), [], 2),
+        # Mimir's own objects, typed as Mimir declares them (test/mimir-types.test.ts)
+        "ts-mimir-types": (_counts("completed", 1, 1, 0, 10, 5, 1), [], 1),
     }
     for execution_id, (counts, failed, attempts) in expected.items():
         stored = _execution(execution_id)

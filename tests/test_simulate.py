@@ -16,6 +16,7 @@ from django.core.management import call_command
 from executions import schemas
 from executions.demo.loader import load_demo_plans
 from executions.demo.scripting import plan_stages, script_execution
+from executions.demo.transport import ClientApi, TokenRejected
 from executions.management.commands.simulate import IngestClient
 from tests.support.graph import cypher
 
@@ -149,6 +150,48 @@ def test_the_client_sends_the_same_post_again_until_the_server_answers():
     assert len(warnings) == 2 and "503" in warnings[0] and "answering again" in warnings[1]
 
 
+class _RefusingServer(BaseHTTPRequestHandler):
+    """Answers every post with the status in `status` (an ingest API error body)."""
+
+    status = 401
+    posts = 0
+
+    def do_POST(self):
+        type(self).posts += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        payload = json.dumps({"error": "refused", "detail": f"status {self.status}"}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("status", [401, 422])
+def test_through_the_python_client_a_refused_token_stops_the_run_and_a_refused_post_is_warned_once(status):
+    _RefusingServer.status, _RefusingServer.posts = status, 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    warnings = []
+    api = ClientApi(base_url=f"http://127.0.0.1:{server.server_port}", token="t", stop=threading.Event(),
+                    warn=warnings.append)
+    body = {"executionId": "e", "planId": "p", "totalTasks": 1, "startTime": 1}
+    try:
+        if status == 401:
+            with pytest.raises(TokenRejected, match="401"):
+                api.start_execution(body=body)
+        else:
+            assert api.start_execution(body=body) is None
+    finally:
+        server.shutdown()
+    # A 4xx is never retried, by the client or by the simulator.
+    assert _RefusingServer.posts == 1
+    assert warnings == ([] if status == 401 else ["start e refused: HTTP 422 status 422"])
+
+
 def test_the_client_gives_up_quietly_when_stopping_and_the_server_is_unreachable():
     stop = threading.Event()
     stop.set()
@@ -160,11 +203,14 @@ def test_the_client_gives_up_quietly_when_stopping_and_the_server_is_unreachable
 
 
 @pytest.mark.slow  # the simulator's threads against the live server
-def test_the_simulator_streams_consistent_executions_through_the_live_api(live_server, transactional_db):
+@pytest.mark.parametrize("via_client", [False, True], ids=["plain-http", "python-client"])
+def test_the_simulator_streams_consistent_executions_through_the_live_api(live_server, transactional_db, via_client):
     # One run for all the checks: a cold Neo4j makes the first run the slow part of this file.
-    stdout = io.StringIO()
+    stdout, stderr = io.StringIO(), io.StringIO()
     call_command("simulate", url=live_server.url, executions=3, backfill=2, speed=5_000, seed=1,
-                 concurrency=3, stdout=stdout, stderr=io.StringIO())
+                 concurrency=3, via_client=via_client, stdout=stdout, stderr=stderr)
+    assert ("through the Python client" in stdout.getvalue()) is via_client
+    assert "refused" not in stderr.getvalue() and "not reported as replayed" not in stderr.getvalue()
     _assert_plans_registered()
     _assert_executions_agree_with_their_tasks()
     _assert_retries_kept_with_their_qc_history()

@@ -2,7 +2,7 @@
 API, the way an orchestrator like Mimir does, so that the dashboard has something to show.
 
     python manage.py simulate --url http://127.0.0.1:8000 [--token T] [--executions N] [--speed X]
-                              [--seed S] [--concurrency 3] [--backfill 20]
+                              [--seed S] [--concurrency 3] [--backfill 20] [--via-client]
 
 It registers the plans, posts `--backfill` past executions spread over the last two weeks in
 batches (history and trends for the failure report), then runs live executions (`--executions`,
@@ -10,6 +10,7 @@ default: until stopped) with up to `--concurrency` in flight. Ctrl-C or SIGTERM 
 executions still in flight are finished as cancelled.
 
 Every post is idempotent, so on 503 or a connection error the same post is simply sent again.
+`--via-client` sends them through our Python client (clients/python) instead of plain requests.
 """
 
 from __future__ import annotations
@@ -28,119 +29,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from executions import clock, services
 from executions.demo.loader import DemoPlan, load_demo_plans
 from executions.demo.scripting import Attempt, ExecutionScript, TaskRun, script_execution
+from executions.demo.transport import ClientApi, HttpApi, IngestApi, IngestClient, TokenRejected
 from executions.errors import ServiceError
 
 DAY_MS = 86_400_000
 BACKFILL_DAYS = 14
 BACKFILL_EXECUTIONS_PER_BATCH = 5
-REQUEST_TIMEOUT_SECONDS = 30
-MAX_WAIT_SECONDS = 30  # longest pause between two tries of one post
-SERVER_ERROR_TRIES = 3  # a 500 is probably a bug, not a blip: give up after a few tries
 
-
-
-class TokenRejected(Exception):
-    """The server refused the ingest token (401): nothing will work, so the run stops."""
-
-
-# ---------------------------------------------------------------- HTTP
-
-
-class IngestClient:
-    """Sends posts to the ingest API, retrying what may succeed later (503, 502/504, connection
-    errors, timeouts) until it does or the run is stopped. Posts are idempotent, so re-sending one
-    whose answer was lost is safe. Requests sessions are not thread-safe: one per thread."""
-
-    def __init__(self, *, base_url: str, token: str, stop: threading.Event, warn: Callable[[str], None]):
-        self.base_url = base_url.rstrip("/") + "/api/v1"
-        self.token = token
-        self.stop = stop
-        self.warn = warn
-        self._local = threading.local()
-        # One warning when the server becomes unreachable and one when it is back, not one per post.
-        self._trouble_lock = threading.Lock()
-        self._trouble_since: float | None = None
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self.token}"
-            self._local.session = session
-        return session
-
-    def send(self, *, method: str, path: str, body: dict[str, Any], patient: bool = True) -> dict[str, Any] | None:
-        """The answer's JSON body, or None when the post was refused (logged) or abandoned (stopping,
-        or `patient=False` and the first try failed)."""
-        backoff = 1.0
-        server_errors = 0
-        while True:
-            try:
-                response = self._session().request(method, self.base_url + path, json=body,
-                                                   timeout=REQUEST_TIMEOUT_SECONDS)
-            except requests.RequestException as exc:
-                reason, wait = f"{type(exc).__name__}", backoff
-            else:
-                status = response.status_code
-                if status in (200, 201):
-                    self._trouble_over()
-                    return _json_or_empty(response)
-                if status == 401:
-                    raise TokenRejected(f"{method} {path}: the server refused the ingest token (401)")
-                if status in (502, 503, 504):
-                    reason, wait = f"HTTP {status} {_error_detail(response)}", _retry_after(response, default=backoff)
-                elif status >= 500 and server_errors < SERVER_ERROR_TRIES - 1:
-                    server_errors += 1
-                    reason, wait = f"HTTP {status} {_error_detail(response)}", backoff
-                else:
-                    self.warn(f"{method} {path} refused: HTTP {status} {_error_detail(response)}")
-                    return None
-            if not patient or self.stop.is_set():
-                return None
-            self._trouble_begins(reason=f"{method} {path}: {reason}")
-            if self.stop.wait(wait):
-                return None
-            backoff = min(backoff * 2, MAX_WAIT_SECONDS)
-
-    def _trouble_begins(self, *, reason: str) -> None:
-        with self._trouble_lock:
-            if self._trouble_since is None:
-                self._trouble_since = time.monotonic()
-                self.warn(f"{reason}; holding posts and retrying them until the server answers")
-
-    def _trouble_over(self) -> None:
-        with self._trouble_lock:
-            if self._trouble_since is not None:
-                self.warn(f"server answering again after {time.monotonic() - self._trouble_since:.0f}s")
-                self._trouble_since = None
-
-
-def _retry_after(response: requests.Response, *, default: float) -> float:
-    try:
-        return min(max(float(response.headers.get("Retry-After", "")), 0.0), MAX_WAIT_SECONDS)
-    except ValueError:
-        return default
-
-
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
-    # A 2xx that is not our JSON (a proxy's page, say) still means the post landed.
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _error_detail(response: requests.Response) -> str:
-    return str(_json_or_empty(response).get("detail") or response.text[:200]).strip()[:300]
-
+__all__ = ["Command", "IngestClient", "Simulator"]  # IngestClient: the default transport, tested here
 
 # ---------------------------------------------------------------- the simulation
 
@@ -163,10 +65,10 @@ class ExecutionIds:
 
 class Simulator:
     def __init__(
-        self, *, client: IngestClient, plans: list[DemoPlan], speed: float, seed: int, stop: threading.Event,
+        self, *, api: IngestApi, plans: list[DemoPlan], speed: float, seed: int, stop: threading.Event,
         log: Callable[[str], None], warn: Callable[[str], None], verbose: bool,
     ):
-        self.client = client
+        self.api = api
         self.plans = plans
         self.speed = speed
         self.seed = seed
@@ -190,7 +92,7 @@ class Simulator:
 
     def register_plans(self) -> None:
         for plan in self.plans:
-            self.client.send(method="PUT", path=f"/plans/{plan.plan_id}", body=plan.workflow)
+            self.api.put_plan(plan_id=plan.plan_id, workflow=plan.workflow)
 
     # ------------------------------------------------------------ backfill
 
@@ -216,7 +118,7 @@ class Simulator:
                  f"in {time.monotonic() - began:.1f}s ({summary})")
 
     def _post_batch(self, *, events: list[dict[str, Any]]) -> Counter[str]:
-        answer = self.client.send(method="POST", path="/events", body={"events": events})
+        answer = self.api.send_events(events=events)
         statuses: Counter[str] = Counter()
         for item in (answer or {}).get("results", []):
             if item["status"] not in (200, 201):
@@ -266,7 +168,7 @@ class Simulator:
         execution_id = self.ids.issue(at_ms=clock.now_ms())
         body = {"executionId": execution_id, "planId": plan.plan_id, "totalTasks": len(plan.tasks),
                 "startTime": clock.now_ms()}
-        if self.client.send(method="POST", path="/executions", body=body) is None:
+        if self.api.start_execution(body=body) is None:
             return
         self.log(f"started   {execution_id}  {plan.plan_id:<26} {len(plan.tasks)} tasks")
         posted: Counter[str] = Counter()
@@ -281,8 +183,7 @@ class Simulator:
         stopping = self.stop.is_set()
         finish = {"endTime": clock.now_ms(), "cancelled": script.cancelled or stopping}
         # When stopping, one try only: shutdown must not hang on a server that is down.
-        answer = self.client.send(method="POST", path=f"/executions/{execution_id}/finish", body=finish,
-                                  patient=not stopping)
+        answer = self.api.finish_execution(execution_id=execution_id, body=finish, patient=not stopping)
         self.log(_finished_line(execution_id=execution_id, script=script, answer=answer, posted=posted,
                                 seconds=time.monotonic() - started, stopping=stopping))
 
@@ -299,14 +200,13 @@ class Simulator:
                 break
             duration = max(1, round(attempt.work_ms / self.speed))
             body = _task_body(run=run, attempt=attempt, duration_ms=duration, timestamp_ms=clock.now_ms())
-            path = f"/executions/{execution_id}/tasks"
-            answer = self.client.send(method="POST", path=path, body=body)
+            answer = self.api.record_task_result(execution_id=execution_id, body=body)
             posted["retries"] += attempt.number > 1
             if self.verbose and answer is not None:
                 self.log(f"  {execution_id} {run.task['id']} attempt {attempt.number}: {attempt.result['status']}")
             if attempt.replay and answer is not None:
                 # A client that lost the answer sends the same post again: nothing may change.
-                again = self.client.send(method="POST", path=path, body=body)
+                again = self.api.record_task_result(execution_id=execution_id, body=body)
                 posted["replays"] += 1
                 if again is not None and not again.get("replayed"):
                     self.warn(f"replayed result of {execution_id}/{run.task['id']} was not reported as replayed")
@@ -378,9 +278,12 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=3, help="live executions in flight at once")
         parser.add_argument("--backfill", type=int, default=20,
                             help=f"past executions to post first, spread over the last {BACKFILL_DAYS} days")
+        parser.add_argument("--via-client", action="store_true",
+                            help="post through the Python client (clients/python) instead of plain HTTP calls")
 
     def handle(self, *args: Any, url: str, token: str | None, executions: int | None, speed: float,
-               seed: int | None, concurrency: int, backfill: int, **options: Any) -> None:
+               seed: int | None, concurrency: int, backfill: int, via_client: bool = False,
+               **options: Any) -> None:
         # call_command() skips the parser's type checks, so the ranges are checked here.
         if speed <= 0 or concurrency < 1 or backfill < 0 or (executions is not None and executions < 0):
             raise CommandError("--speed must be positive, --concurrency at least 1, "
@@ -398,8 +301,10 @@ class Command(BaseCommand):
 
         token = token or os.environ.get("MIMIR_INGEST_TOKEN") or self._create_token(log=log)
         stop = threading.Event()
+        api = (ClientApi(base_url=url, token=token, stop=stop, warn=warn) if via_client
+               else HttpApi(IngestClient(base_url=url, token=token, stop=stop, warn=warn)))
         simulator = Simulator(
-            client=IngestClient(base_url=url, token=token, stop=stop, warn=warn),
+            api=api,
             plans=load_demo_plans(), speed=speed,
             # Always a seed, and always logged, so that any run can be told again with --seed.
             seed=seed if seed is not None else random.SystemRandom().randrange(10**6),
@@ -417,7 +322,8 @@ class Command(BaseCommand):
             log("stopped")
 
     def _run(self, *, simulator: Simulator, url: str, backfill: int, executions: int | None, concurrency: int) -> None:
-        simulator.log(f"simulating against {url} with seed {simulator.seed}")
+        via = " through the Python client" if isinstance(simulator.api, ClientApi) else ""
+        simulator.log(f"simulating against {url}{via} with seed {simulator.seed}")
         try:
             simulator.register_plans()
             simulator.log(f"registered plans {', '.join(p.plan_id for p in simulator.plans)}")
