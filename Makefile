@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-dev jars run test test-fast lint system-run system-test
+.PHONY: venv venv-dev jars run test test-fast stop-test-neo4j lint system-run system-test
 # Each step needs the one before (apt-get before venv and mvn); never two apt-gets at once.
 .NOTPARALLEL:
 
@@ -43,10 +43,17 @@ run: system-run venv jars
 test: lint system-test venv-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, gunicorn,
-# manage.py processes, the second JVM, Chromium).
+# The quick tier while developing: every test but the `slow` ones (fuzzing, faults, load, volume,
+# gunicorn, manage.py processes, the second JVM, Chromium), in TEST_FAST_WORKERS processes, each
+# with a Neo4j of its own that stays up for the next run (ports TEST_NEO4J_PORT, +1000, ...; other
+# than `make test`'s, which starts a fresh one each time): `make stop-test-neo4j` stops them.
+TEST_FAST_WORKERS ?= 2
 test-fast: system-test venv-dev jars
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
+	  $(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+stop-test-neo4j: | $(VENV)/bin/python
+	$(PY) scripts/neo4j_server.py stop-kept
 
 # ruff check (rules: pyproject.toml), pinned in its own requirements file.
 lint: $(VENV)/.lint-installed

@@ -213,7 +213,7 @@ def prepare_app(name: str, bolt_url: str) -> tuple[dict[str, str], str]:
     return env, token
 
 
-def _terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
+def terminate_group(proc: subprocess.Popen, timeout: float = 20) -> None:
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -286,7 +286,7 @@ def app_server(
         if "proxy" in extra:
             proxy_server.stop(extra["proxy"])
             log("nginx stopped")
-        _terminate_group(proc)
+        terminate_group(proc)
         log_file.close()
         if socket_dir:
             shutil.rmtree(socket_dir, ignore_errors=True)

@@ -37,12 +37,14 @@ import platform
 import random
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -483,6 +485,43 @@ def warm_text(warm: WarmUp, args) -> str:
             f"(threshold {args.jit_quiet:.0%}, not reached within --warmup-max): not yet the steady state.")
 
 
+# Kinds of the alert rules `--alert-rules` configures, with their thresholds: they read what the
+# benchmark writes (QC scores, retries, failures), so the worker's detection has work to do.
+ALERT_RULE_OPTIONS = [
+    ("execution_failed", []), ("execution_stale", []), ("qc_score_below", ["--qc-score-below", "70"]),
+    ("attempts_above", ["--attempts-above", "1"]),
+    ("failure_rate_above", ["--failure-rate-above", "0.05", "--window-minutes", "60"]),
+]
+
+
+class _AlertReceiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def start_alerting(env: dict[str, str], *, rules: int, cleanup: contextlib.ExitStack) -> None:
+    """`rules` alert rules on webhook channels to a loopback receiver, and the delivery worker, as
+    `make run` runs it beside gunicorn."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _AlertReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    cleanup.callback(receiver.shutdown)
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    for channel in range(-(-rules // len(ALERT_RULE_OPTIONS))):
+        kinds = ALERT_RULE_OPTIONS[: min(len(ALERT_RULE_OPTIONS), rules - channel * len(ALERT_RULE_OPTIONS))]
+        harness.manage(env, "add_webhook", f"bench-{channel}", url, "--on", ",".join(k for k, _ in kinds),
+                       *[o for _, options in kinds for o in options])
+    worker = subprocess.Popen([sys.executable, "manage.py", "deliver_alerts"], cwd=harness.REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cleanup.callback(harness.terminate_group, worker)
+    harness.log(f"{rules} alert rules on {-(-rules // len(ALERT_RULE_OPTIONS))} webhook channels; "
+                f"deliver_alerts running (pid {worker.pid})")
+
+
 def markdown(results: dict[str, PhaseResult], args, started: str, load_before: tuple, warm: WarmUp) -> str:
     r = results
     lines = [
@@ -498,7 +537,9 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
            else "**no group commit** (`--group-commit-max 1`: every one-result post is its own statement), ")
         + f"Neo4j heap {args.heap}"
         + (", **Neo4j pinned to core 0, gunicorn and the clients to the other cores** (`--pin`)." if args.pin
-           else ", no CPU pinning (Neo4j, gunicorn and the clients share every core)."),
+           else ", no CPU pinning (Neo4j, gunicorn and the clients share every core).")
+        + (f" **{args.alert_rules} alert rules** configured and `manage.py deliver_alerts` running beside gunicorn "
+           "(`--alert-rules`)." if args.alert_rules else ""),
         "",
         f"Each phase ran {args.rounds} times (the order reversed every other round, each phase started on an idle "
         f"machine): the median round is shown, every round's rate in brackets. {warm_text(warm, args)}",
@@ -581,6 +622,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pin", action="store_true", help="Neo4j on core 0, everything else on the other cores")
+    ap.add_argument("--alert-rules", type=int, default=0,
+                    help="configure this many alert rules (issue #16) and run manage.py deliver_alerts beside gunicorn")
     ap.add_argument("--write", type=Path, help="(re)write the 'Ingest throughput' section of this markdown file")
     args = ap.parse_args(argv)
     if args.group_commit_max < 1:
@@ -629,6 +672,8 @@ def main(argv=None) -> int:
                     proxied = dataclasses.replace(app, url=proxy.url)
                     harness.log(f"nginx on {proxy.url} in front of gunicorn on {app.url}")
 
+                if args.alert_rules:
+                    start_alerting(app.env, rules=args.alert_rules, cleanup=cleanup)
                 specs = {
                     "a": ("HTTP, one result per request" + (", group commit" if args.group_commit_max > 1 else ""),
                           args.clients, 1,

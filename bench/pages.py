@@ -530,7 +530,7 @@ def cost_main(args) -> int:
                         harness.log(f"  first {m['first']:.0f} ms, median {m['median']:.0f} ms, {m['bytes'] / 1024:.1f} KB")
             finally:
                 if baseline is not None:
-                    harness._terminate_group(baseline)
+                    harness.terminate_group(baseline)
     load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
     body = cost_markdown(args, results, load, started)
     print(body)

@@ -131,8 +131,9 @@ class OrchestrationExecution(StructuredNode):
     tokensOutput = IntegerProperty(default=0)
     tokensTotal = IntegerProperty(default=0)
     toolCalls = IntegerProperty(default=0)
-    # Server receive time of the latest event: what staleness is measured from.
-    lastEventAt = IntegerProperty()
+    # Server receive time of the latest event: what staleness is measured from. Indexed: the alert
+    # detector reads the executions changed since its cursor (executions/cypher/alerts/).
+    lastEventAt = IntegerProperty(index=True)
     # Bumped on every change; the live page polls it to answer "no change" cheaply.
     version = IntegerProperty(default=0)
     created = IntegerProperty(index=True)

@@ -162,6 +162,25 @@ INGEST_GROUP_COMMIT_MAX_BYTES = _env_int("INGEST_GROUP_COMMIT_MAX_BYTES", 8 * 10
 INGEST_BATCH_PART_MAX_BYTES = _env_int("INGEST_BATCH_PART_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 # An execution with no news for this long while running is shown as stale.
 EXECUTION_STALE_AFTER_SECONDS = _env_int("EXECUTION_STALE_AFTER_SECONDS", 900, minimum=1)
+# Alerts (the `alerts` app, docs/alerts.md). The dashboard's public address, for the links in alerts.
+ALERT_DASHBOARD_URL = os.environ.get("ALERT_DASHBOARD_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
+# A channel is disabled after this many failed attempts in a row (re-enabled by hand).
+ALERT_CHANNEL_MAX_FAILURES = _env_int("ALERT_CHANNEL_MAX_FAILURES", 5, minimum=1)
+# A delivery is given up ("dead") after this many attempts.
+ALERT_DELIVERY_MAX_ATTEMPTS = _env_int("ALERT_DELIVERY_MAX_ATTEMPTS", 10, minimum=1)
+# Retry delays: exponential from the first, capped, with jitter (alerts.services.delivery.backoff_ms).
+ALERT_RETRY_FIRST_SECONDS = _env_int("ALERT_RETRY_FIRST_SECONDS", 10, minimum=1)
+ALERT_RETRY_MAX_SECONDS = _env_int("ALERT_RETRY_MAX_SECONDS", 3600, minimum=1)
+# Seconds one HTTP delivery may take (connect and read each).
+ALERT_SEND_TIMEOUT_SECONDS = _env_int("ALERT_SEND_TIMEOUT_SECONDS", 10, minimum=1)
+# How long a worker's claim on a delivery lasts: a worker killed mid-send leaves it for another
+# after this. Longer than a send may take, so a live worker never loses its claim.
+ALERT_CLAIM_LEASE_SECONDS = _env_int("ALERT_CLAIM_LEASE_SECONDS", 60, minimum=1)
+# How far back each detection pass reads again (a write is stamped with its receive time before it
+# commits, so a slow commit can land behind the cursor); re-reading is harmless, alerts are unique.
+ALERT_DETECT_OVERLAP_SECONDS = _env_int("ALERT_DETECT_OVERLAP_SECONDS", 60, minimum=0)
+# The worker's pause between passes when it found nothing to send.
+ALERT_POLL_SECONDS = _env_int("ALERT_POLL_SECONDS", 2, minimum=1)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).
 NEO4J_RETRY_AFTER_SECONDS = _env_int("NEO4J_RETRY_AFTER_SECONDS", 5, minimum=1)
 
@@ -180,6 +199,7 @@ INSTALLED_APPS = [
     "ninja",  # for its vendored Swagger UI (static/ninja/), served by /api/v1/docs
     "axes",  # sign-in throttling (below)
     "executions",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -222,7 +242,8 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "mimir_dashboard.wsgi.application"
 
-# Django's own tables (users, sessions, ingest tokens). Execution telemetry lives only in Neo4j.
+# Django's own tables (users, sessions, ingest tokens, alert rules and their outbox). Execution
+# telemetry lives only in Neo4j.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
@@ -230,6 +251,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Several processes write here (gunicorn's workers, `manage.py deliver_alerts`): a transaction
+    # takes the write lock when it begins (IMMEDIATE), so one that reads then writes never fails on
+    # upgrading its lock, and waits up to `timeout` seconds for another writer instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include(account_urls)),
     path("admin/", admin.site.urls),
+    path("alerts/", include("alerts.urls")),
     path("", include("executions.urls")),
 ]
 

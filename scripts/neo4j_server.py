@@ -12,6 +12,10 @@ CLI::
 
     python scripts/neo4j_server.py fetch                                  # only download the jars
     python scripts/neo4j_server.py run --home var/neo4j-dev --port 7687   # foreground until Ctrl-C
+    python scripts/neo4j_server.py stop-kept                              # stop the servers start_kept left
+
+`start_kept` (the quick test tier, `make test-fast`) starts one that outlives its caller, or finds the
+one an earlier call left on that port, so that a re-run skips the JVM's start-up and warm-up.
 
 Only the standard library is needed, plus the ``neo4j`` driver for the readiness check in start().
 """
@@ -356,6 +360,75 @@ def _run(args) -> int:
         return 0
 
 
+def _kept_files(port: int) -> tuple[Path, Path, Path]:
+    """(home, pid file, log) of the kept server on `port`."""
+    var = REPO_ROOT / "var"
+    return var / f"neo4j-kept-{port}", var / f"neo4j-kept-{port}.pid", var / f"neo4j-kept-{port}.log"
+
+
+def _alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def start_kept(port: int, heap: str = "1g", timeout: float = 120.0) -> tuple[str, bool]:
+    """A Neo4j on `port` that keeps running after this process exits: (bolt URL, whether it was
+    already running). It is this script's `run` in a session of its own, so it stops cleanly on
+    SIGTERM (`stop_kept`). Raises PortInUseError if something else holds the port."""
+    port = int(port)
+    home, pid_file, log_path = _kept_files(port)
+    url = f"bolt://neo4j:neo4j@{HOST}:{port}"
+    if _alive(pid_file) and port_in_use(port):
+        return url, True
+    if port_in_use(port):
+        raise PortInUseError(f"port {port} is already in use (not by a kept test Neo4j)")
+    ensure_jars()
+    shutil.rmtree(home, ignore_errors=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "run", "--home", str(home), "--port", str(port),
+             "--heap", heap, "--timeout", str(timeout)],
+            cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout + 10
+    while b"NEO4J_READY" not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            pid_file.unlink(missing_ok=True)
+            raise Neo4jStartError(f"kept Neo4j on port {port} did not start:\n{_tail(log_path)}")
+        time.sleep(0.2)
+    return url, False
+
+
+def stop_kept(ports: list[int] | None = None, timeout: float = 40.0) -> list[int]:
+    """Stop the kept servers on `ports`, by default every one (SIGTERM; `run` then stops its JVM
+    cleanly): the ports of those that were running."""
+    stopped = []
+    for pid_file in sorted((REPO_ROOT / "var").glob("neo4j-kept-*.pid")):
+        port = int(pid_file.stem.removeprefix("neo4j-kept-"))
+        if ports is not None and port not in ports:
+            continue
+        pid = _alive(pid_file)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(pid_file) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _alive(pid_file):
+                os.killpg(pid, signal.SIGKILL)
+            stopped.append(port)
+        pid_file.unlink(missing_ok=True)
+        shutil.rmtree(_kept_files(port)[0], ignore_errors=True)
+    return stopped
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -368,8 +441,14 @@ def main(argv=None) -> int:
     run.add_argument("--tx-memory-max", help="memory one transaction may use (default: 30 %% of the heap)")
     run.add_argument("--tx-memory-total-max", help="memory all transactions may use (default: 60 %% of the heap)")
     run.add_argument("--timeout", type=float, default=120.0, help="start-up timeout in seconds")
+    sub.add_parser("stop-kept", help="stop the test servers that start_kept left running (make stop-test-neo4j)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "stop-kept":
+            ports = stop_kept()
+            print(f"stopped the kept test Neo4j on port {', '.join(map(str, ports))}" if ports
+                  else "no kept test Neo4j was running")
+            return 0
         if args.command == "fetch":
             print(ensure_jars())
             return 0

@@ -6,7 +6,8 @@
 #   3. nginx on 127.0.0.1:${PORT:-8000} (scripts/proxy_server.py: it reads each request whole, with
 #      header and body timeouts, before gunicorn sees it), in front of
 #   4. gunicorn on the unix socket var/run/gunicorn.sock,
-#   5. unless DEMO=0, the simulator that feeds demo executions into the running server.
+#   5. the alert worker (manage.py deliver_alerts: detects alerts in Neo4j, sends them; docs/alerts.md),
+#   6. unless DEMO=0, the simulator that feeds demo executions into the running server.
 # Ctrl-C (or SIGTERM) stops all of them, Neo4j last and cleanly. Normally started by `make run`.
 # var/ is MIMIR_VAR_DIR when that is set (the settings read it too).
 set -euo pipefail
@@ -16,7 +17,7 @@ PY=.venv/bin/python
 PORT=${PORT:-8000}
 NEO4J_PORT=${NEO4J_PORT:-7687}
 VAR=${MIMIR_VAR_DIR:-var}
-NEO4J_PID='' GUNICORN_PID='' PROXY_PID='' SIM_PID=''
+NEO4J_PID='' GUNICORN_PID='' PROXY_PID='' ALERTS_PID='' SIM_PID=''
 mkdir -p "$VAR/run"
 SOCKET=$(cd "$VAR/run" && pwd)/gunicorn.sock
 
@@ -31,8 +32,10 @@ stop_pid() {  # SIGTERM a child and wait for it; each child handles its own grac
 }
 cleanup() {
   trap - INT TERM EXIT  # run once, even if another signal arrives meanwhile
-  # Reverse order of start: the simulator needs the proxy, the proxy gunicorn, gunicorn Neo4j.
+  # Reverse order of start: the simulator needs the proxy, the proxy gunicorn, gunicorn Neo4j; the
+  # alert worker needs Neo4j and the database only (it finishes the send in progress on SIGTERM).
   stop_pid "$SIM_PID"
+  stop_pid "$ALERTS_PID"
   stop_pid "$PROXY_PID"
   stop_pid "$GUNICORN_PID"
   if [[ -n $NEO4J_PID ]]; then
@@ -127,13 +130,21 @@ echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everyth
 # On an empty user table: a first admin, its password printed this once (nothing otherwise).
 "$PY" manage.py create_first_admin --url "http://127.0.0.1:$PORT/"
 
+# The alert worker beside gunicorn (a second host runs its own: deliveries are claimed atomically);
+# its alerts link to this server unless ALERT_DASHBOARD_URL says otherwise.
+log=$VAR/deliver-alerts.log
+ALERT_DASHBOARD_URL=${ALERT_DASHBOARD_URL:-http://127.0.0.1:$PORT} "$PY" manage.py deliver_alerts >"$log" 2>&1 &
+ALERTS_PID=$!
+echo "alert worker started (log: $log)"
+
 if [[ ${DEMO:-1} != 0 ]]; then
   "$PY" manage.py simulate --url "http://127.0.0.1:$PORT" &
   SIM_PID=$!
 fi
-# Until Ctrl-C, or until gunicorn or the proxy exits (then everything else is stopped too).
-wait -n "$GUNICORN_PID" "$PROXY_PID" && rc=0 || rc=$?
-for name in GUNICORN PROXY; do
+# Until Ctrl-C, or until gunicorn, the proxy or the alert worker exits (then everything else is
+# stopped too).
+wait -n "$GUNICORN_PID" "$PROXY_PID" "$ALERTS_PID" && rc=0 || rc=$?
+for name in GUNICORN PROXY ALERTS; do
   pid_var=${name}_PID
   if ! kill -0 "${!pid_var}" 2>/dev/null; then
     printf -v "$pid_var" ''

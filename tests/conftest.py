@@ -24,6 +24,37 @@ from tests.support.graph import SharedGraph, wipe
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
+# Under pytest-xdist (`make test-fast` runs `-n 2`) each worker process has a Neo4j of its own,
+# TEST_NEO4J_PORT + index * this: every test wipes the whole graph, and Community has one database.
+XDIST_PORT_STRIDE = 1000
+
+
+def _xdist_worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # set by xdist in its workers only
+    return int(worker.removeprefix("gw"))
+
+
+def _test_neo4j_port(worker: int) -> int:
+    return int(os.environ.get("TEST_NEO4J_PORT", "7688")) + worker * XDIST_PORT_STRIDE
+
+
+def _drop_schema() -> None:
+    rows, _ = db.cypher_query("SHOW CONSTRAINTS YIELD name")
+    for (name,) in rows:
+        db.cypher_query(f"DROP CONSTRAINT `{name}` IF EXISTS")
+    rows, _ = db.cypher_query("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'")
+    for name, _type in rows:
+        db.cypher_query(f"DROP INDEX `{name}` IF EXISTS")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if os.environ.get("TEST_NEO4J_KEEP") != "1" or os.environ.get("NEO4J_BOLT_URL") or hasattr(config, "workerinput"):
+        return
+    workers = getattr(config.option, "numprocesses", None) or 1
+    ports = ", ".join(str(_test_neo4j_port(i)) for i in range(workers))
+    terminalreporter.write_line(
+        f"The test Neo4j (port {ports}) keeps running for the next `make test-fast`; "
+        "`make stop-test-neo4j` stops it.")
 
 
 class _LiveTestServer(ThreadedWSGIServer):
@@ -43,21 +74,33 @@ def neo4j_url():
     external = os.environ.get("NEO4J_BOLT_URL")
     handle = None
     if external:
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            pytest.exit("NEO4J_BOLT_URL names one Neo4j, which every test wipes: run it without -n", returncode=4)
         from django.conf import settings
 
         url = settings.NEO4J_BOLT_URL
     else:
-        from scripts.neo4j_server import ensure_jars, start
+        from scripts.neo4j_server import ensure_jars, start, start_kept
 
         ensure_jars()
-        port = int(os.environ.get("TEST_NEO4J_PORT", "7688"))
-        # One data folder per port, so that several test runs can share the machine.
-        home = REPO / "var" / f"neo4j-test-{port}"
-        shutil.rmtree(home, ignore_errors=True)
-        handle = start(home=home, port=port, heap=os.environ.get("TEST_NEO4J_HEAP", "1g"))
-        url = f"bolt://neo4j:neo4j@127.0.0.1:{port}"
+        port = _test_neo4j_port(_xdist_worker_index())
+        heap = os.environ.get("TEST_NEO4J_HEAP", "1g")
+        if os.environ.get("TEST_NEO4J_KEEP") == "1":
+            # `make test-fast`: a server an earlier run left (or one it leaves for the next), emptied
+            # below, schema included, so that it holds nothing an older checkout made.
+            url, reused = start_kept(port, heap=heap)
+            if reused:
+                db.set_connection(url=url)
+                _drop_schema()
+        else:
+            # One data folder per port, so that several test runs can share the machine.
+            home = REPO / "var" / f"neo4j-test-{port}"
+            shutil.rmtree(home, ignore_errors=True)
+            handle = start(home=home, port=port, heap=heap)
+            url = handle.bolt_url
     neomodel.get_config().database_url = url
     db.set_connection(url=url)
+    wipe()
     call_command("install_schema", verbosity=0)
     yield url
     db.close_connection()

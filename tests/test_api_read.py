@@ -260,6 +260,7 @@ def test_the_cursor_walk_sees_every_execution_once_while_executions_arrive_betwe
     assert len(_walk(read, 100)) == 23
 
 
+@pytest.mark.slow  # 580 executions
 def test_it_lists_recent_executions_above_550_stray_ones_posted_before_and_filters_those(read, ingest):
     # Issue #12 item 4: task results posted to mistyped execution ids, each making an execution no
     # start event ever names, filled the first 16 pages of the list.
@@ -279,6 +280,7 @@ def test_it_lists_recent_executions_above_550_stray_ones_posted_before_and_filte
     _invalid(read("/executions", start_event="none"), "start_event")
 
 
+@pytest.mark.slow  # hundreds of executions
 def test_a_page_of_the_list_reads_about_limit_rows_of_the_index_however_deep_the_cursor(ingest, read):
     # Planned first on a tiny graph, as after a fresh start: Neo4j keeps that plan as the graph grows.
     run(ingest, "tiny", tasks=1)

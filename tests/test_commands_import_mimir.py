@@ -48,6 +48,7 @@ def test_it_prints_the_counts_and_every_repair_and_writes_the_report_as_json(sam
     assert len(report["unmatched"]) == 5 and report["refused"] == []
 
 
+@pytest.mark.slow  # two imports of the sample
 def test_it_reports_zero_changes_when_run_again(sample):
     _run()
     out, _ = _run(no_progress=True)
@@ -61,6 +62,7 @@ def test_it_writes_nothing_on_a_dry_run(sample, tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["dryRun"] is True
 
 
+@pytest.mark.slow  # two imports of the sample
 def test_it_stops_after_a_limit_and_a_second_run_goes_on(sample):
     out, err = _run(limit=4)
     assert "stopped after 4 executions" in out and "4/4" in err

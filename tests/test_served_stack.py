@@ -175,6 +175,29 @@ def test_it_counts_a_sign_in_failure_against_the_clients_address_not_the_proxys_
     assert rows == [("nobody", "127.0.0.1", 1)]
 
 
+def test_it_runs_the_alert_worker_beside_gunicorn(served):
+    from tests.support.receiver import receiver
+    from tests.support.waiting import wait_until
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "DATABASE_URL", "DJANGO_ENV")}
+    env.update(MIMIR_VAR_DIR=str(served["var"]))
+    url, headers = served["url"], {"Authorization": f"Bearer {served['token']}"}
+    with receiver() as hook:
+        subprocess.run([str(REPO / ".venv" / "bin" / "python"), "manage.py", "add_webhook", "ops", hook.url,
+                        "--on", "execution_failed"], cwd=REPO, env=env, capture_output=True, timeout=120, check=True)
+        failed = {"taskId": "t1", "result": {"status": "failure", "error": "boom"}}
+        assert requests.post(f"{url}/api/v1/executions/alerting/tasks", json=failed, headers=headers,
+                             timeout=180).status_code == 201
+        assert requests.post(f"{url}/api/v1/executions/alerting/finish", json={"endTime": 1_764_000_000_000},
+                             headers=headers, timeout=60).status_code == 201
+        log = served["var"] / "deliver-alerts.log"
+        wait_until(lambda: hook.requests, timeout=60, what=lambda: _tail(log))
+    (request,) = hook.requests
+    body = json.loads(request.body)
+    assert (body["kind"], body["execution"]["executionId"]) == ("execution_failed", "alerting")
+    assert body["url"] == f"{url}/executions/alerting"  # make run links alerts to itself
+
+
 def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_the_slow_clients(served):
     url, token = served["url"], served["token"]
     body = json.dumps({"taskId": "t1", "result": {"status": "success", "output": "done"}}).encode()
@@ -219,6 +242,8 @@ def test_it_serves_ingest_and_pages_while_slow_clients_are_connected_and_closes_
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", served["port"]), timeout=2).close()
     assert not (served["var"] / "run" / "gunicorn.sock").exists()
+    # ... and the alert worker, which says so as its last word.
+    assert " stopped (" in _tail(served["var"] / "deliver-alerts.log", 1)
     # nginx resets a timed-out connection rather than answering it; its access log names each one 408.
     timed_out = [line for line in (served["var"] / "nginx" / "access.log").read_text().splitlines()
                  if '"POST /api/v1/events HTTP/1.1" 408 ' in line]

@@ -174,6 +174,7 @@ def test_it_reports_every_repair(sample):
     assert report.changes == 10 + 39 + 3
 
 
+@pytest.mark.slow  # two imports of the sample
 def test_it_changes_nothing_when_run_again(sample):
     _import()
     before = _snapshot()
@@ -191,6 +192,7 @@ def test_it_writes_nothing_on_a_dry_run_and_reports_what_a_run_would_do(sample):
     assert {**dry.as_dict(), "dryRun": False} == real.as_dict()
 
 
+@pytest.mark.slow  # three imports of the sample
 def test_it_resumes_an_interrupted_import_to_the_same_result(sample):
     first = _import(limit=3, batch_size=2)
     assert first.stopped_after == 3 and first.executions == {"imported": 3}

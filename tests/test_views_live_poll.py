@@ -70,6 +70,7 @@ def seed_tasks(ingest, execution_id: str, count: int, *, title_chars: int = 20) 
 # ---------------------------------------------------------------- the size follows the change
 
 
+@pytest.mark.slow  # a 1000-task execution
 def test_it_answers_a_changed_poll_of_a_1000_task_execution_with_a_few_kilobytes(signed_in, ingest):
     seed_tasks(ingest, "big", 1000, title_chars=2000)
     page_response = signed_in.get("/executions/big")
@@ -130,7 +131,8 @@ def test_it_stops_polling_with_the_finished_page(signed_in, ingest):
 IDS = ["plain", "a,b", "[x]", 'q"uote', "<t>", "ünïcødé", "a-b", "#h", "x.y", "1", "so:me", "e=f"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# One sequence in the quick tier, more in the whole suite.
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow)])
 def test_it_keeps_the_page_as_a_fresh_one_through_any_sequence_of_changes(signed_in, ingest, seed):
     rng = random.Random(seed)
     ingest.start("e", "p", len(IDS), T0)
@@ -202,6 +204,7 @@ def live_session(live_server, transactional_db):
     return live_server.url, session, services.ingest_token_create(name="writers")
 
 
+@pytest.mark.slow  # writer threads against the live server
 def test_it_misses_no_change_while_writers_post_during_the_polls(live_session):
     base, session, token = live_session
     headers = {"Authorization": f"Bearer {token}"}

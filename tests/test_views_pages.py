@@ -349,6 +349,7 @@ def _rows(html: str) -> list[str]:
     return re.findall(r'<tr class="row-[a-z]+[^"]*" id="execution-([^"]+)"', html)
 
 
+@pytest.mark.slow  # 580 executions
 def test_it_lists_recent_executions_above_550_stray_ones_posted_before_and_filters_those(browser, ingest, cypher_calls):
     # Issue #12 item 4: task results posted to mistyped execution ids, each making an execution no
     # start event ever names, filled the list's pages 1-16 above every real execution.
@@ -381,7 +382,7 @@ def _queries(browser, cypher_calls, path, **headers):
     return len(cypher_calls)
 
 
-@pytest.mark.parametrize("tasks", [3, 60])
+@pytest.mark.parametrize("tasks", [3, pytest.param(60, marks=pytest.mark.slow)])
 def test_it_reads_each_page_with_a_fixed_small_number_of_queries(browser, ingest, cypher_calls, tasks):
     ingest.plan("plan-a", PLAN)
     run(ingest, "e", tasks=tasks, failed=(1,))

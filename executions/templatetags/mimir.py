@@ -4,6 +4,7 @@ rate or a moment reads the same on every page."""
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import quote
 
 from django import template
@@ -74,10 +75,11 @@ def duration(ms) -> str:
 
 @register.filter
 def utc(ms) -> SafeString | str:
-    """A moment, epoch ms → <time> showing "2025-11-13 02:13:20 UTC"; None → "—"."""
+    """A moment, epoch ms (or an aware datetime, as the alerts' SQL rows hold) → <time> showing
+    "2025-11-13 02:13:20 UTC"; None → "—"."""
     if _missing(ms):
         return NOTHING
-    moment = clock.utc_datetime(ms)
+    moment = ms.astimezone(datetime.UTC) if isinstance(ms, datetime.datetime) else clock.utc_datetime(ms)
     return format_html(
         '<time datetime="{}">{} <span class="tz">UTC</span></time>',
         moment.isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -1,0 +1,13 @@
+// The task executions of the executions $executionIds (each found by its key) that need more than
+// $attemptsAbove attempts, or have an attempt QC-scored below $qcBelow (either null: no such rule),
+// with their lowest QC score.
+UNWIND $executionIds AS eid
+MATCH (:OrchestrationExecution {executionId: eid})-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+WITH eid, t, CASE WHEN $qcBelow IS NULL THEN [] ELSE
+       COLLECT { MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt) WHERE a.qcScore IS NOT NULL
+                 RETURN a.qcScore ORDER BY a.qcScore LIMIT 1 } END AS lowest
+WITH eid, t, CASE WHEN size(lowest) = 0 THEN null ELSE lowest[0] END AS lowestQcScore
+WHERE ($attemptsAbove IS NOT NULL AND t.attemptCount > $attemptsAbove)
+   OR ($qcBelow IS NOT NULL AND lowestQcScore < $qcBelow)
+RETURN eid AS executionId, t.taskId AS taskId, t.taskTitle AS taskTitle, t.attemptCount AS attemptCount,
+       lowestQcScore, t.status AS status
