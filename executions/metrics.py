@@ -71,9 +71,10 @@ INGEST_UNAVAILABLE = Counter(
     ["reason"], registry=REGISTRY,
 )
 
-# The alert delivery worker's outcomes: `delivered` (2xx), `retry` (5xx or timeout, to be tried
-# again), `refused` (4xx, not retried), `failed` (out of retries, or the channel disabled).
-ALERT_DELIVERY_OUTCOMES = ("delivered", "retry", "refused", "failed")
+# Outcomes of an alert delivery attempt, as alerts.services.delivery records them: `success` (2xx),
+# `retry` (5xx, 429 or unreachable: tried again later), `failed` (4xx, or a channel test that did
+# not succeed: not retried), `dead` (still failing at the last attempt, ALERT_DELIVERY_MAX_ATTEMPTS).
+ALERT_DELIVERY_OUTCOMES = ("success", "retry", "failed", "dead")
 ALERT_DELIVERIES = Counter(
     "mimir_alert_deliveries", "Alert delivery attempts by outcome.", ["outcome"], registry=REGISTRY,
 )

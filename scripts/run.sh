@@ -133,7 +133,7 @@ echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everyth
 # The alert worker beside gunicorn (a second host runs its own: deliveries are claimed atomically);
 # its alerts link to this server unless ALERT_DASHBOARD_URL says otherwise.
 log=$VAR/deliver-alerts.log
-ALERT_DASHBOARD_URL=${ALERT_DASHBOARD_URL:-http://127.0.0.1:$PORT} "$PY" manage.py deliver_alerts >"$log" 2>&1 &
+PROMETHEUS_MULTIPROC_DIR=$METRICS_DIR ALERT_DASHBOARD_URL=${ALERT_DASHBOARD_URL:-http://127.0.0.1:$PORT} "$PY" manage.py deliver_alerts >"$log" 2>&1 &
 ALERTS_PID=$!
 echo "alert worker started (log: $log)"
 

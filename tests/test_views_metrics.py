@@ -3,10 +3,12 @@ own parser, moving with real traffic through the ingest API; and who may scrape 
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
@@ -163,38 +165,54 @@ def test_it_counts_executions_from_the_status_index_alone(neo4j_url):
     assert not any(name in ("NodeByLabelScan", "AllNodesScan") for name in names), names
 
 
-def test_it_exports_alert_deliveries_by_outcome_and_no_queue_depth_without_a_source(client, reader, monkeypatch):
+def test_it_counts_alert_deliveries_by_outcome_and_refuses_an_unknown_one(client, reader):
     before = scrape(client, reader)
-    metrics.record_alert_delivery(outcome="delivered")
-    metrics.record_alert_delivery(outcome="delivered")
+    metrics.record_alert_delivery(outcome="success")
+    metrics.record_alert_delivery(outcome="success")
     metrics.record_alert_delivery(outcome="retry")
     with pytest.raises(ValueError, match="outcome"):
         metrics.record_alert_delivery(outcome="maybe")
     after = scrape(client, reader)
     deliveries = "mimir_alert_deliveries_total"
-    assert value(after, deliveries, outcome="delivered") - value(before, deliveries, outcome="delivered") == 2
+    assert value(after, deliveries, outcome="success") - value(before, deliveries, outcome="success") == 2
     assert value(after, deliveries, outcome="retry") - value(before, deliveries, outcome="retry") == 1
     assert (deliveries, frozenset({("outcome", "maybe")})) not in after
-    assert not [name for name, _ in after if name == "mimir_alert_queue_depth"]
-    # Once the alerts app names its source, the gauge is what that source says, read per scrape.
-    depth = {"n": 7}
+
+
+def test_it_exports_the_worker_s_deliveries_and_the_queue_depth_as_they_happen(client, ingest, reader, frozen_clock):
+    from tests.support.alerts import work
+    from tests.support.receiver import receiver
+
+    deliveries, depth = "mimir_alert_deliveries_total", "mimir_alert_queue_depth"
+    with receiver() as hook:
+        hook.answer(500)  # then 200
+        call_command("add_webhook", "ops", hook.url, "--on", "execution_failed", stdout=io.StringIO())
+        before = scrape(client, reader)
+        assert value(before, depth) == 0
+        run(ingest, "alert-1", failed=(0,))
+        work()  # detects the failure, and its first attempt answers 500
+        retried = scrape(client, reader)
+        assert value(retried, deliveries, outcome="retry") - value(before, deliveries, outcome="retry") == 1
+        assert value(retried, depth) == 1
+        frozen_clock.advance(seconds=3600)
+        work()
+        delivered = scrape(client, reader)
+        assert value(delivered, deliveries, outcome="success") - value(before, deliveries, outcome="success") == 1
+        assert value(delivered, deliveries, outcome="retry") - value(before, deliveries, outcome="retry") == 1
+        assert value(delivered, depth) == 0
+        assert len(hook.requests) == 2
+
+
+def test_it_leaves_the_queue_depth_out_while_its_source_cannot_be_read(client, reader, monkeypatch):
+    def unreadable():
+        raise OperationalError("no such table: alerts_delivery")
+
+    monkeypatch.setattr(metrics, "_alert_queue_depth", unreadable)
+    samples = scrape(client, reader)
+    assert not [name for name, _ in samples if name == "mimir_alert_queue_depth"]
+    assert [name for name, _ in samples if name == "mimir_alert_deliveries_total"]  # the rest still answers
     monkeypatch.setattr(metrics, "_alert_queue_depth", None)
-    metrics.set_alert_queue_depth(lambda: depth["n"])
-    try:
-        assert value(scrape(client, reader), "mimir_alert_queue_depth") == 7
-        depth["n"] = 2
-        assert value(scrape(client, reader), "mimir_alert_queue_depth") == 2
-
-        def unreadable():
-            raise OperationalError("no such table: alerts_outbox")
-
-        # A source that cannot be read leaves the gauge out; the scrape still answers the rest.
-        metrics.set_alert_queue_depth(unreadable)
-        samples = scrape(client, reader)
-        assert not [name for name, _ in samples if name == "mimir_alert_queue_depth"]
-        assert (deliveries, frozenset({("outcome", "delivered")})) in samples
-    finally:
-        metrics.set_alert_queue_depth(None)
+    assert not [name for name, _ in scrape(client, reader) if name == "mimir_alert_queue_depth"]
 
 
 def test_it_refuses_a_scrape_without_a_token_or_with_a_wrong_one(client, db):
