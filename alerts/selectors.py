@@ -68,3 +68,8 @@ def channel_deliveries(*, channel_id: int, page: int = 1, per_page: int = 25) ->
         "has_previous": page > 1,
         "has_next": start + len(rows) < total,
     }
+
+
+def queue_depth() -> int:
+    """Deliveries not done yet (waiting or being sent): `mimir_alert_queue_depth` on /metrics."""
+    return Delivery.objects.filter(state__in=("pending", "claimed")).count()

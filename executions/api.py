@@ -3,8 +3,10 @@ services and selectors; validation and the OpenAPI document come from pydantic t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from . import report_filters, schemas, schemas_read, selectors, services
+from . import metrics, report_filters, schemas, schemas_read, selectors, services
 from .errors import (
     ConflictError,
     DatabaseUnavailable,
@@ -96,6 +98,36 @@ api = NinjaAPI(
 )
 
 
+@functools.cache
+def _operations() -> dict[tuple[str, str], str]:
+    """(Django route, method) → the operation's name (its handler's), from the OpenAPI document:
+    several operations share one route (GET and POST /executions), which Django resolves to one
+    URL name."""
+    document = api.get_openapi_schema(path_prefix="/api/v1/")
+    prefix = f"{__name__.replace('.', '_')}_"
+    return {
+        (re.sub(r"\{(\w+)\}", r"<\1>", path).lstrip("/"), method.upper()): operation["operationId"].removeprefix(prefix)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def endpoint_name(request: HttpRequest) -> str:
+    """The route's name of an answered request, a bounded label for metrics (never the path, which
+    holds ids): the API operation's name, `method_not_allowed` for a known route with another
+    method, a non-API view's URL name, or `unmatched`."""
+    match = request.resolver_match
+    if match is None:
+        return "unmatched"
+    operations = _operations()
+    name = operations.get((match.route, request.method))
+    if name is not None:
+        return name
+    if any(route == match.route for route, _ in operations):
+        return "method_not_allowed"
+    return match.url_name or "unmatched"
+
+
 def _error(request: HttpRequest, status: int, error: str, detail: str, errors: list | None = None) -> HttpResponse:
     return api.create_response(request, {"error": error, "detail": detail, "errors": errors or []}, status=status)
 
@@ -151,6 +183,7 @@ def _on_service_error(request, exc):
 @api.exception_handler(DatabaseUnavailable)
 def _on_unavailable(request, exc):
     # The client may safely retry: every call is idempotent.
+    metrics.record_unavailable(reason="busy" if exc.busy else "unreachable")
     if exc.busy:
         logger.warning("Neo4j busy after retries: %s", exc)
         response = _error(request, 503, "busy", "the graph database is busy; retry later")

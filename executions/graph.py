@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import neo4j.exceptions
 from neomodel import db
 
+from . import metrics
 from .cypher import statement
 from .errors import DatabaseUnavailable, TooLargeToStore, TransactionTimedOut
 
@@ -70,15 +71,20 @@ def _with_retries(fn: Callable[[], T], *, transaction: bool, write: bool = True)
         except neo4j.exceptions.Neo4jError as exc:
             # Neither is retried here: the same work would take as long again, or the same memory.
             if _timed_out(exc):
+                metrics.record_neo4j_error(kind="timed_out")
                 raise TransactionTimedOut(f"the transaction ran longer than Neo4j allows: {exc.message}") from exc
             if not isinstance(exc, neo4j.exceptions.TransientError):
                 raise
             if exc.code == MEMORY_POOL_FULL:
+                metrics.record_neo4j_error(kind="out_of_memory")
                 raise _memory_refusal(exc, write=write) from exc
             if attempt == MAX_TRANSIENT_RETRIES:
+                metrics.record_neo4j_error(kind="busy")
                 raise DatabaseUnavailable(f"still busy after {attempt} retries: {exc}", busy=True) from exc
+            metrics.record_neo4j_error(kind="transient")
             time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
         except _UNREACHABLE as exc:
+            metrics.record_neo4j_error(kind="unreachable")
             raise DatabaseUnavailable(str(exc)) from exc
     raise AssertionError("unreachable")
 

@@ -1,4 +1,5 @@
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -6,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from . import metrics
 from .errors import DatabaseUnavailable
 from .inflight import UNCOUNTED_BYTES, BudgetExhausted, ingest_budget
 
@@ -120,7 +122,28 @@ class IngestBodyBudgetMiddleware:
                 return self.get_response(request)
         except BudgetExhausted as exc:
             logger.warning("request body of %d bytes waited too long for the in-flight budget: %s", size, exc)
+            metrics.record_unavailable(reason="body_budget")
             response = JsonResponse({"error": "busy", "detail": "the server is taking in too much data at once; "
                                      "retry later", "errors": []}, status=503)
             response["Retry-After"] = "1"
             return response
+
+
+class ApiMetricsMiddleware:
+    """Counts every answer under /api/ by route name and status, and its latency in Django
+    (executions.metrics): first in MIDDLEWARE, so that the answers of the other middleware (411,
+    the in-flight budget's 503) and the wait for that budget are in it too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(_API_PREFIX):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        from .api import endpoint_name  # the API module needs the app registry: not at import
+
+        metrics.record_ingest_request(endpoint=endpoint_name(request), status=response.status_code,
+                                      seconds=time.perf_counter() - started)
+        return response

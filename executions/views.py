@@ -1,4 +1,5 @@
 import hashlib
+import ipaddress
 import json
 
 from django.conf import settings
@@ -9,8 +10,11 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import clock, depgraph, selectors
+from mimir_dashboard.accounts import client_ip
+
+from . import clock, depgraph, metrics, selectors, services
 from .charts import execution_timeline, row_key, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
@@ -26,6 +30,49 @@ def healthz(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(body, status=200 if neo4j_up else 503)
     if not neo4j_up:
         response["Retry-After"] = str(settings.NEO4J_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _metrics_refusal(request: HttpRequest) -> JsonResponse | None:
+    """Why this request may not read /metrics (401, 403), or None: a client within
+    METRICS_ALLOWED_IPS, or a bearer token with the read scope and no limits (the metrics span
+    every plan)."""
+    address = client_ip(request)
+    try:
+        ip = ipaddress.ip_address(address) if address else None
+    except ValueError:
+        ip = None
+    if ip is not None and any(ip in network for network in settings.METRICS_ALLOWED_IPS):
+        return None
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    identity = services.ingest_token_authenticate(raw=raw) if scheme.lower() == "bearer" and raw else None
+    if identity is None:
+        detail = ("send an API token with the read scope as `Authorization: Bearer <token>`, "
+                  "or scrape from an address in METRICS_ALLOWED_IPS")
+        response = JsonResponse({"error": "unauthorized", "detail": detail, "errors": []}, status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if "read" not in identity.scopes:
+        detail = "this token may not read; /metrics needs the read scope"
+    elif identity.limits.limited:
+        detail = f"this token is limited to {identity.limits.describe()}; /metrics spans every plan"
+    else:
+        return None
+    return JsonResponse({"error": "forbidden", "detail": detail, "errors": [{"field": "token", "message": detail}]},
+                        status=403)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text exposition of executions.metrics, for a read-scope token or an allowed address."""
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse({"error": "method_not_allowed", "detail": "GET /metrics", "errors": []}, status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    if refusal := _metrics_refusal(request):
+        return refusal
+    response = HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
     return response
 
 

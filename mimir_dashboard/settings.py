@@ -13,6 +13,7 @@ off), so a server started without DJANGO_ENV=production is refused by every publ
 rather than open; `manage.py check --deploy` warns about it too (mimir_dashboard/checks.py).
 """
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -58,6 +59,17 @@ def _env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (CIDR), e.g. "127.0.0.1,10.0.0.0/8"."""
+    networks = []
+    for item in _env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks (CIDR), got {item!r}") from None
+    return tuple(networks)
 
 
 def _neo4j_url(raw: str) -> str:
@@ -191,6 +203,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: counts every API answer, those of the middleware below included (executions.metrics).
+    "executions.middleware.ApiMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "executions.middleware.ApiJsonErrorsMiddleware",
     "executions.middleware.IngestBodyBudgetMiddleware",
@@ -268,6 +282,10 @@ SIGNIN_COOLOFF_MINUTES = _env_int("SIGNIN_COOLOFF_MINUTES", 15, minimum=1)
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the address is the
 # connection's (REMOTE_ADDR) and the header, which any client can write, is ignored.
 TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# GET /metrics (Prometheus) answers a bearer token with the read scope, or a client (its address
+# found as for sign-in, through TRUSTED_PROXY_COUNT proxies) within one of these addresses or
+# networks, comma-separated (e.g. "127.0.0.1,10.0.0.0/8"). Empty: a token is needed.
+METRICS_ALLOWED_IPS = _env_networks("METRICS_ALLOWED_IPS")
 AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -21,6 +21,7 @@ account_urls = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("api/v1/docs", views.api_docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("accounts/", include(account_urls)),

@@ -104,8 +104,14 @@ wait_ready PROXY_PID PROXY_READY "$log" "the proxy (nginx)"  # the script gives 
 # Worker class, access log and control socket: mimir_dashboard/gunicorn_conf.py.
 # Sign-in failures are counted per client address: on the unix socket every request comes from
 # nginx, which appends the client's address to X-Forwarded-For, so one trusted proxy.
+# Prometheus multi-process mode (executions/metrics.py): each worker writes its metrics into files
+# here and a scrape of /metrics adds them up. Emptied at every start: a previous run's files would
+# be added to this one's. A process of its own that counts metrics (deliver_alerts) gets it too.
+METRICS_DIR=$(cd "$VAR" && pwd)/prometheus
+rm -rf "$METRICS_DIR"
+mkdir -p "$METRICS_DIR"
 rm -f "$SOCKET"
-TRUSTED_PROXY_COUNT=${TRUSTED_PROXY_COUNT:-1} .venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
+PROMETHEUS_MULTIPROC_DIR=$METRICS_DIR TRUSTED_PROXY_COUNT=${TRUSTED_PROXY_COUNT:-1} .venv/bin/gunicorn -c python:mimir_dashboard.gunicorn_conf mimir_dashboard.wsgi:application \
   --bind "unix:$SOCKET" --workers 2 --threads 4 &
 GUNICORN_PID=$!
 
@@ -127,7 +133,7 @@ echo "Mimir Execution Dashboard: http://127.0.0.1:$PORT/   (Ctrl-C stops everyth
 # The alert worker beside gunicorn (a second host runs its own: deliveries are claimed atomically);
 # its alerts link to this server unless ALERT_DASHBOARD_URL says otherwise.
 log=$VAR/deliver-alerts.log
-ALERT_DASHBOARD_URL=${ALERT_DASHBOARD_URL:-http://127.0.0.1:$PORT} "$PY" manage.py deliver_alerts >"$log" 2>&1 &
+PROMETHEUS_MULTIPROC_DIR=$METRICS_DIR ALERT_DASHBOARD_URL=${ALERT_DASHBOARD_URL:-http://127.0.0.1:$PORT} "$PY" manage.py deliver_alerts >"$log" 2>&1 &
 ALERTS_PID=$!
 echo "alert worker started (log: $log)"
 

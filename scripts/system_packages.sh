@@ -3,8 +3,9 @@
 #   scripts/system_packages.sh run    a JDK (the Neo4j launcher needs javac, a JRE is not enough), Maven,
 #                                     nginx (the buffering proxy in front of gunicorn: scripts/proxy_server.py),
 #                                     Graphviz (`dot` lays out the dependency graphs: executions/graph_layout.py)
-#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, and Node
-#                                     with npm when missing
+#   scripts/system_packages.sh test   the same, plus Debian's chromium and its chromedriver, Node
+#                                     with npm, and Debian's PostgreSQL server (tests start a private
+#                                     cluster of it: tests/support/postgres.py) when missing
 # Nothing happens when all are there. Otherwise apt-get installs them, as root or through sudo when
 # that works without a password; when neither is possible it says in one message what to install
 # and exits 1.
@@ -36,6 +37,11 @@ if ((want_browser)); then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
 fi
+# The PostgreSQL tests run initdb and the server from /usr/lib/postgresql/<major>/bin (Debian's
+# layout); the system's own cluster and service are not used.
+if ((want_browser)) && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  packages+=(postgresql)
+fi
 ((${#packages[@]})) || exit 0
 
 cannot() {
@@ -57,10 +63,15 @@ echo "installing ${packages[*]} (apt-get) ..." >&2
 # Debian starts a package's service when it installs it: nginx would start serving its default site
 # on port 80 (and fail to install where port 80 is taken). make run starts its own nginx, as this
 # user, on PORT; so while apt-get runs, a policy-rc.d (Debian's way to say "start no services")
-# refuses that start, unless the system already has one of its own.
+# refuses that start, unless the system already has one of its own. PostgreSQL's would start the
+# system cluster on port 5432, which nothing here uses (the tests start their own).
 policy=/usr/sbin/policy-rc.d
 made_policy=0
-if [[ " ${packages[*]} " == *" nginx "* && ! -e $policy ]]; then
+services=()
+for service in nginx postgresql; do
+  [[ " ${packages[*]} " != *" $service "* ]] || services+=("$service")
+done
+if ((${#services[@]})) && [[ ! -e $policy ]]; then
   printf '#!/bin/sh\n# made by %s while it installs packages; removed when it is done\nexit 101\n' "$0" |
     "${as_root[@]}" tee "$policy" >/dev/null
   "${as_root[@]}" chmod 755 "$policy"
@@ -73,6 +84,6 @@ trap drop_policy EXIT
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"
 # Debian also enables the service it installs, so it would start at the next boot: disable it (only
 # when installed here; the binary is what make run needs, not the service).
-if [[ " ${packages[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
-  "${as_root[@]}" systemctl disable --quiet nginx 2>/dev/null || true
+if ((${#services[@]})) && command -v systemctl >/dev/null; then
+  "${as_root[@]}" systemctl disable --quiet "${services[@]}" 2>/dev/null || true
 fi

@@ -159,6 +159,28 @@ def own_neo4j(neo4j_url):
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A private PostgreSQL cluster for the run (tests/support/postgres.py: Debian's server, in a
+    temporary folder, on a free port of 127.0.0.1), stopped and deleted at the end."""
+    from tests.support.postgres import PostgresUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url(postgres_cluster) -> str:
+    """DATABASE_URL of an empty database on that cluster, for the run (no migrations applied: a
+    test runs them, in a manage.py process with this DATABASE_URL). For a database of its own, a
+    test calls `postgres_cluster.create_database(name)`."""
+    return postgres_cluster.create_database("mimir_test")
+
+
 @pytest.fixture
 def shared_graph(neo4j_url) -> SharedGraph:
     """For tests that only read: `shared_graph.use(name, build)` builds the named dataset unless the

@@ -107,10 +107,13 @@ def test_it_rotates_a_secret_printing_only_the_new_one(db):
 
 # --- two worker processes ----------------------------------------------------------------------------
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def alert_database_url(request, tmp_path) -> str:
-    """A database that separate processes share, by DATABASE_URL. The merger adds "postgresql"
-    (tests/support/postgres.py) as a second parameter."""
+    """A database that separate processes share, by DATABASE_URL: SQLite (the default) and
+    PostgreSQL (production's; Debian's server in a private cluster, tests/support/postgres.py), since
+    the claim's conditional UPDATE is serialised differently by each."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_cluster").create_database("alerts_two_workers")
     return f"sqlite:///{tmp_path / 'alerts.sqlite3'}"
 
 

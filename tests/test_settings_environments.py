@@ -85,3 +85,13 @@ def test_it_refuses_an_unknown_environment(tmp_path):
 def test_it_warns_in_check_deploy_when_not_in_production(tmp_path):
     result = _manage(tmp_path, "check", "--deploy")
     assert "mimir.W001" in result.stderr and "DJANGO_ENV=production" in result.stderr
+
+
+def test_it_reads_the_metrics_allow_list_and_refuses_what_is_not_an_address(tmp_path):
+    show = "from django.conf import settings as s; print(','.join(map(str, s.METRICS_ALLOWED_IPS)))"
+    result = _manage(tmp_path, "shell", "--no-imports", "-c", show, METRICS_ALLOWED_IPS=" 10.1.0.0/16, ::1 ,127.0.0.1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "10.1.0.0/16,::1/128,127.0.0.1/32"
+    refused = _manage(tmp_path, "check", METRICS_ALLOWED_IPS="10.0.0.0/8,localhost")
+    assert refused.returncode != 0
+    assert "METRICS_ALLOWED_IPS must list IP addresses or networks (CIDR), got 'localhost'" in refused.stderr

@@ -25,7 +25,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 
-from executions import clock
+from executions import clock, metrics
 
 from .. import payloads
 from ..models import AlertChannel, Delivery, DeliveryAttempt, now
@@ -185,6 +185,7 @@ def record(*, worker: str, delivery: Delivery, result: SendResult) -> str:
                 enabled=False, disabled_at=at,
                 disabled_reason=f"{settings.ALERT_CHANNEL_MAX_FAILURES} failed deliveries in a row; last: "
                                 f"{result.error or result.status_code}")
+    metrics.record_alert_delivery(outcome=outcome)
     return changes.get("state", "pending")
 
 

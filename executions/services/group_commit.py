@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
+from .. import metrics
 from ..errors import DatabaseUnavailable
 from .ingest import EventResult, apply, apply_one_by_one
 
@@ -93,6 +94,7 @@ class GroupCommit:
         # This thread writes the waiting results, its own first, then hands the turn on.
         with self._lock:
             group = self._next_group()
+        metrics.record_group_size(results=len(group))
         try:
             self._write(group)
         finally:
