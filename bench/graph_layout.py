@@ -1,8 +1,8 @@
 """Layered layout of a plan's dependency graph: the candidates side by side, at 200 and 2,000 tasks.
 
   dot       Graphviz `dot -Tplain` (Debian package graphviz), as executions/graph_layout.py runs it
-  grandalf  grandalf's SugiyamaLayout (pure Python), if installed (`pip install grandalf==0.8`)
-  networkx  networkx's topological_generations, if installed (`pip install networkx`): layers only;
+  grandalf  grandalf's SugiyamaLayout (pure Python), pinned in requirements-dev.txt
+  networkx  networkx's topological_generations, pinned in requirements-dev.txt: layers only;
             it has no crossing reduction or coordinates of its own, so it is timed as a lower bound
             of "layers by depth", not as a layout
 
