@@ -484,6 +484,25 @@ def test_it_evaluates_an_execution_read_again_in_the_overlap_only_once_per_chang
     assert [b["task"]["taskId"] for b in bodies(hook)] == ["t1"]
 
 
+def test_it_reads_again_only_the_task_executions_changed_since_the_version_their_execution_was_read_at(ingest):
+    from neomodel import db
+
+    from executions.cypher import statement
+
+    failing_run(ingest, "exec-1", finish=False)  # t0 failed (QC 20), t1 passed
+
+    def tasks_since(version: int) -> list[str]:
+        rows, _ = db.cypher_query(statement("alerts/execution_tasks"), {
+            "executions": [{"id": "exec-1", "since": version}], "qcBelow": None, "attemptsAbove": 0})
+        return sorted(row[1] for row in rows)
+
+    (version,), = db.cypher_query("MATCH (e:OrchestrationExecution {executionId: 'exec-1'}) RETURN e.version")[0]
+    assert tasks_since(-1) == ["t0", "t1"]
+    assert tasks_since(version) == []  # nothing changed since
+    assert ingest.task("exec-1", "t1", _attempt(2, "success", 90)).status_code == 201
+    assert tasks_since(version) == ["t1"]
+
+
 def test_it_adds_a_rule_to_a_channel_only_as_valid_as_channel_create_takes_it(db, hook):
     channel, _ = services.channel_create(name="ops", kind="webhook", url=hook.url)
     assert not channel.rules.exists()

@@ -35,12 +35,16 @@ _STATE_ID = 1
 
 class DetectionMemo:
     """What one worker evaluated already: the executions read at a `lastEventAt` seen before (the
-    overlap reads them again) are skipped, their tasks not read again. Forgotten whenever the
-    enabled rules change; a fresh worker starts empty (and so evaluates the overlap once more)."""
+    overlap reads them again) are skipped, their tasks not read again; of an execution evaluated
+    again, only the task executions changed since the execution version its tasks were read at
+    (`changedVersion`) are read, so that a pass costs what changed, not what is running. Forgotten
+    whenever the enabled rules change; a fresh worker starts empty (and so evaluates the overlap
+    once more, every task included)."""
 
     def __init__(self):
         self.rules_key: tuple | None = None
         self.seen: dict[str, int] = {}
+        self.tasks_read_at: dict[str, int] = {}  # execution id -> its version when its tasks were read
 
 
 @dataclass
@@ -80,7 +84,7 @@ def _read(name: str, params: dict, columns: tuple[str, ...]) -> list[dict]:
 
 
 _EXECUTION_COLUMNS = ("executionId", "planId", "status", "finished", "startTime", "endTime", "tasksTotal",
-                      "tasksFailed", "reworkTokens", "lastEventAt")
+                      "tasksFailed", "reworkTokens", "lastEventAt", "version")
 
 
 def _matches_plan(rule: AlertRule, plan_id: str | None) -> bool:
@@ -209,11 +213,13 @@ def _write(candidates: list[_Candidate]) -> list[AlertEvent]:
     return events
 
 
-def _tasks(executions: list[dict], qc: list[float], attempts: list[float]) -> dict[str, list[dict]]:
+def _tasks(executions: list[dict], qc: list[float], attempts: list[float],
+           read_at: dict[str, int]) -> dict[str, list[dict]]:
     if not executions or not (qc or attempts):
         return {}
     rows = _read("alerts/execution_tasks", {
-        "executionIds": [e["executionId"] for e in executions],
+        # -1: every task execution (none read yet, or its version unknown).
+        "executions": [{"id": e["executionId"], "since": read_at.get(e["executionId"], -1)} for e in executions],
         # The loosest threshold of each kind: Python applies each rule's own to what comes back.
         "qcBelow": max(qc) if qc else None, "attemptsAbove": int(min(attempts)) if attempts else None,
     }, ("executionId", "taskId", "taskTitle", "attemptCount", "lowestQcScore", "status"))
@@ -234,7 +240,7 @@ def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_
         return report
     rules_key = tuple(sorted((r.pk, r.kind, r.plan_id, r.threshold, r.window_minutes, r.created_at) for r in rules))
     if memo.rules_key != rules_key:
-        memo.rules_key, memo.seen = rules_key, {}
+        memo.rules_key, memo.seen, memo.tasks_read_at = rules_key, {}, {}
     try:
         state = DetectorState.objects.get(pk=_STATE_ID)
         now_ms = clock.now_ms()
@@ -273,7 +279,7 @@ def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_
         report.executions_evaluated = len(fresh)
         changed_plans = {e["planId"] for e in fresh if e["planId"] is not None}
         candidates = _execution_candidates([r for r in rules if r.kind in (*_EXECUTION_KINDS, *_TASK_KINDS)], fresh,
-                                           _tasks(fresh, qc, attempts))
+                                           _tasks(fresh, qc, attempts, memo.tasks_read_at))
         candidates += _stale_candidates([r for r in rules if r.kind == "execution_stale"], stale_rows, stale_ms)
         rate_rules = [r for r in rules if r.kind == "failure_rate_above"]
         rates = _failure_rates(rate_rules, changed_plans, now_ms)
@@ -290,8 +296,10 @@ def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_
                 stale_since_ms=next_stale[0], stale_after_id=next_stale[1] or "", last_pass_at=now(),
             )
         memo.seen.update((e["executionId"], e["lastEventAt"]) for e in fresh)
+        memo.tasks_read_at.update((e["executionId"], e["version"]) for e in fresh if e["version"] is not None)
         # What the next pass cannot read again needs no remembering.
         memo.seen = {eid: at for eid, at in memo.seen.items() if at >= next_changed[0]}
+        memo.tasks_read_at = {eid: v for eid, v in memo.tasks_read_at.items() if eid in memo.seen}
         report.ran, report.created = True, len(events)
         for e in events:
             report.kinds[e.rule.kind] = report.kinds.get(e.rule.kind, 0) + 1

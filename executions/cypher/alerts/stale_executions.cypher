@@ -8,4 +8,4 @@ WITH e ORDER BY e.lastEventAt, e.executionId LIMIT $limit
 RETURN e.executionId AS executionId, e.planId AS planId, e.status AS status,
        e.finished AS finished, e.startTime AS startTime, e.endTime AS endTime,
        e.tasksTotal AS tasksTotal, e.tasksFailed AS tasksFailed, e.reworkTokens AS reworkTokens,
-       e.lastEventAt AS lastEventAt
+       e.lastEventAt AS lastEventAt, e.version AS version
