@@ -53,7 +53,7 @@ trap 'rc=$?; cleanup; exit $rc' EXIT
 # after their own timeout, so this cannot wait forever.
 wait_ready() {  # pid variable name, ready word, log, what it is
   local -n pid_ref=$1
-  until grep -q "^$2" "$3"; do
+  until grep -qs "^$2" "$3"; do
     if ! kill -0 "$pid_ref" 2>/dev/null; then
       pid_ref=''
       echo "$4 did not start:" >&2
