@@ -5,6 +5,7 @@ checked against the server's OpenAPI document."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from mimir_dashboard_client import (
 from tests.conftest import REPO
 from tests.support.graph import cypher
 from tests.support.proxy import Proxy
+from tests.support.waiting import wait_until
 
 START = 1_763_134_573_000
 PACKAGE_SRC = REPO / "clients" / "python" / "src"
@@ -174,14 +176,17 @@ def test_it_loses_no_batched_event_through_503s(live_server, token):
     assert _stored("py-batch-503") == _counts("failed", 8, 7, 1, 800, 80, 16, 8)
 
 
-def test_it_refuses_an_event_when_the_queue_is_full_and_keeps_the_queued_ones(live_server, token):
+def test_it_refuses_an_event_when_the_queue_is_full_and_keeps_the_queued_ones(live_server, token, caplog):
+    caplog.set_level(logging.WARNING, logger="mimir_dashboard_client")
     with Proxy(live_server.url).running() as proxy, Client(proxy.url, token, max_attempts=1) as client:
         proxy.down = True
-        with client.batch(max_queue=3, max_batch=10, flush_interval=0.01, retry_pause=0.05, close_timeout=20) as batch:
+        with client.batch(max_queue=3, max_batch=10, flush_interval=0.01, retry_pause=1, close_timeout=20) as batch:
             batch.start_execution("py-full", plan_id="py-plan", total_tasks=3, start_time=START)
             batch.record_task_result("py-full", "task-1", _result())
             batch.record_task_result("py-full", "task-2", _result())
-            time.sleep(0.3)  # the thread has tried and put them back
+            # The thread has tried and put them back (it logs that after): they stay queued for the
+            # retry_pause. A fixed sleep lost that race on a loaded machine (they were in flight).
+            wait_until(lambda: "not taken" in caplog.text, timeout=30)
             assert proxy.answered and set(proxy.answered) == {503}
             with pytest.raises(QueueFull, match=r"max_queue=3.*503"):
                 batch.record_task_result("py-full", "task-3", _result())
