@@ -5,7 +5,8 @@
 //        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
 //        -cp 'var/neo4j-lib/*' neo4j/Launcher.java --home <dir> --port <boltPort> \
 //        [--pagecache 256m] [--tx-timeout-seconds 60] [--tx-memory-max 128m] [--tx-memory-total-max 512m]
-//        [--exit-on-stdin-eof]
+//        [--cypher-min-replan-interval-seconds N] [--cypher-expression-engine interpreted]
+//        [--cypher-size-hint-parameters false] [--exit-on-stdin-eof]
 //
 // Protocol with the parent process:
 //   * stdout carries exactly one line, "NEO4J_READY bolt://127.0.0.1:<port>", once the database accepts
@@ -56,6 +57,8 @@ public class Launcher {
         if (home == null || port <= 0 || port > 65535) {
             fail(2, "usage: Launcher --home <dir> --port <boltPort> [--pagecache 256m] "
                     + "[--tx-timeout-seconds 60] [--tx-memory-max 128m] [--tx-memory-total-max 512m] "
+                    + "[--cypher-min-replan-interval-seconds N] [--cypher-expression-engine interpreted] "
+                    + "[--cypher-size-hint-parameters false] "
                     + "[--exit-on-stdin-eof]");
         }
         long pageCache = ByteUnit.parse(opts.getOrDefault("--pagecache", "256m"));
@@ -72,7 +75,7 @@ public class Launcher {
 
         DatabaseManagementService dbms = null;
         try {
-            dbms = new DatabaseManagementServiceBuilder(Path.of(home).toAbsolutePath())
+            DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(Path.of(home).toAbsolutePath())
                     .setConfig(BoltConnector.enabled, true)
                     .setConfig(BoltConnector.listen_address, new SocketAddress(HOST, port))
                     // TLS is pointless on loopback and would need certificates.
@@ -99,8 +102,28 @@ public class Launcher {
                     .setConfig(GraphDatabaseSettings.udc_enabled, false)
                     // Netty waits a 5 s "quiet period" per Bolt event-loop group on shutdown, i.e. 10 s
                     // in total, after the databases are already stopped and flushed. 1 s is plenty.
-                    .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 1)
-                    .build();
+                    .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 1);
+            // The test servers: every test empties the graph, so the statistics a plan was made with
+            // always look stale, and Neo4j planned the same few statements again and again (most of
+            // its CPU in the quick test tier). Plans made once stay; results do not depend on them.
+            if (opts.containsKey("--cypher-min-replan-interval-seconds")) {
+                builder.setConfig(GraphDatabaseSettings.cypher_min_replan_interval,
+                        Duration.ofSeconds(Long.parseLong(opts.get("--cypher-min-replan-interval-seconds"))));
+            }
+            // ... and a statement run often was planned once more to compile its expressions to
+            // bytecode, which the JIT then compiled in turn: interpreted expressions skip both.
+            if (opts.containsKey("--cypher-expression-engine")) {
+                builder.setConfig(GraphDatabaseInternalSettings.cypher_expression_engine,
+                        GraphDatabaseInternalSettings.CypherExpressionEngine.valueOf(
+                                opts.get("--cypher-expression-engine").toUpperCase(java.util.Locale.ROOT)));
+            }
+            // ... and a plan is cached per size (bucket) of each list or string parameter, so that a
+            // run of many different batch and text sizes kept missing the cache.
+            if (opts.containsKey("--cypher-size-hint-parameters")) {
+                builder.setConfig(GraphDatabaseInternalSettings.cypher_size_hint_parameters,
+                        Boolean.parseBoolean(opts.get("--cypher-size-hint-parameters")));
+            }
+            dbms = builder.build();
 
             GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
             if (!db.isAvailable(Duration.ofSeconds(60).toMillis())) {

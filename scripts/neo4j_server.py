@@ -58,6 +58,15 @@ JVM_FLAGS = [
 ]
 
 
+# A test server (`start(for_tests=True)`) plans each statement once: not again because the
+# statistics moved (every test empties the graph, so they always had; at most once in ten years),
+# not again to compile its expressions, not once per size of its list and string parameters
+# (neo4j/Launcher.java says more). Planning was most of Neo4j's CPU in the quick test tier.
+FOR_TESTS_FLAGS = ["--cypher-min-replan-interval-seconds", str(10 * 365 * 24 * 3600),
+                   "--cypher-expression-engine", "interpreted", "--cypher-size-hint-parameters", "false"]
+# A serial GC spends no concurrent threads on a heap this small (G1's cost ~10 s CPU per run).
+FOR_TESTS_JVM_FLAGS = ["-XX:+UseSerialGC"]
+
 _UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -189,10 +198,12 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def start(home, port: int, heap: str = "1g", pagecache: str = "256m",
           timeout: float = 120.0, tx_memory_max: str | None = None,
-          tx_memory_total_max: str | None = None) -> Neo4jServer:
+          tx_memory_total_max: str | None = None, for_tests: bool = False) -> Neo4jServer:
     """Start Neo4j with its data in `home`, Bolt on 127.0.0.1:`port`; return once it answers Bolt.
 
     The transaction memory limits default to fractions of the heap (see `transaction_memory_limits`).
+    `for_tests`: settings for a test server that spends its life planning and running many small
+    statements on a tiny graph (FOR_TESTS_JVM_FLAGS, FOR_TESTS_FLAGS).
 
     Raises PortInUseError at once if the port is taken, Neo4jStartError if the launcher fails or is not
     ready within `timeout` seconds (the child is killed first, so nothing is left running).
@@ -207,10 +218,12 @@ def start(home, port: int, heap: str = "1g", pagecache: str = "256m",
     log_file = open(log_path, "wb")  # per run, so failures are not confused with older ones
     java = shutil.which("java") or "/usr/bin/java"
     default_max, default_total = transaction_memory_limits(heap)
-    cmd = [java, f"-Xmx{heap}", *JVM_FLAGS, "-cp", f"{lib}/*", str(LAUNCHER),
+    cmd = [java, f"-Xmx{heap}", *JVM_FLAGS, *(FOR_TESTS_JVM_FLAGS if for_tests else []),
+           "-cp", f"{lib}/*", str(LAUNCHER),
            "--home", str(home), "--port", str(port), "--pagecache", pagecache,
            "--tx-memory-max", tx_memory_max or default_max,
            "--tx-memory-total-max", tx_memory_total_max or default_total,
+           *(FOR_TESTS_FLAGS if for_tests else []),
            # The launcher shuts down when this pipe closes, i.e. when we die without calling stop().
            "--exit-on-stdin-eof"]
     began = time.monotonic()
@@ -332,7 +345,7 @@ def _run(args) -> int:
     try:
         server = start(args.home, args.port, heap=args.heap, pagecache=args.pagecache,
                        timeout=args.timeout, tx_memory_max=args.tx_memory_max,
-                       tx_memory_total_max=args.tx_memory_total_max)
+                       tx_memory_total_max=args.tx_memory_total_max, for_tests=args.for_tests)
     except PortInUseError as e:
         print(f"NEO4J_FAILED: {e}", file=sys.stderr)
         return 2
@@ -366,6 +379,12 @@ def _kept_files(port: int) -> tuple[Path, Path, Path]:
     return var / f"neo4j-kept-{port}", var / f"neo4j-kept-{port}.pid", var / f"neo4j-kept-{port}.log"
 
 
+def _kept_options_file(port: int) -> Path:
+    # The options the kept server on `port` was started with: another run that asks for others gets
+    # a server started with those, not the old one.
+    return REPO_ROOT / "var" / f"neo4j-kept-{port}.options"
+
+
 def _alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text())
@@ -375,15 +394,20 @@ def _alive(pid_file: Path) -> int | None:
     return pid
 
 
-def start_kept(port: int, heap: str = "1g", timeout: float = 120.0) -> tuple[str, bool]:
+def start_kept(port: int, heap: str = "1g", timeout: float = 120.0, for_tests: bool = False) -> tuple[str, bool]:
     """A Neo4j on `port` that keeps running after this process exits: (bolt URL, whether it was
     already running). It is this script's `run` in a session of its own, so it stops cleanly on
-    SIGTERM (`stop_kept`). Raises PortInUseError if something else holds the port."""
+    SIGTERM (`stop_kept`). One running with other options (`heap`, `for_tests`; see `start`) is
+    stopped and started again with these. Raises PortInUseError if something else holds the port."""
     port = int(port)
     home, pid_file, log_path = _kept_files(port)
     url = f"bolt://neo4j:neo4j@{HOST}:{port}"
+    options_file = _kept_options_file(port)
+    options = f"heap={heap} for_tests={for_tests} {FOR_TESTS_JVM_FLAGS} {FOR_TESTS_FLAGS}"
     if _alive(pid_file) and port_in_use(port):
-        return url, True
+        if options_file.is_file() and options_file.read_text() == options:
+            return url, True
+        stop_kept([port])
     if port_in_use(port):
         raise PortInUseError(f"port {port} is already in use (not by a kept test Neo4j)")
     ensure_jars()
@@ -392,10 +416,11 @@ def start_kept(port: int, heap: str = "1g", timeout: float = 120.0) -> tuple[str
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "run", "--home", str(home), "--port", str(port),
-             "--heap", heap, "--timeout", str(timeout)],
+             "--heap", heap, "--timeout", str(timeout), *(["--for-tests"] if for_tests else [])],
             cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
+    options_file.write_text(options)
     deadline = time.monotonic() + timeout + 10
     while b"NEO4J_READY" not in log_path.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -425,6 +450,7 @@ def stop_kept(ports: list[int] | None = None, timeout: float = 40.0) -> list[int
                 os.killpg(pid, signal.SIGKILL)
             stopped.append(port)
         pid_file.unlink(missing_ok=True)
+        _kept_options_file(port).unlink(missing_ok=True)
         shutil.rmtree(_kept_files(port)[0], ignore_errors=True)
     return stopped
 
@@ -441,6 +467,8 @@ def main(argv=None) -> int:
     run.add_argument("--tx-memory-max", help="memory one transaction may use (default: 30 %% of the heap)")
     run.add_argument("--tx-memory-total-max", help="memory all transactions may use (default: 60 %% of the heap)")
     run.add_argument("--timeout", type=float, default=120.0, help="start-up timeout in seconds")
+    run.add_argument("--for-tests", action="store_true",
+                     help="settings for a test server: each statement planned once, serial GC")
     sub.add_parser("stop-kept", help="stop the test servers that start_kept left running (make stop-test-neo4j)")
     args = parser.parse_args(argv)
     try:

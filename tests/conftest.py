@@ -85,10 +85,12 @@ def neo4j_url():
         ensure_jars()
         port = _test_neo4j_port(_xdist_worker_index())
         heap = os.environ.get("TEST_NEO4J_HEAP", "1g")
+        # for_tests: every test empties the graph, which made Neo4j plan the same statements again
+        # and again (scripts/neo4j_server.start); a plan changes no result.
         if os.environ.get("TEST_NEO4J_KEEP") == "1":
             # `make test-fast`: a server an earlier run left (or one it leaves for the next), emptied
             # below, schema included, so that it holds nothing an older checkout made.
-            url, reused = start_kept(port, heap=heap)
+            url, reused = start_kept(port, heap=heap, for_tests=True)
             if reused:
                 db.set_connection(url=url)
                 _drop_schema()
@@ -96,7 +98,7 @@ def neo4j_url():
             # One data folder per port, so that several test runs can share the machine.
             home = REPO / "var" / f"neo4j-test-{port}"
             shutil.rmtree(home, ignore_errors=True)
-            handle = start(home=home, port=port, heap=heap)
+            handle = start(home=home, port=port, heap=heap, for_tests=True)
             url = handle.bolt_url
     neomodel.get_config().database_url = url
     db.set_connection(url=url)
