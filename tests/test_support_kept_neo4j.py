@@ -13,6 +13,13 @@ from scripts.neo4j_server import HOST, PortInUseError, port_in_use, start_kept, 
 pytestmark = pytest.mark.slow  # a JVM of its own
 
 
+def _min_replan_interval(url: str) -> str:
+    with GraphDatabase.driver(url.replace("neo4j:neo4j@", ""), auth=("neo4j", "neo4j")) as driver:
+        records, _, _ = driver.execute_query(
+            "CALL dbms.listConfig('dbms.cypher.min_replan_interval') YIELD value RETURN value")
+        return records[0]["value"]
+
+
 def _answer(url: str) -> int:
     with GraphDatabase.driver(url.replace("neo4j:neo4j@", ""), auth=("neo4j", "neo4j")) as driver:
         records, _, _ = driver.execute_query("RETURN 41 + 1 AS n")
@@ -42,3 +49,19 @@ def test_it_refuses_a_port_that_something_else_holds():
         holder.listen()
         with pytest.raises(PortInUseError, match="not by a kept test Neo4j"):
             start_kept(holder.getsockname()[1])
+
+
+def test_it_starts_a_kept_server_again_when_asked_for_other_options():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    try:
+        url, _ = start_kept(port, heap="512m")
+        assert _min_replan_interval(url) == "10s"  # Neo4j's default: plans are made again
+        # The test suite's settings (for_tests): another server, whose plans stay.
+        assert start_kept(port, heap="512m", for_tests=True) == (url, False)
+        assert _min_replan_interval(url) == "3650d"
+        assert start_kept(port, heap="512m", for_tests=True) == (url, True)
+    finally:
+        assert stop_kept([port]) == [port]
+    assert not port_in_use(port)
