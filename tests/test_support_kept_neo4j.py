@@ -13,6 +13,12 @@ from scripts.neo4j_server import HOST, PortInUseError, port_in_use, start_kept, 
 pytestmark = pytest.mark.slow  # a JVM of its own
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
 def _min_replan_interval(url: str) -> str:
     with GraphDatabase.driver(url.replace("neo4j:neo4j@", ""), auth=("neo4j", "neo4j")) as driver:
         records, _, _ = driver.execute_query(
@@ -27,9 +33,7 @@ def _answer(url: str) -> int:
 
 
 def test_it_reuses_a_kept_server_across_runs_and_stops_it_on_request():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     try:
         url, reused = start_kept(port, heap="512m")
         assert (url, reused) == (f"bolt://neo4j:neo4j@{HOST}:{port}", False)
@@ -52,9 +56,7 @@ def test_it_refuses_a_port_that_something_else_holds():
 
 
 def test_it_starts_a_kept_server_again_when_asked_for_other_options():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     try:
         url, _ = start_kept(port, heap="512m")
         assert _min_replan_interval(url) == "10s"  # Neo4j's default: plans are made again
