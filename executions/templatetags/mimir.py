@@ -151,3 +151,35 @@ def task_url(execution_id: str, task_id: str) -> str:
         return reverse("executions:task", args=[execution_id, task_id])
     except NoReverseMatch:
         return f"/executions/{quote(execution_id, safe='')}/tasks/{quote(task_id, safe='')}"
+
+
+# Which way a change is better, per kind of number: fewer tokens, attempts and failures, less time,
+# more QC score and more successes.
+_HIGHER_IS_BETTER = {"tokens": False, "duration": False, "attempts": False, "failures": False, "qc": True,
+                     "successes": True}
+
+
+def _amount(value: int, kind: str) -> str:
+    if kind == "tokens":
+        return compact(value)
+    if kind == "duration":
+        return duration(value)
+    return str(value)
+
+
+@register.simple_tag
+def delta(value, kind: str) -> SafeString | str:
+    """A change (b minus a) that reads without colour: an arrow and a sign, the amount, and
+    "better" or "worse" in words; the colour only repeats it. None (nothing to compare) → "—",
+    0 → "= same"."""
+    if _missing(value):
+        return NOTHING
+    value = int(value)
+    if value == 0:
+        return mark_safe('<span class="delta delta-same"><span aria-hidden="true">=</span> same</span>')
+    word = "better" if (value > 0) == _HIGHER_IS_BETTER[kind] else "worse"
+    return format_html(
+        '<span class="delta delta-{}"><span aria-hidden="true">{}</span> {}{} '
+        '<span class="delta-word">{}</span></span>',
+        word, "▲" if value > 0 else "▼", "+" if value > 0 else "−", _amount(abs(value), kind), word,
+    )
