@@ -12,11 +12,11 @@ CALL (e) {
   WITH t, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
   RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error)}) AS tasks
 }
-// The index on (planId, startTime) seeks this plan's runs from this start down: one row is read.
-CALL (e) {
-  OPTIONAL MATCH (prev:OrchestrationExecution {planId: e.planId})
-  WHERE prev.startTime < e.startTime OR (prev.startTime = e.startTime AND prev.executionId < e.executionId)
-  WITH prev ORDER BY prev.startTime DESC, prev.executionId DESC LIMIT 1
-  RETURN prev.executionId AS previousRunId
+// The plan's earlier runs come from the (planId, startTime) index; Neo4j keeps the latest (a Top of
+// one row, no sort of them all).
+OPTIONAL CALL (e) {
+  MATCH (prev:OrchestrationExecution {planId: e.planId})
+  WHERE prev.startTime <= e.startTime AND (prev.startTime < e.startTime OR prev.executionId < e.executionId)
+  RETURN prev.executionId AS previousRunId ORDER BY prev.startTime DESC, prev.executionId DESC LIMIT 1
 }
 RETURN execution, planTitle, tasks, planTasks, previousRunId
