@@ -69,6 +69,7 @@ def test_it_shows_each_tasks_values_and_deltas_with_arrow_sign_and_words(signed_
     assert _cell(page, "lint", "qc") == "— → — —"
     # The tasks only in one run: their side is empty, and nothing is a delta.
     assert _cell(page, "docs", "status") == "success → —" and _cell(page, "docs", "tokens") == "1.2k → — —"
+    assert _cell(page, "ship", "attempts") == "— → 1 —"
     assert _row(page, "ship").attrs["data-presence"] == "b" and "only in b" in _row(page, "ship").text()
     # Each task links to its page in b (in a when it ran only there).
     links = {t: next(n.attrs["href"] for n in _row(page, t).elements() if n.tag == "a") for t in ("unit", "docs")}
