@@ -1,6 +1,7 @@
 import hashlib
 import ipaddress
 import json
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from mimir_dashboard.accounts import client_ip
 
-from . import clock, depgraph, metrics, rendering, schemas_read, selectors, services
+from . import clock, comparison, depgraph, metrics, rendering, schemas_read, selectors, services
 from .charts import execution_timeline, row_key, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
@@ -335,12 +336,15 @@ def execution_compare(request: HttpRequest) -> HttpResponse:
 
 
 def _compare_rows(data: dict) -> dict:
-    """Each task's links (its page in each run it ran in) and the summary's sections, for the page."""
+    """Each task's link (its page in b, or in a when it ran only there), label and table row
+    (comparison.task_row), and the summary's sections, for the page."""
     a_id, b_id = data["a"]["executionId"], data["b"]["executionId"]
+    diff_query = f"?a={quote(a_id, safe='')}&b={quote(b_id, safe='')}"
     for task in data["tasks"]:
         task["key"] = row_key(task["taskId"])
-        task["a_url"] = reverse("executions:task", args=[a_id, task["taskId"]]) if task["a"] else None
-        task["b_url"] = reverse("executions:task", args=[b_id, task["taskId"]]) if task["b"] else None
+        task["url"] = reverse("executions:task", args=[b_id if task["b"] else a_id, task["taskId"]])
+        task["label"] = comparison.label(task)
+        task["row"] = comparison.task_row(task, diff_query=diff_query)
     sections = [{"key": key, "direction": direction, "label": COMPARE_LABELS[key], "tasks": data["changes"][key]}
                 for key, direction in selectors.COMPARE_CHANGES]
     sections += [{"key": "onlyInA", "direction": "neutral", "label": "Only in a", "tasks": data["only_a"]},
