@@ -12,11 +12,24 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from .templatetags.mimir import NOTHING, compact, delta_html, duration, qc_score
 
 TITLE_CHARS = 120
+# What the summary lists of each section at most (the table below has every task).
+SUMMARY_TASKS = 20
+# Characters reverse() leaves unquoted in a path argument (django.urls.resolvers, RFC 3986).
+_PATH_SAFE = "!$&'()*+,;=/~:@"
+_PLACEHOLDER = "task-id-placeholder"
+
+
+def task_urls(execution_id: str):
+    """url(task_id) of the task pages of one execution, as reverse() makes them, reversed once (a
+    reverse per task was a fifth of the page's time)."""
+    head, tail = reverse("executions:task", args=[execution_id, _PLACEHOLDER]).split(_PLACEHOLDER)
+    return lambda task_id: head + quote(task_id, safe=_PATH_SAFE) + tail
 
 
 def label(task: dict[str, Any]) -> str:
@@ -64,8 +77,8 @@ def task_row(task: dict[str, Any], *, diff_query: str) -> SafeString:
         output = f'<span class="muted">{NOTHING}</span>'
     elif task["outputChanged"]:
         link = f"{diff_query}&task={quote(task_id, safe='')}"
-        output = (f'<a class="diff-link" href="{escape(link)}#output-diff" hx-get="{escape(link)}" '
-                  'hx-target="#output-diff" hx-swap="outerHTML show:top">changed: diff</a>')
+        # hx-target and hx-swap are inherited from the table's <tbody>.
+        output = f'<a class="diff-link" href="{escape(link)}#output-diff" hx-get="{escape(link)}">changed: diff</a>'
     else:
         output = '<span class="muted">same</span>'
     cells = [
@@ -86,3 +99,19 @@ def task_row(task: dict[str, Any], *, diff_query: str) -> SafeString:
         f'<tr class="{css}" id="compare-{task["key"]}" data-task-id="{escape(task_id)}" '
         f'data-presence="{presence}">{"".join(cells)}</tr>'
     )
+
+
+def summary_item(key: str, task: dict[str, Any]) -> dict[str, str]:
+    """One task in the summary's section `key`: its link, label and what moved."""
+    a, b = task["a"] or {}, task["b"] or {}
+    if key in ("qcDown", "qcUp"):
+        detail = f"QC {qc_score(a.get('qcScore'))} → {qc_score(b.get('qcScore'))}"
+    elif key in ("moreAttempts", "fewerAttempts"):
+        detail = f"attempts {a.get('attemptCount')} → {b.get('attemptCount')}"
+    elif key in ("tokensUp", "tokensDown"):
+        detail = f"tokens {compact(a.get('tokensTotal'))} → {compact(b.get('tokensTotal'))}"
+    elif key in ("newlyFailing", "fixed"):
+        detail = f"{a.get('status')} → {b.get('status')}"
+    else:
+        detail = ""
+    return {"taskId": task["taskId"], "url": task["url"], "label": task["label"], "detail": detail}

@@ -340,15 +340,19 @@ def _compare_rows(data: dict) -> dict:
     (comparison.task_row), and the summary's sections, for the page."""
     a_id, b_id = data["a"]["executionId"], data["b"]["executionId"]
     diff_query = f"?a={quote(a_id, safe='')}&b={quote(b_id, safe='')}"
+    a_url, b_url = comparison.task_urls(a_id), comparison.task_urls(b_id)
     for task in data["tasks"]:
         task["key"] = row_key(task["taskId"])
-        task["url"] = reverse("executions:task", args=[b_id if task["b"] else a_id, task["taskId"]])
+        task["url"] = b_url(task["taskId"]) if task["b"] else a_url(task["taskId"])
         task["label"] = comparison.label(task)
         task["row"] = comparison.task_row(task, diff_query=diff_query)
-    sections = [{"key": key, "direction": direction, "label": COMPARE_LABELS[key], "tasks": data["changes"][key]}
-                for key, direction in selectors.COMPARE_CHANGES]
-    sections += [{"key": "onlyInA", "direction": "neutral", "label": "Only in a", "tasks": data["only_a"]},
-                 {"key": "onlyInB", "direction": "neutral", "label": "Only in b", "tasks": data["only_b"]}]
+    lists = [(key, direction, COMPARE_LABELS[key], data["changes"][key])
+             for key, direction in selectors.COMPARE_CHANGES]
+    lists += [("onlyInA", "neutral", "Only in a", data["only_a"]), ("onlyInB", "neutral", "Only in b", data["only_b"])]
+    sections = [{"key": key, "direction": direction, "label": label, "count": len(tasks),
+                 "more": max(0, len(tasks) - comparison.SUMMARY_TASKS),
+                 "items": [comparison.summary_item(key, t) for t in tasks[: comparison.SUMMARY_TASKS]]}
+                for key, direction, label, tasks in lists]
     return {"sections": sections}
 
 

@@ -111,7 +111,9 @@ def test_it_links_only_changed_outputs_to_their_diff(signed_in, runs):
     page = _page(signed_in, a="run-1", b="run-2")
     link = next(n for n in _row(page, "unit").elements() if n.attrs.get("class") == "diff-link")
     assert link.attrs["href"] == "?a=run-1&b=run-2&task=unit#output-diff"
-    assert link.attrs["hx-get"] == "?a=run-1&b=run-2&task=unit" and link.attrs["hx-target"] == "#output-diff"
+    assert link.attrs["hx-get"] == "?a=run-1&b=run-2&task=unit"
+    body = next(n for n in page.one("#compare-tasks").elements() if n.tag == "tbody")
+    assert body.attrs["hx-target"] == "#output-diff"  # inherited by every row's link
     assert _cell(page, "build", "output") == "same" and _cell(page, "ship", "output") == "—"
 
 
@@ -183,3 +185,12 @@ def test_the_previous_runs_link_encodes_ids_that_need_it(signed_in, ingest):
     assert href == f"/executions/compare?a={quote('n#1&x', safe='')}&b={quote('n?2', safe='')}"
     page = _page(signed_in, a="n#1&x", b="n?2")
     assert [n.text() for n in page.one("#compare-runs").elements() if n.tag == "a"] == ["n#1&x", "n?2"]
+
+
+@pytest.mark.parametrize("task_id", ["t<1>", "a#b?c&d", "ünï:cödé", "x%2Fy", "(a)!$*'+,;=~@"])
+def test_its_task_links_are_those_reverse_makes(task_id):
+    from django.urls import reverse
+
+    from executions import comparison
+
+    assert comparison.task_urls("e#1")(task_id) == reverse("executions:task", args=["e#1", task_id])
