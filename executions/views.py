@@ -283,6 +283,9 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
     return render(request, "executions/detail.html#changes", context)
 
 
+COMPARE_PATH_ID = "compare"
+
+
 def _compare_query(request: HttpRequest) -> tuple[schemas_read.CompareQuery | None, dict[str, str]]:
     """The compare page's `a`, `b` and `task`, checked as the read API checks them, or why not
     ({parameter: message}, worded for the page)."""
@@ -313,6 +316,11 @@ def execution_compare(request: HttpRequest) -> HttpResponse:
     diff too, or for htmx that diff alone (the `output_diff` partial)."""
     query, problems = _compare_query(request)
     if query is None:
+        if not request.GET:
+            # The URL an execution whose id is "compare" would have had: its page, if it exists.
+            data = selectors.execution_detail(execution_id=COMPARE_PATH_ID)
+            if data is not None:
+                return _render(request, "executions/detail.html", "live", _live_context(data))
         return _compare_refused(request, problems, status=400)
     if query.task and _wants_fragment(request):
         read = selectors.compare_outputs(a_id=query.a, b_id=query.b, task_id=query.task)

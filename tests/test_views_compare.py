@@ -194,3 +194,13 @@ def test_its_task_links_are_those_reverse_makes(task_id):
     from executions import comparison
 
     assert comparison.task_urls("e#1")(task_id) == reverse("executions:task", args=["e#1", task_id])
+
+
+def test_an_execution_whose_id_is_compare_keeps_its_page_at_that_url(signed_in, ingest):
+    assert "choose an execution" in signed_in.get("/executions/compare").content.decode()  # none yet: the form
+    assert ingest.start("compare", "p", 1, T0).status_code == 201
+    assert ingest.task("compare", "t", result(output="x")).status_code == 201
+    page = signed_in.get("/executions/compare")
+    assert page.status_code == 200 and 'id="live-poll"' in page.content.decode()
+    assert '<h1 class="mono-title">compare</h1>' in page.content.decode()
+    assert signed_in.get("/executions/compare/tasks/t").status_code == 200
