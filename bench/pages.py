@@ -826,7 +826,7 @@ def compare_main(args) -> int:
                 ("compare page with one task's output diff", f"/executions/compare?a={a}&b={b}&task={task}", {}, 100),
                 ("the diff alone (htmx fragment)", f"/executions/compare?a={a}&b={b}&task={task}",
                  {"HX-Request": "true"}, None),
-                (f"read API, compare ({n} tasks)", f"/api/v1/executions/compare?a={a}&b={b}", api, None),
+                (f"read API, compare ({n} tasks)", f"/api/v1/compare?a={a}&b={b}", api, None),
             ]
             load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
             api_session = requests.Session()  # no sign-in cookie: the bearer token alone

@@ -326,8 +326,8 @@ def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
     return {"executions": page["executions"], "nextCursor": page["next_cursor"]}
 
 
-# Before /executions/{execution_id}, which would take "compare" for an execution id.
-@api.get("/executions/compare", response={200: schemas_read.CompareOut, **ReadOneErr}, auth=READ,
+# Not /executions/compare: that is the URL of an execution whose id is "compare".
+@api.get("/compare", response={200: schemas_read.CompareOut, **ReadOneErr}, auth=READ,
          summary="Two executions compared task by task: deltas (b minus a), what got better or worse")
 def executions_compare(request, query: Query[schemas_read.CompareQuery]):
     """Every task id either execution ran, with each run's status, attempts, QC score, duration and

@@ -1,4 +1,4 @@
-"""GET /api/v1/executions/compare?a=&b= through Django's full stack against the real Neo4j: the
+"""GET /api/v1/compare?a=&b= through Django's full stack against the real Neo4j: the
 compare page's data as JSON (compared with the page on the same runs), the output diff, who may
 read it, and a 4xx naming the parameter for every bad input."""
 
@@ -27,7 +27,7 @@ def reader(client, db):
     token = _token()
 
     def get(token_override: str | None = None, **params):
-        return client.get("/api/v1/executions/compare", params,
+        return client.get("/api/v1/compare", params,
                           HTTP_AUTHORIZATION=f"Bearer {token_override or token}")
 
     return get
@@ -137,7 +137,7 @@ def test_it_reads_with_one_statement_neo4j_plans_as_a_read_and_writes_nothing(re
 
 def test_it_is_documented_with_its_parameters_response_schema_and_errors(client):
     document = client.get("/api/v1/openapi.json").json()
-    operation = document["paths"]["/api/v1/executions/compare"]["get"]
+    operation = document["paths"]["/api/v1/compare"]["get"]
     assert {p["name"]: p["required"] for p in operation["parameters"]} == {"a": True, "b": True, "task": False}
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CompareOut"}
@@ -145,3 +145,12 @@ def test_it_is_documented_with_its_parameters_response_schema_and_errors(client)
     schemas = document["components"]["schemas"]
     assert {"a", "b", "deltas", "counts", "summary", "tasks", "outputDiff"} <= set(schemas["CompareOut"]["properties"])
     assert "at least 10%" in schemas["CompareTaskOut"]["properties"]["tokensUp"]["description"]
+
+
+def test_it_reads_an_execution_whose_id_is_compare_by_its_own_url(ingest, client):
+    # The comparison lives at /api/v1/compare: /api/v1/executions/<id> is every id's, "compare" too.
+    assert ingest.start("compare", "plan-c", 1, 1_763_000_000_000).status_code == 201
+    token = _token()
+    response = client.get("/api/v1/executions/compare", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert response.json()["executionId"] == "compare"
