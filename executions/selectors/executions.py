@@ -210,8 +210,13 @@ def plan_tasks(raw: Any) -> list[dict[str, Any]]:
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
     outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
-    completion. One Cypher statement."""
-    return _live(graph.read("pages/execution_detail", {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS}))
+    completion, and `previous_run_id`: the latest other execution of its plan that started before
+    it (None: there is none), to compare with. One Cypher statement."""
+    rows = graph.read("pages/execution_detail", {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS})
+    data = _live([row[:4] for row in rows])
+    if data is not None:
+        data["previous_run_id"] = rows[0][4]
+    return data
 
 
 def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None:
