@@ -15,12 +15,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from mimir_dashboard.accounts import client_ip
 
 from . import clock, depgraph, metrics, selectors, services
-from .charts import execution_timeline, row_key, trend_chart
+from .charts import execution_timeline, history_charts, row_key, trend_chart
 from .exports import write_failure_csv
-from .forms import ExecutionFilterForm
+from .forms import ExecutionFilterForm, TaskHistoryForm
 from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
 from .report_filters import FailureReportForm, ReportFilters
 from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
+from .templatetags.mimir import compact, duration
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -335,6 +336,28 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
         data["graph"] = depgraph.build(plan_tasks=definitions, tasks=[], execution=None,
                                        url_of=lambda task_id: f"#task-{task_id}")
     return _render(request, "executions/plan.html", "history", data)
+
+
+def _number(value: float) -> str:
+    return f"{float(value):g}"  # medians are floats: 1.0 → "1", 92.5 → "92.5"
+
+
+@login_required
+def plan_task_history(request: HttpRequest, plan_id: str, task_id: str) -> HttpResponse:
+    """A task of a plan across the plan's recent runs (`?n=`, default HISTORY_DEFAULT_RUNS): charts
+    and a table of duration, tokens, attempts and QC score, outliers marked."""
+    form = TaskHistoryForm(request.GET, max_runs=selectors.HISTORY_MAX_RUNS)
+    if not form.is_valid():
+        return render(request, "executions/task_history.html",
+                      {"form": form, "plan_id": plan_id, "task_id": task_id}, status=400)
+    limit = form.cleaned_data["n"] or selectors.HISTORY_DEFAULT_RUNS
+    data = selectors.task_history(plan_id=plan_id, task_id=task_id, limit=limit)
+    if data is None:
+        raise Http404("no such task in this plan")
+    formats = {"durationMs": duration, "tokensTotal": compact, "attemptCount": _number, "qcScore": _number}
+    data["charts"] = history_charts(data["runs"], data["metrics"], formats)
+    return render(request, "executions/task_history.html",
+                  {**data, "form": form, "plan_id": plan_id, "task_id": task_id, "n": limit})
 
 
 # ---------------------------------------------------------------- failure report
