@@ -151,3 +151,19 @@ def task_url(execution_id: str, task_id: str) -> str:
         return reverse("executions:task", args=[execution_id, task_id])
     except NoReverseMatch:
         return f"/executions/{quote(execution_id, safe='')}/tasks/{quote(task_id, safe='')}"
+
+
+@register.filter
+def task_row(row) -> SafeString:
+    """A task's row of the live page's table (executions.live_rows.task_row)."""
+    from ..live_rows import task_row as markup  # live_rows formats with this module's filters
+
+    return markup(row)
+
+
+@register.filter
+def timeline_row(row) -> SafeString:
+    """A task's bar of the live page's timeline (executions.live_rows.timeline_row)."""
+    from ..live_rows import timeline_row as markup
+
+    return markup(row)
