@@ -6,6 +6,7 @@ Only numbers come out of here; the template writes the SVG elements, so every la
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from . import clock
@@ -111,6 +112,7 @@ def execution_timeline(execution: dict[str, Any], tasks: list[dict[str, Any]], n
     return {"rows": rows, "startMs": lo, "endMs": hi, "groups": groups}
 
 
+@lru_cache(maxsize=65_536)  # a page asks it of every task two or three times per view
 def row_key(task_id: str) -> str:
     """A task's name in the live page's CSS selectors and element ids: its rows, bars and graph
     nodes carry it (`data-row`, `data-bar`, `gn-<key>`), which the poll's out-of-band swaps select

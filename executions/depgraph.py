@@ -267,9 +267,15 @@ def groups_svg(groups: list[dict[str, Any]]) -> SafeString:
 
 
 def edges_svg(edges: list[dict[str, Any]]) -> SafeString:
+    """Every edge; the same for every view of a layout (statuses do not touch edges), so kept."""
+    return _edges_svg(tuple((e["from"], e["to"], e["d"]) for e in edges))
+
+
+@lru_cache(maxsize=256)
+def _edges_svg(edges: tuple[tuple[str, str, str], ...]) -> SafeString:
     return mark_safe("".join(  # noqa: S308 -- path data is numbers; ids escaped
-        f'<path class="dg-edge" d="{e["d"]}" data-from="{escape(e["from"])}" data-to="{escape(e["to"])}"'
-        ' marker-end="url(#dg-arrow)"/>' for e in edges))
+        f'<path class="dg-edge" d="{d}" data-from="{escape(a)}" data-to="{escape(b)}"'
+        ' marker-end="url(#dg-arrow)"/>' for a, b, d in edges))
 
 
 def _critical_list(path, defs: dict[str, dict], spans: dict[str, Span]) -> list[dict]:

@@ -167,3 +167,19 @@ def timeline_row(row) -> SafeString:
     from ..live_rows import timeline_row as markup
 
     return markup(row)
+
+
+@register.filter
+def task_rows(rows) -> SafeString:
+    """Every row of the live page's table, in one piece (a partial per row cost more than the row)."""
+    from ..live_rows import task_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each row is escaped markup
+
+
+@register.filter
+def timeline_rows(rows) -> SafeString:
+    """Every bar of the live page's timeline, in one piece."""
+    from ..live_rows import timeline_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each bar is escaped markup
