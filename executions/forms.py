@@ -70,8 +70,9 @@ class TaskHistoryForm(forms.Form):
 
     n = forms.IntegerField(required=False, min_value=1, label="Runs")
 
-    def __init__(self, *args, max_runs: int, **kwargs):
+    def __init__(self, *args, max_runs: int, default_runs: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["n"].widget.attrs["placeholder"] = str(default_runs)
         self.fields["n"].max_value = max_runs
         self.fields["n"].validators.append(MaxValueValidator(max_runs))
         self.fields["n"].widget.attrs["max"] = max_runs

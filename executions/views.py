@@ -353,14 +353,15 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
 
 
 def _number(value: float) -> str:
-    return f"{float(value):g}"  # medians are floats: 1.0 → "1", 92.5 → "92.5"
+    return f"{round(float(value), 1):g}"  # medians and bounds are floats: 1.0 → "1", 1.39878 → "1.4"
 
 
 @login_required
 def plan_task_history(request: HttpRequest, plan_id: str, task_id: str) -> HttpResponse:
     """A task of a plan across the plan's recent runs (`?n=`, default HISTORY_DEFAULT_RUNS): charts
     and a table of duration, tokens, attempts and QC score, outliers marked."""
-    form = TaskHistoryForm(request.GET, max_runs=selectors.HISTORY_MAX_RUNS)
+    form = TaskHistoryForm(request.GET, max_runs=selectors.HISTORY_MAX_RUNS,
+                           default_runs=selectors.HISTORY_DEFAULT_RUNS)
     if not form.is_valid():
         return render(request, "executions/task_history.html",
                       {"form": form, "plan_id": plan_id, "task_id": task_id}, status=400)

@@ -50,6 +50,8 @@ def test_it_marks_outliers_in_text_in_the_table_and_as_squares_on_the_charts(see
     points = re.findall(r'class="point[^"]*"[^>]*data-execution-id="([^"]+)"', charts["durationMs"])
     assert points == [run_id(i) for i in range(RUNS) if i != SKIPPED_RUN]
     assert "1 outlier" in charts["durationMs"] and "outlier" not in charts["qcScore"]
+    # The bounds in words, rounded: attempts are 1 but for one run of 2 (mean absolute deviation 1/11).
+    assert "Attempts: usual 0.6 to 1.4." in html
 
 
 def test_it_draws_without_inline_style_or_script(seeded, signed_in):
