@@ -25,6 +25,7 @@ from pydantic import (
 from .models import EXECUTION_STATUSES
 from .schemas import ExecutionCounters, Identifier
 from .selectors.compare import TOKENS_CHANGE_SHARE
+from .selectors.plans import HISTORY_DEFAULT_RUNS, HISTORY_MAX_RUNS
 
 _SHARE = f"{TOKENS_CHANGE_SHARE:.0%}"
 
@@ -97,6 +98,11 @@ class ExecutionListQuery(_Query):
 
 class PlanDetailQuery(_Query):
     limit: int = Field(20, ge=1, le=100, description="how many of the plan's most recent executions")
+
+
+class TaskHistoryQuery(_Query):
+    n: int = Field(HISTORY_DEFAULT_RUNS, ge=1, le=HISTORY_MAX_RUNS,
+                   description="how many of the task's most recent runs")
 
 
 class FailureReportQuery(_Query):
@@ -287,6 +293,47 @@ class PlanDetailOut(BaseModel):
     stats: PlanStatsOut
     executions: list[ExecutionOut] = Field(description="the most recent `limit`, newest startTime first")
     moreExecutions: bool = Field(description="there are older ones: GET /executions?plan=<planId> lists them all")
+
+
+class TaskRunOut(BaseModel):
+    executionId: str
+    executionStatus: str | None
+    firstKnownAt: EpochMs | None = Field(description="the execution's first-known time: the runs' order")
+    startTime: EpochMs | None = Field(description="the execution's start")
+    status: str | None = Field(description="the task's latest attempt: success or failure")
+    taskTitle: str | None
+    durationMs: int | None = Field(description="the latest attempt's duration")
+    tokensTotal: int | None = Field(description="tokens of every attempt (null: none reported tokens)")
+    attemptCount: int
+    qcPassed: bool | None = Field(description="the latest attempt's QC verdict; null: no QC ran")
+    qcScore: int | None
+    timestamp: EpochMs | None = Field(description="the latest attempt's completion")
+    outliers: dict[Literal["durationMs", "tokensTotal", "attemptCount", "qcScore"], Literal["high", "low"]] = Field(
+        description="the fields where this run stands out of these runs: modified z-score over 3.5 (docs/design.md)"
+    )
+
+
+class TaskHistoryMetricOut(BaseModel):
+    field: Literal["durationMs", "tokensTotal", "attemptCount", "qcScore"]
+    median: float | None = Field(description="of these runs' values")
+    low: float | None = Field(
+        description="a value below this is a low outlier (null: fewer than 5 values, or all equal)")
+    high: float | None = Field(description="a value above this is a high outlier")
+
+
+class TaskHistoryTaskOut(BaseModel):
+    taskId: str
+    title: str | None
+    defined: bool = Field(description="the plan's definition names this task")
+    parallelGroup: int | None
+
+
+class TaskHistoryOut(BaseModel):
+    planId: str
+    task: TaskHistoryTaskOut
+    runs: list[TaskRunOut] = Field(
+        description="the `n` most recent executions of the plan that ran the task, newest first")
+    metrics: list[TaskHistoryMetricOut]
 
 
 class FailureExampleOut(BaseModel):

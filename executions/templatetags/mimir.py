@@ -187,3 +187,34 @@ def delta_html(value: int | None, kind: str) -> str:
 def delta(value, kind: str) -> SafeString:
     """{% delta value "tokens" %}: delta_html in a template."""
     return mark_safe(delta_html(value, kind))  # noqa: S308 - numbers and fixed words only
+
+@register.filter
+def task_row(row) -> SafeString:
+    """A task's row of the live page's table (executions.live_rows.task_row)."""
+    from ..live_rows import task_row as markup  # live_rows formats with this module's filters
+
+    return markup(row)
+
+
+@register.filter
+def timeline_row(row) -> SafeString:
+    """A task's bar of the live page's timeline (executions.live_rows.timeline_row)."""
+    from ..live_rows import timeline_row as markup
+
+    return markup(row)
+
+
+@register.filter
+def task_rows(rows) -> SafeString:
+    """Every row of the live page's table, in one piece (a partial per row cost more than the row)."""
+    from ..live_rows import task_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each row is escaped markup
+
+
+@register.filter
+def timeline_rows(rows) -> SafeString:
+    """Every bar of the live page's timeline, in one piece."""
+    from ..live_rows import timeline_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each bar is escaped markup
