@@ -1,6 +1,6 @@
 // The live page: the execution, its plan's title and task definitions (the dependency graph's nodes), its tasks without outputs or prompts (they can
 // be megabytes) and with at most $errorChars of each error (`errorChars`: its size), ordered by
-// completion.
+// completion; what the execution and each task cost (pages/_cost, priced with $prices).
 MATCH (e:OrchestrationExecution {executionId: $eid})
 OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 // The execution (its version) is read before its tasks: a write that commits in between shows in
@@ -8,7 +8,13 @@ OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 WITH e, @project(e, execution) AS execution, p.title AS planTitle, p.tasks AS planTasks
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
-  RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error)}) AS tasks
+  CALL (e, t) {
+//@include pages/_task_cost
+  }
+  WITH t, cost, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
+  RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error), cost: cost}) AS tasks
 }
-RETURN execution, planTitle, tasks, planTasks
+CALL (e) {
+//@include pages/_execution_cost
+}
+RETURN execution {.*, cost: cost}, planTitle, tasks, planTasks
