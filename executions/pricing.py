@@ -69,13 +69,15 @@ class Cost:
     amount: Decimal | None
     unpricedAttempts: int = 0  # camelCase: the API's names
     unpricedModels: tuple[str, ...] = ()
+    pricedAttempts: int = 0
     currency: str = CURRENCY
 
     def __add__(self, other: Cost) -> Cost:
-        amount = None if self.amount is None and other.amount is None else (
-            (self.amount or Decimal(0)) + (other.amount or Decimal(0)))
-        return Cost(amount, self.unpricedAttempts + other.unpricedAttempts,
-                    tuple(sorted({*self.unpricedModels, *other.unpricedModels})))
+        priced = self.pricedAttempts + other.pricedAttempts
+        unpriced = self.unpricedAttempts + other.unpricedAttempts
+        amount = (self.amount or Decimal(0)) + (other.amount or Decimal(0))
+        return Cost(None if priced == 0 and unpriced else amount.normalize(), unpriced,
+                    tuple(sorted({*self.unpricedModels, *other.unpricedModels})), priced)
 
     def __str__(self) -> str:
         return self.describe()
@@ -101,6 +103,7 @@ def money(amount: Decimal) -> str:
     return f"${amount.quantize(_CENT, rounding=decimal.ROUND_HALF_UP):,}"
 
 
+# Nothing spent: the sum of no costs.
 NO_COST = Cost(Decimal(0))
 
 
@@ -111,6 +114,7 @@ def cost(raw: dict[str, Any] | None, table: PriceTable) -> Cost:
     parts = raw.get("parts") or []
     unpriced = int(raw.get("unpriced") or 0)
     models = tuple(sorted(raw.get("unpricedModels") or ()))
+    priced = sum(int(part["attempts"]) for part in parts)
     amount: Decimal | None = None
     # Enough digits for any sum of stored tokens (each below 2**63) times a 12-digit price.
     with decimal.localcontext(prec=60):
@@ -124,7 +128,7 @@ def cost(raw: dict[str, Any] | None, table: PriceTable) -> Cost:
         amount = Decimal(0)  # no tokens spent: nothing to price
     if amount is not None:
         amount = amount.normalize()
-    return Cost(amount, unpriced, models)
+    return Cost(amount, unpriced, models, priced)
 
 
 def with_costs(rows: list[dict[str, Any]], table: PriceTable, key: str = "cost") -> list[dict[str, Any]]:

@@ -131,6 +131,7 @@ class CostOut(BaseModel):
         description="attempts with tokens whose model has no price in force at their time (not counted as 0)"
     )
     unpricedModels: list[str] = Field(description="the models those attempts name (some may name none)")
+    pricedAttempts: int = Field(description="attempts with tokens that a price covered")
 
 
 class ExecutionOut(ExecutionCounters):

@@ -51,9 +51,9 @@ def test_it_prices_each_attempt_at_the_price_in_force_at_its_time(ingest):
     _attempt(ingest, "e", "a", 2, at=T0 + 2 * HOUR)
     task, attempts = _costs("e", "a")
     # 1M input and 100k output tokens each: 2.00 + 0.80 before the cut, 1.00 + 0.40 after.
-    assert attempts == {1: pricing.Cost(Decimal("2.8")), 2: pricing.Cost(Decimal("1.4"))}
-    assert task == pricing.Cost(Decimal("4.2"))
-    assert selectors.execution_detail(execution_id="e")["execution"]["cost"] == pricing.Cost(Decimal("4.2"))
+    assert attempts == {1: pricing.Cost(Decimal("2.8"), pricedAttempts=1), 2: pricing.Cost(Decimal("1.4"), pricedAttempts=1)}
+    assert task == pricing.Cost(Decimal("4.2"), pricedAttempts=2)
+    assert selectors.execution_detail(execution_id="e")["execution"]["cost"] == pricing.Cost(Decimal("4.2"), pricedAttempts=2)
 
 
 def test_it_does_not_reprice_past_attempts_when_a_new_price_is_added(ingest):
@@ -62,7 +62,8 @@ def test_it_does_not_reprice_past_attempts_when_a_new_price_is_added(ingest):
     _attempt(ingest, "e", "a", 1, at=T0)
     before = _costs("e", "a")
     _price("acme-1", "20.00", "80.00", T0 + HOUR)
-    assert _costs("e", "a") == before == (pricing.Cost(Decimal("2.8")), {1: pricing.Cost(Decimal("2.8"))})
+    one = pricing.Cost(Decimal("2.8"), pricedAttempts=1)
+    assert _costs("e", "a") == before == (one, {1: one})
 
 
 def test_it_takes_a_price_from_the_moment_it_is_effective(ingest):
@@ -71,7 +72,7 @@ def test_it_takes_a_price_from_the_moment_it_is_effective(ingest):
     _attempt(ingest, "e", "early", 1, at=T0 - 1)
     _attempt(ingest, "e", "on-time", 1, at=T0)
     assert _costs("e", "early")[0] == pricing.Cost(None, 1, ("acme-1",))  # no price in force yet
-    assert _costs("e", "on-time")[0] == pricing.Cost(Decimal("1"))
+    assert _costs("e", "on-time")[0] == pricing.Cost(Decimal("1"), pricedAttempts=1)
 
 
 def test_it_applies_a_deleted_rows_correction_to_the_attempts_of_its_period(ingest):
@@ -79,9 +80,9 @@ def test_it_applies_a_deleted_rows_correction_to_the_attempts_of_its_period(inge
     wrong = _price("acme-1", "200.00", "800.00", T0 - HOUR)
     ingest.start("e", "p", 1, T0 - HOUR)
     _attempt(ingest, "e", "a", 1, at=T0)
-    assert _costs("e", "a")[0] == pricing.Cost(Decimal("280"))
+    assert _costs("e", "a")[0] == pricing.Cost(Decimal("280"), pricedAttempts=1)
     wrong.delete()
-    assert _costs("e", "a")[0] == pricing.Cost(Decimal("2.8"))
+    assert _costs("e", "a")[0] == pricing.Cost(Decimal("2.8"), pricedAttempts=1)
 
 
 # ---------------------------------------------------------------- unpriced and mixed
@@ -107,7 +108,7 @@ def test_it_totals_a_mix_of_priced_and_unpriced_attempts(ingest):
     for n, model in enumerate(["acme-1", "acme-1", "mystery", "mystery", None]):
         _attempt(ingest, "e", f"t{n}", 1, at=T0 + n + 1, model=model)
     cost = selectors.execution_detail(execution_id="e")["execution"]["cost"]
-    assert cost == pricing.Cost(Decimal("2"), 3, ("mystery",))
+    assert cost == pricing.Cost(Decimal("2"), 3, ("mystery",), pricedAttempts=2)
     assert cost.describe() == "$2.00 + 3 unpriced attempts"
     assert selectors.execution_get(execution_id="e")["cost"] == cost
 
@@ -153,7 +154,7 @@ def test_it_prices_by_the_results_model_else_the_tasks_else_the_plans(ingest):
     costs = {t["taskId"]: t["cost"].amount for t in detail["tasks"]}
     # The plan's definition (names matched ignoring case and spaces), the posted one, the result's.
     assert costs == {"a": Decimal(5), "b": Decimal(1), "c": Decimal(10)}
-    assert detail["execution"]["cost"] == pricing.Cost(Decimal(16))
+    assert detail["execution"]["cost"] == pricing.Cost(Decimal(16), pricedAttempts=3)
     priced_as = {t: selectors.task_detail(execution_id="e", task_id=t)["attempts"][0]["pricedModel"] for t in "abc"}
     assert priced_as == {"a": "Plan-Model ", "b": "small", "c": "BIG"}
 
@@ -198,9 +199,9 @@ def test_it_prices_a_plans_runs_and_each_listed_run(ingest):
         _attempt(ingest, eid, "a", 1, at=T0 + n * HOUR + 1, tokens=(1_000_000, 0))
         _attempt(ingest, eid, "b", 1, at=T0 + n * HOUR + 2, model="mystery", tokens=(1_000_000, 0))
     detail = selectors.plan_detail(plan_id="p")
-    assert detail["cost"] == pricing.Cost(Decimal(2), 2, ("mystery",))
+    assert detail["cost"] == pricing.Cost(Decimal(2), 2, ("mystery",), pricedAttempts=2)
     assert {e["executionId"]: e["cost"] for e in detail["executions"]} == {
-        "r1": pricing.Cost(Decimal(1), 1, ("mystery",)), "r2": pricing.Cost(Decimal(1), 1, ("mystery",))}
+        "r1": pricing.Cost(Decimal(1), 1, ("mystery",), 1), "r2": pricing.Cost(Decimal(1), 1, ("mystery",), 1)}
 
 
 def test_it_reports_the_rework_in_currency(ingest):
@@ -211,9 +212,9 @@ def test_it_reports_the_rework_in_currency(ingest):
     ingest.start("e2", "p2", 1, T0 + 3)
     _attempt(ingest, "e2", "b", 1, at=T0 + 4, status="failure", model="mystery")
     report = selectors.failure_report(started_from=T0 - HOUR, started_to=T0 + HOUR, plan_id=None)
-    assert report["totals"]["reworkCost"] == pricing.Cost(Decimal(2), 1, ("mystery",))
+    assert report["totals"]["reworkCost"] == pricing.Cost(Decimal(2), 1, ("mystery",), pricedAttempts=1)
     assert {p["planId"]: p["reworkCost"] for p in report["by_plan"]} == {
-        "p1": pricing.Cost(Decimal(2)), "p2": pricing.Cost(None, 1, ("mystery",))}
+        "p1": pricing.Cost(Decimal(2), pricedAttempts=1), "p2": pricing.Cost(None, 1, ("mystery",))}
     assert sum((b["reworkCost"] for b in report["trend"]), pricing.NO_COST) == report["totals"]["reworkCost"]
 
 
@@ -248,7 +249,9 @@ def test_it_formats_money_to_the_cent_and_small_amounts_to_four_places(amount, s
 
 
 def test_it_adds_costs_keeping_what_is_unpriced():
-    total = pricing.Cost(Decimal("1.5"), 1, ("x",)) + pricing.Cost(None, 2, ("y",)) + pricing.NO_COST
-    assert total == pricing.Cost(Decimal("1.5"), 3, ("x", "y"))
+    total = pricing.Cost(Decimal("1.5"), 1, ("x",), 2) + pricing.Cost(None, 2, ("y",)) + pricing.NO_COST
+    assert total == pricing.Cost(Decimal("1.5"), 3, ("x", "y"), 2)
     assert total.describe() == "$1.50 + 3 unpriced attempts"
     assert (pricing.Cost(None, 2) + pricing.Cost(None, 1)).describe() == "unpriced (3 attempts)"
+    # Nothing spent added to what is only unpriced stays unpriced, not "$0.00 + ...".
+    assert (pricing.NO_COST + pricing.Cost(None, 1)).describe() == "unpriced"
