@@ -4,8 +4,10 @@ the real SQL table."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,6 +17,7 @@ from executions.models import ModelPrice
 from tests.support.pages import T0, result
 
 HOUR = 3_600_000
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "pricing.md"
 
 
 def _at(ms: int) -> datetime:
@@ -222,11 +225,12 @@ def test_it_reports_the_rework_in_currency(ingest):
 
 
 @pytest.mark.django_db
-def test_it_ships_a_default_price_table():
+def test_it_ships_the_default_price_table_docs_pricing_lists():
     shipped = {p.model: (p.input_per_million, p.output_per_million) for p in ModelPrice.objects.all()}
     assert shipped["gpt-4.1"] == (Decimal("2"), Decimal("8"))
     assert shipped["claude-sonnet-4-5"] == (Decimal("3"), Decimal("15"))
-    assert all(i >= 0 and o >= i for i, o in shipped.values())
+    documented = re.findall(r"^\| ([\w.-]+) \| ([\d.]+) \| ([\d.]+) \|$", DOCS.read_text(), flags=re.M)
+    assert {m: (Decimal(i), Decimal(o)) for m, i, o in documented} == shipped
 
 
 @pytest.mark.django_db
