@@ -98,7 +98,8 @@ class TaskDefinition(_Payload):
     id: Identifier
     title: ShortText | None = None
     agentRoleDescription: str | None = None
-    recommendedModel: ModelName | None = None
+    # Plans may hold "" (no recommendation): kept as sent, priced as no model.
+    recommendedModel: ShortText | None = None
     prompt: str | None = None
     dependencies: list[Identifier] = Field(default_factory=list, max_length=1_000)
     estimatedDuration: ShortText | Count | None = None

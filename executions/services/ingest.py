@@ -175,7 +175,7 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
                 "title": task.title if task else None,
                 "parallelGroup": task.parallelGroup if task else None,
                 "qcRole": task.qcRole if task else None,
-                "recommendedModel": task.recommendedModel if task else None,
+                "recommendedModel": (task.recommendedModel or None) if task else None,
                 "props": props,
                 "contentKeys": content_keys,
             }
