@@ -61,13 +61,18 @@ def test_it_shows_the_executions_cost_and_each_tasks_with_what_is_unpriced(signe
 
 
 def test_it_sends_the_cost_with_a_changed_row_on_the_live_poll(signed_in, costed, ingest):
+    # Task d's model is the plan's recommendation: the poll's rows resolve it as the page does.
+    plan = {"title": "Priced", "tasks": [{"id": "a"}, {"id": "d", "recommendedModel": "acme-1"}]}
+    assert ingest.plan("p", plan).status_code == 200
     ingest.start("live", "p", 2, T0)
-    version = signed_in.get("/executions/live/poll?version=0", HTTP_HX_REQUEST="true")
-    assert version.status_code == 200
     body = result(timestamp=T0 + 5, tokens={"input": 2_000_000, "output": 0}, model="acme-1")
     assert ingest.task("live", "a", body).status_code == 201
     html = _text(signed_in.get("/executions/live/poll?version=1", HTTP_HX_REQUEST="true"))
-    assert ("2", "0", "$2.00") in _costs(html)
+    assert _costs(html) == [("2", "0", "$2.00"), ("2", "0", "$2.00")]  # the header, then row a (version 2)
+    body = result(timestamp=T0 + 6, tokens={"input": 3_000_000, "output": 0})
+    assert ingest.task("live", "d", body).status_code == 201
+    html = _text(signed_in.get("/executions/live/poll?version=2", HTTP_HX_REQUEST="true"))
+    assert _costs(html) == [("5", "0", "$5.00"), ("3", "0", "$3.00")]  # the header, then row d alone
 
 
 def test_it_shows_each_attempts_cost_on_the_task_page(signed_in, costed):

@@ -14,9 +14,9 @@ OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 WITH e, @project(e, execution) AS execution, p.title AS planTitle, p.tasks AS planTasks
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion, .status, .qcPassed, .attemptCount,
+  WITH e, t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion, .status, .qcPassed, .attemptCount,
                   .parallelGroup, taskTitle: left(t.taskTitle, 200)} AS place
-  WITH t, place, place.changedVersion IS NULL OR place.changedVersion > $since AS changed
+  WITH e, t, place, place.changedVersion IS NULL OR place.changedVersion > $since AS changed
   ORDER BY place.timestamp, place.taskId
   // The cost only of the rows sent.
   CALL (e, t, changed) {

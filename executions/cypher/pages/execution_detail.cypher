@@ -12,9 +12,10 @@ CALL (e) {
 //@include pages/_task_cost
   }
   WITH t, cost, @project(t, task_row) AS m ORDER BY t.timestamp, t.taskId
-  RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error), cost: cost}) AS tasks
+  RETURN collect(m {.*, error: left(t.error, $errorChars), errorChars: size(t.error), cost: cost}) AS tasks,
+         collect(cost) AS costs
 }
-CALL (e) {
-//@include pages/_execution_cost
+CALL (costs) {
+//@include pages/_sum_costs
 }
 RETURN execution {.*, cost: cost}, planTitle, tasks, planTasks

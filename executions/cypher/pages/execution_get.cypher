@@ -6,9 +6,9 @@ CALL (e, t) {
 //@include pages/_task_cost
 }
 WITH e, t, cost, @project(t, task_execution) AS m ORDER BY t.timestamp, t.taskId
-WITH e, collect(m {.*, cost: cost}) AS tasks
-CALL (e) {
-//@include pages/_execution_cost
+WITH e, collect(m {.*, cost: cost}) AS tasks, collect(cost) AS costs
+CALL (costs) {
+//@include pages/_sum_costs
 }
 WITH e, tasks, cost, @project(e, execution) AS execution
 RETURN execution {.*, cost: cost} AS execution, tasks,
