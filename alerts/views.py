@@ -10,9 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from executions.errors import InvalidInput, NotFound
+from executions.errors import ConflictError, NotFound
 from executions.views import _page_number, _render
 
 from . import selectors, services
@@ -48,8 +48,10 @@ def _channel_or_404(channel_id: int):
     return channel
 
 
-def _channel_page(request: HttpRequest, channel, *, form: RuleForm, status: int = 200) -> HttpResponse:
-    context = {"channel": channel, "rules": selectors.rules_list(channel_id=channel.pk), "form": form}
+def _channel_page(request: HttpRequest, channel, *, form: RuleForm, status: int = 200,
+                  refused: str = "") -> HttpResponse:
+    context = {"channel": channel, "rules": selectors.rules_list(channel_id=channel.pk), "form": form,
+               "secret_fingerprint": services.secret_fingerprint(channel.secret), "refused": refused}
     return render(request, "alerts/channel.html", context, status=status)
 
 
@@ -116,11 +118,30 @@ def channel_enable(request: HttpRequest, channel_id: int) -> HttpResponse:
 @require_POST
 def channel_rotate(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = _channel_or_404(channel_id)
+    # The fingerprint of the secret the page showed as current: rotating someone else's brand-new
+    # secret away, unseen, would break the receiver they are just setting up.
+    expected = request.POST.get("current", "")
+    if not expected:
+        return _channel_page(request, channel, form=RuleForm(), status=400,
+                             refused="current: missing; rotate from the channel's page")
     try:
-        secret = services.channel_secret_rotate(name=channel.name)
-    except InvalidInput as error:  # rotated by someone else meanwhile: theirs is the one shown
-        return HttpResponse(f"{error.detail}\n", status=409, content_type="text/plain; charset=utf-8")
+        secret = services.channel_secret_rotate(name=channel.name, expected=expected)
+    except ConflictError as error:
+        return _channel_page(request, _channel_or_404(channel_id), form=RuleForm(), status=409,
+                             refused=f"Not rotated: {error.detail}.")
     return _secret_page(request, channel, secret, created=False)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """GET: what deleting the channel removes, and the button; POST: delete it."""
+    channel = _channel_or_404(channel_id)
+    if request.method == "POST":
+        services.channel_delete(channel_id=channel.pk)
+        return redirect("alerts:index")
+    return render(request, "alerts/delete.html", {"channel": channel,
+                                                  "rules": selectors.rules_list(channel_id=channel.pk)})
 
 
 @staff_required

@@ -204,10 +204,12 @@ def pin(pid: int, cpus: set[int]) -> int:
 
 
 class CpuMeter:
-    """CPU seconds used by the app (gunicorn master + workers), Neo4j's JVM and this process."""
+    """CPU seconds used by the app (gunicorn master + workers), Neo4j's JVM, the alert worker (when
+    `--alert-rules` runs one) and this process."""
 
     def __init__(self, app_pid: int | None, neo4j_pid: int | None):
         self.app_pid, self.neo4j_pid = app_pid, neo4j_pid
+        self.worker_pid: int | None = None
 
     def sample(self) -> dict[str, float]:
         app = 0.0
@@ -215,7 +217,8 @@ class CpuMeter:
             app = sum(_proc_cpu(p) for p in [self.app_pid, *_children(self.app_pid)])
         neo = _proc_cpu(self.neo4j_pid) if self.neo4j_pid else 0.0
         jit = jit_cpu(self.neo4j_pid) if self.neo4j_pid else 0.0
-        return {"app": app, "neo4j": neo, "jit": jit, "client": time.process_time()}
+        worker = _proc_cpu(self.worker_pid) if self.worker_pid else 0.0
+        return {"app": app, "neo4j": neo, "jit": jit, "worker": worker, "client": time.process_time()}
 
     def settle(self, idle_cores: float = 0.1, max_seconds: float = 30) -> float:
         """Wait until the app and Neo4j are idle (background work such as garbage collection or a
@@ -504,9 +507,9 @@ class _AlertReceiver(BaseHTTPRequestHandler):
         pass
 
 
-def start_alerting(env: dict[str, str], *, rules: int, cleanup: contextlib.ExitStack) -> None:
+def start_alerting(env: dict[str, str], *, rules: int, cleanup: contextlib.ExitStack) -> int:
     """`rules` alert rules on webhook channels to a loopback receiver, and the delivery worker, as
-    `make run` runs it beside gunicorn."""
+    `make run` runs it beside gunicorn. Answers the worker's pid."""
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _AlertReceiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     cleanup.callback(receiver.shutdown)
@@ -520,6 +523,7 @@ def start_alerting(env: dict[str, str], *, rules: int, cleanup: contextlib.ExitS
     cleanup.callback(harness.terminate_group, worker)
     harness.log(f"{rules} alert rules on {-(-rules // len(ALERT_RULE_OPTIONS))} webhook channels; "
                 f"deliver_alerts running (pid {worker.pid})")
+    return worker.pid
 
 
 def markdown(results: dict[str, PhaseResult], args, started: str, load_before: tuple, warm: WarmUp) -> str:
@@ -544,7 +548,8 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
         f"Each phase ran {args.rounds} times (the order reversed every other round, each phase started on an idle "
         f"machine): the median round is shown, every round's rate in brackets. {warm_text(warm, args)}",
         "",
-        "| phase | what | clients | results/request | results/s (median) | rounds | p50 ms | p95 ms | CPU s per 1000 results: app / Neo4j (its JIT) / client | counters |",
+        "| phase | what | clients | results/request | results/s (median) | rounds | p50 ms | p95 ms | CPU s per 1000 "
+        f"results: app / Neo4j (its JIT){' / alert worker' if args.alert_rules else ''} / client | counters |",
         "|---|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for key in "abcdpq":
@@ -553,7 +558,9 @@ def markdown(results: dict[str, PhaseResult], args, started: str, load_before: t
         p = r[key]
         n = max(p.results, 1) / 1000
         cpu = (f"{p.cpu.get('app', 0) / n:.2f} / {p.cpu.get('neo4j', 0) / n:.2f} "
-               f"({p.cpu.get('jit', 0) / n:.2f}) / {p.cpu.get('client', 0) / n:.2f}")
+               f"({p.cpu.get('jit', 0) / n:.2f}) / "
+               + (f"{p.cpu.get('worker', 0) / n:.2f} / " if args.alert_rules else "")
+               + f"{p.cpu.get('client', 0) / n:.2f}")
         p50, p95 = p.pct(0.5), p.pct(0.95)
         ok = "exact" if not p.problems else f"**{len(p.problems)} mismatches**"
         lines.append(
@@ -673,7 +680,7 @@ def main(argv=None) -> int:
                     harness.log(f"nginx on {proxy.url} in front of gunicorn on {app.url}")
 
                 if args.alert_rules:
-                    start_alerting(app.env, rules=args.alert_rules, cleanup=cleanup)
+                    meter.worker_pid = start_alerting(app.env, rules=args.alert_rules, cleanup=cleanup)
                 specs = {
                     "a": ("HTTP, one result per request" + (", group commit" if args.group_commit_max > 1 else ""),
                           args.clients, 1,

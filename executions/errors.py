@@ -25,7 +25,8 @@ class InvalidInput(ServiceError):
 
 
 class ConflictError(ServiceError):
-    """The event was already recorded with different content."""
+    """What is stored disagrees with the request: an event recorded with different content, a name
+    taken, a secret rotated by someone else meanwhile."""
 
     code = "conflict"
 

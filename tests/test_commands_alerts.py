@@ -158,3 +158,44 @@ def test_it_delivers_each_event_once_with_two_worker_processes_on_one_database(i
         assert all(" stopped (" in s for s in summaries), summaries
         delivered = [int(s.split(" delivered")[0].rsplit(" ", 1)[-1]) for s in summaries]
         assert sum(delivered) == events
+
+
+def _passes(summary: str) -> int:
+    return int(summary.split(" stopped (")[1].split(" passes")[0])
+
+
+@pytest.mark.slow
+def test_it_detects_once_per_poll_interval_while_alerts_keep_firing(ingest, neo4j_url, tmp_path):
+    # A pass that found alerts used to start the next one at once: under steady failures the worker
+    # then read Neo4j back to back, competing with ingest. Each post below makes a new alert.
+    env = production_env(neo4j_url, database_url=f"sqlite:///{tmp_path / 'alerts.sqlite3'}")
+    env.update(ALERT_POLL_SECONDS="1")
+    _manage(env, "migrate", "--noinput")
+    with receiver() as hook:
+        _manage(env, "add_webhook", "ops", hook.url, "--on", "execution_failed")
+        # The first writes have Neo4j plan the ingest statements, slow on a cold server: not in the burst.
+        assert ingest.task("burst-first", "t0", result("failure")).status_code == 201
+        assert ingest.finish("burst-first", 1_764_000_000_000).status_code == 201
+        posted = 1
+        log = tmp_path / "worker.log"
+        worker = subprocess.Popen([sys.executable, "manage.py", "deliver_alerts"], cwd=REPO, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        try:
+            wait_until(lambda: "started" in log.read_text(), timeout=60, what=lambda: log.read_text())
+            began = time.monotonic()
+            # A new alert every fifth of a second or so, for long enough to span several passes.
+            while time.monotonic() - began < 6 or posted < 10:
+                assert ingest.task(f"burst-{posted:04}", "t0", result("failure")).status_code == 201
+                assert ingest.finish(f"burst-{posted:04}", 1_764_000_000_000).status_code == 201
+                posted += 1
+                time.sleep(0.2)
+            wait_until(lambda: len(hook.requests) >= posted, timeout=60,
+                       what=lambda: f"{len(hook.requests)} of {posted} received; {log.read_text()}")
+            running = time.monotonic() - began
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(30)
+    assert code == 0, log.read_text()
+    assert len(set(hook.event_ids())) == posted
+    # One pass a second, and one at the start; a little slack for a pass that began late.
+    assert _passes(log.read_text().strip().splitlines()[-1]) <= running + 3, log.read_text()

@@ -536,3 +536,16 @@ def test_it_deletes_a_rule_with_its_alerts_and_answers_its_channel(db, hook):
     with pytest.raises(NotFound):
         services.rule_delete(rule_id=hidden.pk)
     assert Delivery.objects.filter(channel=channel).count() == 1
+
+
+def test_it_reports_a_backlog_when_a_pass_stops_at_its_limit_and_reads_on_from_there(ingest, hook, frozen_clock):
+    add_webhook("ops", hook.url, "--on", "execution_failed")
+    for eid in ("exec-1", "exec-2", "exec-3"):
+        failing_run(ingest, eid)
+        frozen_clock.advance(seconds=1)  # one lastEventAt each: the cursor's order is theirs
+    first = services.detect(worker="w", limit=2)
+    assert (first.executions_read, first.backlog, first.created) == (2, True, 2)
+    second = services.detect(worker="w", limit=2)
+    assert (second.backlog, second.created) == (False, 1)
+    work()
+    assert sorted(b["execution"]["executionId"] for b in bodies(hook)) == ["exec-1", "exec-2", "exec-3"]

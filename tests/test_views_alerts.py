@@ -54,7 +54,8 @@ def pages(ch: AlertChannel, rule: AlertRule | None = None) -> list[tuple[str, st
     urls = [("get", "/alerts/"), ("post", "/alerts/channels"), ("get", f"/alerts/channels/{ch.pk}"),
             ("post", f"/alerts/channels/{ch.pk}/rules"), ("post", f"/alerts/channels/{ch.pk}/enable"),
             ("post", f"/alerts/channels/{ch.pk}/rotate"), ("post", f"/alerts/channels/{ch.pk}/test"),
-            ("get", f"/alerts/channels/{ch.pk}/deliveries")]
+            ("get", f"/alerts/channels/{ch.pk}/deliveries"), ("get", f"/alerts/channels/{ch.pk}/delete"),
+            ("post", f"/alerts/channels/{ch.pk}/delete")]
     if rule:
         urls.append(("post", f"/alerts/rules/{rule.pk}/delete"))
     return urls
@@ -104,6 +105,7 @@ def test_it_refuses_posts_without_a_csrf_token(db, hook):
         (f"/alerts/channels/{ch.pk}/rotate", {}),
         (f"/alerts/channels/{ch.pk}/test", {}),
         (f"/alerts/channels/{ch.pk}/enable", {}),
+        (f"/alerts/channels/{ch.pk}/delete", {}),
     ]
     for url, body in refused:
         assert browser.post(url, body).status_code == 403, url
@@ -147,10 +149,16 @@ def test_it_creates_a_channel_and_shows_its_secret_once(staff, hook):
     assert "A secret is set" in text(later[0])
 
 
+def shown_fingerprint(staff, ch: AlertChannel) -> str:
+    """What the channel's page posts to rotate: the fingerprint of the secret in force as it was shown."""
+    page = text(staff.get(f"/alerts/channels/{ch.pk}"))
+    return re.search(r'name="current" value="([0-9a-f]+)"', page).group(1)
+
+
 def test_it_rotates_the_secret_and_shows_the_new_one_once_while_the_old_one_still_signs(staff, hook):
     ch = channel(hook)
     old = ch.secret
-    response = staff.post(f"/alerts/channels/{ch.pk}/rotate")
+    response = staff.post(f"/alerts/channels/{ch.pk}/rotate", {"current": shown_fingerprint(staff, ch)})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     ch.refresh_from_db()
     assert ch.secret != old and ch.previous_secret == old
@@ -373,3 +381,51 @@ def test_it_reads_each_page_with_a_fixed_number_of_queries_and_no_cypher(staff, 
             assert staff.get(url).status_code == 200
         assert before == expected
     assert cypher_calls == []
+
+
+def test_it_refuses_to_rotate_from_a_page_shown_before_someone_else_rotated(staff, hook):
+    ch = channel(hook)
+    stale = shown_fingerprint(staff, ch)
+    theirs = services.channel_secret_rotate(name="ops")  # a colleague, meanwhile (or the command)
+    refused = staff.post(f"/alerts/channels/{ch.pk}/rotate", {"current": stale})
+    assert refused.status_code == 409
+    assert re.search(r'<p class="alert alert-error" role="alert" id="refused">Not rotated: the secret was rotated '
+                     r'by someone else meanwhile', text(refused))
+    ch.refresh_from_db()
+    assert ch.secret == theirs and theirs not in text(refused)
+    # The page now shows the secret in force, and from it the rotation goes through.
+    assert staff.post(f"/alerts/channels/{ch.pk}/rotate", {"current": shown_fingerprint(staff, ch)}).status_code == 200
+    missing = staff.post(f"/alerts/channels/{ch.pk}/rotate", {})
+    assert missing.status_code == 400 and "current: missing" in text(missing)
+
+
+def test_it_deletes_a_channel_with_its_rules_alerts_and_log_after_saying_what_goes(staff, hook, ingest):
+    from alerts.models import AlertEvent, DeliveryAttempt
+    from tests.support.pages import result
+
+    ch = channel(hook)
+    kept = channel(hook, name="kept")
+    services.rule_create(channel_id=ch.pk, spec=services.RuleSpec(kind="execution_failed"), plan_id="etl")
+    services.rule_create(channel_id=kept.pk, spec=services.RuleSpec(kind="execution_failed"))
+    assert ingest.start("exec-1", "etl", 1, 1_764_000_000_000).status_code == 201
+    assert ingest.task("exec-1", "t0", result("failure")).status_code == 201
+    assert ingest.finish("exec-1", 1_764_000_600_000).status_code == 201
+    work()
+    assert Delivery.objects.filter(channel=ch, state="delivered").count() == 1
+    assert f'/alerts/channels/{ch.pk}/delete"' in text(staff.get(f"/alerts/channels/{ch.pk}"))
+    confirm = staff.get(f"/alerts/channels/{ch.pk}/delete")
+    assert confirm.status_code == 200
+    listed = re.search(r'<ul id="deleted">(.*?)</ul>', text(confirm), re.S).group(1)
+    assert "1 rule: execution_failed on etl;" in listed and "0 queued alerts" in listed
+    assert "1 sent or given-up alert." in listed
+    assert AlertChannel.objects.filter(pk=ch.pk).exists()  # asking is not deleting
+    deleted = staff.post(f"/alerts/channels/{ch.pk}/delete")
+    assert (deleted.status_code, deleted["Location"]) == (302, "/alerts/")
+    assert list(AlertChannel.objects.values_list("name", flat=True)) == ["kept"]
+    assert not AlertRule.objects.filter(channel_id=ch.pk).exists()
+    assert not Delivery.objects.filter(channel_id=ch.pk).exists()
+    assert list(AlertEvent.objects.values_list("rule__channel__name", flat=True)) == ["kept"]
+    assert DeliveryAttempt.objects.filter(delivery__channel=kept).count() == 1
+    assert "ops" not in text(staff.get("/alerts/"))
+    assert staff.get(f"/alerts/channels/{ch.pk}/delete").status_code == 404
+    assert staff.post(f"/alerts/channels/{ch.pk}/delete").status_code == 404

@@ -8,6 +8,7 @@
 from .channels import (
     RuleSpec,
     channel_create,
+    channel_delete,
     channel_enable,
     channel_remove,
     channel_secret_rotate,
@@ -15,6 +16,7 @@ from .channels import (
     rule_create,
     rule_delete,
     rule_spec_validate,
+    secret_fingerprint,
 )
 from .delivery import DeliverReport, SendResult, backoff_seconds, claim, deliver_due, record, release, send
 from .detection import DetectionMemo, DetectReport, detect, subject_key
@@ -27,6 +29,7 @@ __all__ = [
     "SendResult",
     "backoff_seconds",
     "channel_create",
+    "channel_delete",
     "channel_enable",
     "channel_remove",
     "channel_secret_rotate",
@@ -39,6 +42,7 @@ __all__ = [
     "rule_create",
     "rule_delete",
     "rule_spec_validate",
+    "secret_fingerprint",
     "send",
     "subject_key",
 ]

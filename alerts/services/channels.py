@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import secrets as _secrets
 import uuid
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
 
-from executions.errors import InvalidInput, NotFound
+from executions.errors import ConflictError, InvalidInput, NotFound
 
 from ..models import (
     CHANNEL_KINDS,
@@ -140,12 +141,33 @@ def channel_remove(*, name: str) -> None:
     _channel(name).delete()
 
 
-def channel_secret_rotate(*, name: str, grace_hours: float = 24) -> str:
+def channel_delete(*, channel_id: int) -> str:
+    """`channel_remove` by id (the pages'); answers the name it had."""
+    channel = _channel_by_id(channel_id)
+    channel.delete()
+    return channel.name
+
+
+def secret_fingerprint(secret: str) -> str:
+    """Names a secret without telling it: what a page that offers to rotate it carries, so that a
+    rotation asked from a page shown before someone else rotated is refused rather than replacing
+    the secret they were just given."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def channel_secret_rotate(*, name: str, grace_hours: float = 24, expected: str | None = None) -> str:
     """A new secret signs from now on; the current one keeps signing beside it for `grace_hours`
-    (0: at once no more), so receivers can switch without losing a delivery."""
+    (0: at once no more), so receivers can switch without losing a delivery. `expected`: the
+    `secret_fingerprint` of the secret the caller means to replace (None: whichever is current)."""
     if not math.isfinite(grace_hours) or not 0 <= grace_hours <= 24 * 31:
         raise _invalid("grace_hours", "the grace period must be 0 to 744 hours")
     channel = _channel(name)
+    rotated_meanwhile = ConflictError(
+        "the secret was rotated by someone else meanwhile, and the new one was shown to them: it is in force; "
+        "rotate again only if you need yet another",
+        errors=[{"field": "current", "message": "rotated meanwhile"}])
+    if expected is not None and expected != secret_fingerprint(channel.secret):
+        raise rotated_meanwhile
     new = secret_generate()
     expires = now() + timedelta(hours=grace_hours) if grace_hours > 0 else None
     # Conditional on the secret read: two rotations at once cannot both keep "their" previous one.
@@ -153,8 +175,7 @@ def channel_secret_rotate(*, name: str, grace_hours: float = 24) -> str:
         secret=new, previous_secret=channel.secret if expires else "", previous_secret_expires_at=expires
     )
     if updated != 1:
-        raise InvalidInput("the secret was rotated meanwhile by someone else: try again",
-                           errors=[{"field": "name", "message": "rotated concurrently"}])
+        raise rotated_meanwhile
     return new
 
 

@@ -53,6 +53,7 @@ class DetectReport:
     executions_read: int = 0
     executions_evaluated: int = 0  # of those read, the ones not already evaluated at the same lastEventAt
     stale_read: int = 0
+    backlog: bool = False  # a query stopped at its limit: the next pass goes on at once, not after a pause
     created: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
 
@@ -275,6 +276,7 @@ def detect(*, worker: str, memo: DetectionMemo | None = None, limit: int = PASS_
                 next_stale = (max(stale_since, cutoff), "")
 
         report.executions_read, report.stale_read = len(changed), len(stale_rows)
+        report.backlog = len(changed) == limit or len(stale_rows) == limit
         fresh = [e for e in changed if memo.seen.get(e["executionId"]) != e["lastEventAt"]]
         report.executions_evaluated = len(fresh)
         changed_plans = {e["planId"] for e in fresh if e["planId"] is not None}

@@ -36,26 +36,30 @@ class Command(BaseCommand):
         self.stderr.write(f"deliver_alerts {worker}: started")
         memo = services.DetectionMemo()  # what this worker evaluated: the overlap is not evaluated again
         totals = {"passes": 0, "alerts": 0, "delivered": 0, "retried": 0, "failed": 0}
+        # A round every ALERT_POLL_SECONDS, however much it found: rounds back to back while alerts
+        # keep firing would make detection's reads compete with ingest for Neo4j. Only a backlog (a
+        # pass that stopped at its limit) is read on at once.
         while not stop.is_set():
             close_old_connections()  # a long-lived process: drop connections the database closed
             try:
-                busy = self._round(worker, memo, batch, stop, totals)
+                backlog = self._round(worker, memo, batch, stop, totals)
             except Exception:  # a database hiccup must not end the worker (`make run` would stop with it)
                 if once:
                     raise
                 # What it held stays claimed until its lease runs out, then is sent again.
                 log.exception("alert worker: this round failed; trying again in %s s", settings.ALERT_POLL_SECONDS)
-                busy = False
+                backlog = False
             if once:
                 break
-            if not busy:
+            if not backlog:
                 stop.wait(settings.ALERT_POLL_SECONDS)
         summary = ", ".join(f"{v} {k}" for k, v in totals.items())
         self.stderr.write(f"deliver_alerts {worker}: stopped ({summary})")
 
     def _round(self, worker: str, memo: services.DetectionMemo, batch: int, stop: threading.Event,
                totals: dict[str, int]) -> bool:
-        """One detection pass, then what is due, batch after batch. Answers whether it did anything."""
+        """One detection pass, then what is due, batch after batch. Answers whether detection has a
+        backlog left to read."""
         try:
             found = services.detect(worker=worker, memo=memo)
         except DatabaseUnavailable as exc:  # deliveries already detected go out all the same
@@ -65,16 +69,14 @@ class Command(BaseCommand):
         totals["alerts"] += found.created
         if found.created:
             self.stderr.write(f"detected {found.created} alert(s): {found.kinds}")
-        sent_any = False
         while not stop.is_set():
             done = services.deliver_due(worker=worker, limit=batch, stopping=stop.is_set)
             totals["delivered"] += done.delivered
             totals["retried"] += done.retried
             totals["failed"] += done.failed
             if done.claimed:
-                sent_any = True
                 self.stderr.write(f"sent {done.claimed}: {done.delivered} delivered, {done.retried} to retry, "
                                   f"{done.failed} failed")
             if done.claimed < batch:
                 break
-        return sent_any or found.created > 0
+        return found.backlog
