@@ -4,6 +4,7 @@ the real SQL table."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 
-from executions import pricing, selectors
+from executions import pricing, selectors, services
 from executions.models import ModelPrice
+from tests.support.graph import cypher
 from tests.support.pages import T0, result
 
 HOUR = 3_600_000
@@ -173,6 +176,24 @@ def test_it_follows_a_plan_whose_recommended_model_changes(ingest):
     assert selectors.execution_detail(execution_id="e")["execution"]["cost"].amount == Decimal(3)
     assert ingest.plan("p", {"tasks": [{"id": "a"}, {"id": "b"}]}).status_code == 200
     assert selectors.execution_detail(execution_id="e")["execution"]["cost"] == pricing.Cost(None, 1, ())
+
+
+def test_it_gives_plans_put_by_an_older_version_their_task_models_on_rederive(ingest):
+    _price("m1", "1", "0", T0 - HOUR)
+    assert ingest.plan("p", {"tasks": [{"id": "a", "recommendedModel": "m1"}, {"id": "b"}]}).status_code == 200
+    ingest.start("e", "p", 1, T0)
+    _attempt(ingest, "e", "a", 1, at=T0 + 1, model=None, tokens=(1_000_000, 0))
+    # As an older version left it: no PlanTask nodes, nor the mark that the plan has them.
+    cypher("MATCH (d:PlanTask) DETACH DELETE d")
+    cypher("MATCH (p:Plan) REMOVE p.taskModelsKept")
+    assert selectors.execution_detail(execution_id="e")["execution"]["cost"] == pricing.Cost(None, 1, ())
+    assert services.executions_need_rederive()
+    out = io.StringIO()
+    call_command("rederive_graph", "--if-needed", stdout=out)
+    assert "plans: 1 given the recommended models of their tasks" in out.getvalue()
+    assert selectors.execution_detail(execution_id="e")["execution"]["cost"] == pricing.Cost(Decimal(1), 0, (), 1)
+    assert not services.executions_need_rederive()
+    assert services.plan_task_models_keep() == 0
 
 
 def test_it_keeps_a_replay_without_a_model_a_replay_and_refuses_a_different_model(ingest):

@@ -299,10 +299,16 @@ def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> Ev
     return _result("created", {}, eid)
 
 
+def plan_task_models(tasks: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What statements read of a plan's task definitions besides their JSON text: the models that
+    price its tasks ({taskId, model}, for the ingest/_keep_plan_task_models fragment)."""
+    return [{"taskId": t["id"], "model": t["recommendedModel"]}
+            for t in tasks if isinstance(t.get("id"), str) and isinstance(t.get("recommendedModel"), str)
+            and t["recommendedModel"]]
+
+
 def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult:
     tasks = [t.model_dump(mode="json", exclude_none=True) for t in ev.tasks]
-    # What statements read of the definitions besides the JSON text: the models that price tasks.
-    task_models = [{"taskId": t.id, "model": t.recommendedModel} for t in ev.tasks if t.recommendedModel]
     props = {
         "title": ev.title or ev.name or plan_id,
         "description": ev.description or ev.goal,
@@ -315,7 +321,8 @@ def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult
     props["contentHash"] = content_hash
     ((existed, same),) = graph.run(
         "ingest/upsert_plan",
-        {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now, "taskModels": task_models},
+        {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now,
+         "taskModels": plan_task_models(tasks)},
     )
     outcome: Outcome = "replayed" if same else "updated" if existed else "created"
     return _result(outcome, {"planId": plan_id, "title": props["title"], "taskCount": len(tasks)})
