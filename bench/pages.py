@@ -36,6 +36,13 @@ first views (the layout by dot, once per worker), its median and p95, and a poll
 
     .venv/bin/python bench/pages.py --graph --write docs/benchmarks.md
 
+`--compare` measures the compare page (two executions side by side) on a small fresh graph: a plan
+of 200 tasks and `--compare-runs` finished runs of it, the last two compared: the page, the page with
+one task's output diff, the diff alone (htmx), the read API's twin, and the execution page of the
+later run (which looks its previous run up):
+
+    .venv/bin/python bench/pages.py --compare --write docs/benchmarks.md
+
 `--renderers` times the markdown renderers alone (CPU time, no server): markdown-it-py (before, if
 installed) and the page's pipeline on pathological and normal markdown of `MARKDOWN_MAX_CHARS`.
 
@@ -708,6 +715,160 @@ def graph_main(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- --compare: two executions side by side
+
+COMPARE_SECTION = ("<!-- pages-compare:start -->", "<!-- pages-compare:end -->",
+                   "Compare two executions (bench/pages.py --compare)")
+
+
+def compare_run_events(eid: str, plan_id: str, tasks: list[dict], start: int, rng: random.Random) -> list[dict]:
+    """A finished run of every task of the plan: ~5 % failed (QC 20-50), ~5 % retried (attempt 1
+    failed QC), tokens and durations drawn afresh each run, outputs of a few hundred characters, so
+    that two runs differ in every way the compare page reports."""
+    events = [{"type": "execution_started", "executionId": eid, "planId": plan_id, "totalTasks": len(tasks),
+               "startTime": start}]
+    at_ms = start
+    for task in tasks:
+        failed, retried = rng.random() < 0.05, rng.random() < 0.05
+        for number in range(1, 3 if retried else 2):
+            fail = failed or number == 1 and retried
+            at_ms += rng.randint(1_000, 30_000)
+            result = {
+                "status": "failure" if fail else "success", "attemptNumber": number, "timestamp": at_ms,
+                "duration": rng.randint(1_000, 60_000), "tokens": {"input": rng.randint(200, 6000), "output": rng.randint(50, 2500)},
+                "output": f"{task['id']} attempt {number}\n" + "\n".join(
+                    " ".join(rng.choice(TITLE_WORDS) for _ in range(6)) for _ in range(rng.randint(3, 8))),
+                "qcVerification": {"passed": not fail, "score": rng.randint(20, 50) if fail else rng.randint(70, 100),
+                                   "feedback": "", "issues": [], "requiredFixes": []},
+            }
+            if fail:
+                result["error"] = ERRORS[rng.randrange(len(ERRORS))].format(n=number)
+            events.append({"type": "task_result", "executionId": eid, "taskId": task["id"], "result": result,
+                           "task": {"id": task["id"], "title": task["title"], "parallelGroup": task["parallelGroup"]}})
+    events.append({"type": "execution_finished", "executionId": eid, "endTime": at_ms + 1_000})
+    return events
+
+
+def compare_cpu(bolt_url: str, a: str, b: str, n: int) -> dict[str, float]:
+    """The compare page's Python cost, as CPU time of this process (Neo4j's own time is not in it):
+    the selector, then the view's rows and the template render."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mimir_dashboard.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from neomodel import db
+
+    from executions import selectors, views
+
+    db.set_connection(url=bolt_url)
+    request = RequestFactory().get(f"/executions/compare?a={a}&b={b}")
+    request.user = AnonymousUser()
+    reading, page = [], []
+    for _ in range(n + 1):
+        t0 = time.process_time()
+        data = selectors.execution_compare(a_id=a, b_id=b)
+        t1 = time.process_time()
+        context = {**data, "a_id": a, "b_id": b, "task_id": None, "diff": None, **views._compare_rows(data)}
+        render_to_string("executions/compare.html", context, request=request)
+        reading.append((t1 - t0) * 1000)
+        page.append((time.process_time() - t1) * 1000)
+    db.close_connection()
+    return {"selector": statistics.median(reading[1:]), "page": statistics.median(page[1:])}
+
+
+def compare_main(args) -> int:
+    import requests
+
+    started = time.strftime("%Y-%m-%d %H:%M")
+    load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+    rng = random.Random(args.seed)
+    n, runs = BIG_TASKS, args.compare_runs
+    tasks = graph_plan(n, rng)
+    rows = []
+    with harness.neo4j_server("pages-compare", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
+        with harness.app_server("pages-compare", neo.bolt_url, port=args.app_port, workers=args.workers,
+                                threads=args.threads, timeout=120) as app:
+            writer = requests.Session()
+            writer.headers.update({"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"})
+            r = writer.put(f"{app.url}/api/v1/plans/compare-plan", data=json.dumps({"title": "Compare", "tasks": tasks}),
+                           timeout=120)
+            if r.status_code != 200:
+                raise SystemExit(f"plan: HTTP {r.status_code} {r.text[:300]}")
+            t0 = clock.now_ms() - runs * 3_600_000
+            harness.log(f"seeding {runs} finished runs of a plan of {n} tasks ...")
+            for i in range(runs):
+                events = compare_run_events(f"cmp-{i:03d}", "compare-plan", tasks, t0 + i * 3_600_000, rng)
+                r = writer.post(f"{app.url}/api/v1/events", data=json.dumps({"events": events}), timeout=600)
+                bad = [x for x in r.json()["results"] if x["status"] >= 300] if r.status_code == 200 else [r.text[:300]]
+                if bad:
+                    raise SystemExit(f"seeding cmp-{i:03d}: {bad[:1]}")
+                if (i + 1) % 10 == 0:
+                    harness.log(f"  {i + 1}/{runs} runs")
+            a, b = f"cmp-{runs - 2:03d}", f"cmp-{runs - 1:03d}"
+            session = requests.Session()
+            if not harness.login(session, app.url):
+                raise SystemExit("could not log in as the bench user")
+            reader = harness.manage(app.env, "create_ingest_token", f"bench-compare-read-{int(time.time())}",
+                                    "--scope", "read").strip()
+            api = {"Authorization": f"Bearer {reader}"}
+            page = session.get(f"{app.url}/executions/compare?a={a}&b={b}", timeout=120)
+            page.raise_for_status()
+            changed = re.search(r'class="diff-link" href="\?a=[^&]+&amp;b=[^&]+&amp;task=([^"#&]+)', page.text)
+            if not changed:
+                raise SystemExit("the compare page links no output diff")
+            task = changed.group(1)
+            cases = [
+                ("execution page of b (its previous run looked up)", f"/executions/{b}", {}, 100),
+                (f"compare page ({n} tasks)", f"/executions/compare?a={a}&b={b}", {}, 100),
+                ("compare page with one task's output diff", f"/executions/compare?a={a}&b={b}&task={task}", {}, 100),
+                ("the diff alone (htmx fragment)", f"/executions/compare?a={a}&b={b}&task={task}",
+                 {"HX-Request": "true"}, None),
+                (f"read API, compare ({n} tasks)", f"/api/v1/compare?a={a}&b={b}", api, None),
+            ]
+            load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            api_session = requests.Session()  # no sign-in cookie: the bearer token alone
+            for label, path, headers, target in cases:
+                harness.log(f"measuring {label}: {path}")
+                client = api_session if path.startswith("/api/") else session
+                m = measure(client, app.url + path, args.requests, args.warmup, headers=headers)
+                harness.log(f"  median {m['median']:.1f} ms, p95 {m['p95']:.1f} ms, {m['bytes'] / 1024:.1f} KB")
+                rows.append((label, path, m, target))
+            cpu = compare_cpu(neo.bolt_url, a, b, args.requests)
+            harness.log(f"compare page in-process: {cpu['selector']:.1f} ms CPU reading, {cpu['page']:.1f} ms "
+                        f"rows and render (median)")
+            counts = graph_counts(neo.bolt_url)
+    load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        f"Run {started} on {platform.node()}: {os.cpu_count()} cores, shared with other work (load average "
+        f"{load['before']} before, {load['pages']} while measuring, {load['after']} after), so the figures move "
+        f"with the machine's load. gunicorn {args.workers} workers x {args.threads} threads, Neo4j heap {args.heap}. "
+        f"A plan of {n} tasks (bench/pages.py --graph's DAG) and {runs} finished runs of it "
+        f"({counts['tasks']:,} task executions, {counts['attempts']:,} attempts; ~5 % of tasks failed, ~5 % "
+        f"retried, tokens, durations and outputs drawn afresh per run); the last two are compared. Median and p95 "
+        f"of {args.requests} sequential GETs after {args.warmup} warm-up GETs, client-observed over loopback.",
+        "",
+        "| request | path | median ms | p95 ms | body KB | target | met |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for label, path, m, target in rows:
+        met = "—" if target is None else ("yes" if m["p95"] < target else "**NO**")
+        lines.append(f"| {label} | `{path}` | {m['median']:.1f} | {m['p95']:.1f} | {m['bytes'] / 1024:.1f} | "
+                     f"{'—' if target is None else f'p95 < {target} ms'} | {met} |")
+    lines += ["", f"CPU time (`time.process_time`, median of {args.requests}) of the compare page in this process, "
+              "which the machine's load moves far less than latency: the selector (the driver's side of the one "
+              f"statement: decoding {n * 2} task rows) {cpu['selector']:.1f} ms, the rows and the template "
+              f"{cpu['page']:.1f} ms."]
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        write_section(args.write, body, "python bench/pages.py " + " ".join(sys.argv[1:]), COMPARE_SECTION)
+        harness.log(f"wrote the '{COMPARE_SECTION[2]}' section of {args.write}")
+    return 0
+
+
 # ---------------------------------------------------------------- --renderers: markdown renderers side by side
 
 RENDERERS_SECTION = ("<!-- markdown-renderers:start -->", "<!-- markdown-renderers:end -->",
@@ -846,6 +1007,10 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", help="with --cost: also serve the app as it was at this git revision")
     ap.add_argument("--graph", action="store_true",
                     help="measure the execution page with its dependency graph at 200 and 2,000 tasks instead")
+    ap.add_argument("--compare", action="store_true",
+                    help="measure the compare page of two runs of a 200-task plan (and its API twin) instead")
+    ap.add_argument("--compare-runs", type=int, default=20,
+                    help="with --compare: finished runs of the plan (the last two are compared)")
     ap.add_argument("--renderers", action="store_true",
                     help="time markdown-it-py (before) and the page's renderer on pathological and normal markdown")
     args = ap.parse_args(argv)
@@ -856,6 +1021,8 @@ def main(argv=None) -> int:
         return renderers_main(args)
     if args.graph:
         return graph_main(args)
+    if args.compare:
+        return compare_main(args)
     if args.cost:
         if args.requests == 50:
             args.requests = 5  # a before-page costs seconds per view

@@ -19,7 +19,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from . import metrics, report_filters, schemas, schemas_read, selectors, services
+from . import metrics, rendering, report_filters, schemas, schemas_read, selectors, services
 from .errors import (
     ConflictError,
     DatabaseUnavailable,
@@ -324,6 +324,37 @@ def executions_list(request, query: Query[schemas_read.ExecutionListQuery]):
         limit=query.limit,
     )
     return {"executions": page["executions"], "nextCursor": page["next_cursor"]}
+
+
+# Not /executions/compare: that is the URL of an execution whose id is "compare".
+@api.get("/compare", response={200: schemas_read.CompareOut, **ReadOneErr}, auth=READ,
+         summary="Two executions compared task by task: deltas (b minus a), what got better or worse")
+def executions_compare(request, query: Query[schemas_read.CompareQuery]):
+    """Every task id either execution ran, with each run's status, attempts, QC score, duration and
+    tokens and the deltas; the tasks newly failing, fixed, with a lower or higher QC score, more
+    or fewer attempts, more or fewer tokens, and those only in one of them. With `task`, that
+    task's output diff. An unknown `a` or `b` (or `task`, in neither) is a 404 naming it."""
+    data = selectors.execution_compare(a_id=query.a, b_id=query.b, task_id=query.task)
+    for field, execution_id in (("a", query.a), ("b", query.b)):
+        _readable(request, execution_id, data[field])
+    for field, execution_id in (("a", query.a), ("b", query.b)):
+        if data[field] is None:
+            raise NotFound(f"no execution {execution_id!r}", errors=[{"field": field, "message": "no such execution"}])
+    outputs = data["outputs"]
+    if outputs is not None and outputs["a"] is None and outputs["b"] is None:
+        raise NotFound(f"no task {query.task!r} in either execution",
+                       errors=[{"field": "task", "message": "in neither execution"}])
+    tasks = data["tasks"]
+    return {
+        "a": data["a"],
+        "b": data["b"],
+        "deltas": data["deltas"],
+        "counts": data["counts"],
+        "summary": {**{key: [t["taskId"] for t in data["changes"][key]] for key, _ in selectors.COMPARE_CHANGES},
+                    "onlyInA": [t["taskId"] for t in data["only_a"]], "onlyInB": [t["taskId"] for t in data["only_b"]]},
+        "tasks": tasks,
+        "outputDiff": rendering.runs_output_diff(outputs, a_id=query.a, b_id=query.b),
+    }
 
 
 @api.get("/executions/{execution_id}", response={200: schemas_read.ExecutionDetailOut, **ReadOneErr}, auth=READ,

@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import neo4j
 import neo4j.exceptions
+import neomodel
 from neomodel import db
+from neomodel.sync_.database import ensure_connection
 
 from . import metrics
 from .cypher import statement
@@ -115,9 +118,31 @@ def rolled_back(fn: Callable[[], T]) -> T:
     return _with_retries(attempt, transaction=False)
 
 
+class _Reader:
+    """Auto-commit statements in a session of read access: what lets a `neo4j://` URL route them
+    to a follower or read replica of a cluster (and what Neo4j refuses a write in). neomodel runs
+    auto-commit statements in write sessions only; its read transactions would cost a round trip
+    and about half again the client CPU of a statement on the live page's poll."""
+
+    db = db
+
+    @ensure_connection
+    def rows(self, text: str, params: dict[str, Any]) -> list[list[Any]]:
+        timeout = neomodel.get_config().transaction_timeout
+        query = neo4j.Query(text, timeout=timeout) if timeout is not None else text
+        with self.db.driver.session(database=self.db._database_name, default_access_mode=neo4j.READ_ACCESS) as session:
+            return [list(record.values()) for record in session.run(query, params)]
+
+
+_reader = _Reader()
+
+
 def read(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-    """Run a named read statement, retrying transient errors."""
-    return _with_retries(lambda: run(name, params), transaction=False, write=False)
+    """Run a named read statement with read access (`_Reader`), retrying transient errors. Inside
+    `write_transaction` it runs there instead, seeing that transaction's writes."""
+    if db._active_transaction is not None:  # neomodel's transactions do not nest
+        return run(name, params)
+    return _with_retries(lambda: _reader.rows(statement(name), params or {}), transaction=False, write=False)
 
 
 def is_up() -> bool:

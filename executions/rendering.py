@@ -151,10 +151,13 @@ def render_markdown(text: str | None) -> SafeString:
     return excerpt["html"]
 
 
-def _diff_lines(old: list[str], new: list[str], context: int) -> dict[str, Any]:
+ATTEMPT_LABELS = ("previous attempt", "this attempt")
+
+
+def _diff_lines(old: list[str], new: list[str], context: int, labels: tuple[str, str]) -> dict[str, Any]:
     lines: list[dict[str, str]] = []
     added = removed = 0
-    diff = difflib.unified_diff(old, new, "previous attempt", "this attempt", n=context, lineterm="")
+    diff = difflib.unified_diff(old, new, labels[0], labels[1], n=context, lineterm="")
     for index, line in enumerate(diff):
         if index < 2:  # the ---/+++ file header
             kind = "meta"
@@ -179,8 +182,10 @@ def _diff_side(text: str | None, total_chars: int | None) -> tuple[list[str], bo
 
 
 def output_diff(previous: str | None, current: str | None, *, context: int = 3,
-                previous_chars: int | None = None, current_chars: int | None = None) -> dict[str, Any]:
-    """A unified diff of two outputs, as lines tagged for styling (the template escapes the text).
+                previous_chars: int | None = None, current_chars: int | None = None,
+                labels: tuple[str, str] = ATTEMPT_LABELS) -> dict[str, Any]:
+    """A unified diff of two outputs, as lines tagged for styling (the template escapes the text);
+    `labels` name the two sides in its header lines.
 
     Each side is compared up to DIFF_MAX_LINES lines of its first DIFF_MAX_CHARS characters (an
     output may be an excerpt of `*_chars` characters). Returns {"lines": [{"kind":
@@ -190,7 +195,8 @@ def output_diff(previous: str | None, current: str | None, *, context: int = 3,
     """
     old, old_limited = _diff_side(previous, previous_chars)
     new, new_limited = _diff_side(current, current_chars)
-    result = _cached("diff", ("\n".join(old), "\n".join(new), str(context)), lambda: _diff_lines(old, new, context))
+    key = ("\n".join(old), "\n".join(new), str(context), *labels)
+    result = _cached("diff", key, lambda: _diff_lines(old, new, context, labels))
     return {**result, "limited": old_limited or new_limited, "maxLines": DIFF_MAX_LINES, "maxChars": DIFF_MAX_CHARS}
 
 
@@ -207,3 +213,14 @@ def with_output_diffs(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             else None
         )
     return attempts
+
+
+def runs_output_diff(outputs: dict[str, Any] | None, *, a_id: str, b_id: str) -> dict[str, Any] | None:
+    """The diff of one task's output from execution `a_id` to `b_id` (`outputs` as
+    selectors.execution_compare reads them), or None when the task did not run in both."""
+    if not outputs or outputs.get("a") is None or outputs.get("b") is None:
+        return None
+    a, b = outputs["a"], outputs["b"]
+    diff = output_diff(a.get("output"), b.get("output"), previous_chars=a.get("outputChars"),
+                       current_chars=b.get("outputChars"), labels=(a_id, b_id))
+    return {**diff, "taskId": outputs["taskId"]}

@@ -25,6 +25,9 @@ from pydantic import (
 
 from .models import EXECUTION_STATUSES
 from .schemas import ExecutionCounters, Identifier
+from .selectors.compare import TOKENS_CHANGE_SHARE
+
+_SHARE = f"{TOKENS_CHANGE_SHARE:.0%}"
 
 # ---- query parameters ----
 
@@ -107,6 +110,21 @@ class FailureReportQuery(_Query):
         "at most 731 days in all",
     )
     plan: Identifier | None = Field(None, description="only executions of this plan (planId)")
+
+
+class CompareQuery(_Query):
+    a: Identifier = Field(description="the execution compared from (e.g. the previous run); deltas are b minus a")
+    b: Identifier = Field(description="the execution compared with a (e.g. the latest run)")
+    task: Identifier | None = Field(
+        None, description="a task id: the answer's `outputDiff` is that task's output diff from a to b"
+    )
+
+    @field_validator("b")
+    @classmethod
+    def _two_executions(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("a"):
+            raise ValueError("must be another execution than a")
+        return value
 
 
 # ---- responses ----
@@ -421,3 +439,115 @@ class FailureReportOut(BaseModel):
     byError: ErrorFailuresOut
     qc: QcFailuresOut
     retried: RetriedOut
+
+
+class CompareSideOut(BaseModel):
+    """What one run's latest attempt of a task says."""
+
+    status: Literal["success", "failure"] | None
+    attemptCount: int | None
+    qcPassed: bool | None = Field(description="null: no QC ran")
+    qcScore: int | None = Field(description="0-100; null: no QC ran")
+    durationMs: int | None
+    tokensTotal: int | None
+    tokensInput: int | None
+    tokensOutput: int | None
+    timestamp: EpochMs | None = Field(description="completion time")
+    outputChars: int | None = Field(description="the output's size in characters; null: no output")
+
+
+class CompareTaskDeltaOut(BaseModel):
+    """b minus a; null where either run has no value (or the task ran in only one)."""
+
+    attemptCount: int | None
+    qcScore: int | None
+    durationMs: int | None
+    tokensTotal: int | None
+
+
+class CompareTaskOut(BaseModel):
+    taskId: str
+    taskTitle: str | None
+    parallelGroup: int | None
+    presence: Literal["both", "a", "b"] = Field(description="which of the two executions ran the task")
+    a: CompareSideOut | None = Field(description="null: not in a")
+    b: CompareSideOut | None = Field(description="null: not in b")
+    delta: CompareTaskDeltaOut
+    newlyFailing: bool = Field(description="succeeded in a, failed in b")
+    fixed: bool = Field(description="failed in a, succeeded in b")
+    qcDown: bool = Field(description="a lower QC score in b, or a QC that passed in a failed in b")
+    qcUp: bool = Field(description="a higher QC score in b, or a QC that failed in a passed in b")
+    moreAttempts: bool
+    fewerAttempts: bool
+    tokensUp: bool = Field(description=f"tokens rose by at least {_SHARE} of a's")
+    tokensDown: bool = Field(description=f"tokens fell by at least {_SHARE} of a's")
+    outputChanged: bool = Field(description="the latest outputs differ")
+
+
+class CompareCountsOut(BaseModel):
+    newlyFailing: int
+    fixed: int
+    qcDown: int
+    qcUp: int
+    moreAttempts: int
+    fewerAttempts: int
+    tokensUp: int
+    tokensDown: int
+    outputChanged: int
+    inBoth: int
+    onlyInA: int
+    onlyInB: int
+
+
+class CompareSummaryOut(BaseModel):
+    """What got better or worse, as task ids: the largest move first (QC score, attempts,
+    tokens), else by task id."""
+
+    newlyFailing: list[str]
+    fixed: list[str]
+    qcDown: list[str]
+    qcUp: list[str]
+    moreAttempts: list[str]
+    fewerAttempts: list[str]
+    tokensUp: list[str]
+    tokensDown: list[str]
+    onlyInA: list[str]
+    onlyInB: list[str]
+
+
+class CompareExecutionDeltaOut(BaseModel):
+    """b minus a of the executions' own numbers."""
+
+    elapsedMs: int | None
+    tokensTotal: int | None
+    tasksSuccessful: int | None
+    tasksFailed: int | None
+    toolCalls: int | None
+
+
+class DiffLineOut(BaseModel):
+    kind: Literal["add", "del", "ctx", "hunk", "meta"]
+    text: str
+
+
+class OutputDiffOut(BaseModel):
+    taskId: str
+    lines: list[DiffLineOut] = Field(description="a unified diff from a's output to b's; empty when identical")
+    added: int
+    removed: int
+    identical: bool = Field(description="within the part compared")
+    limited: bool = Field(description="some of either output was not compared (see maxLines, maxChars)")
+    maxLines: int
+    maxChars: int
+
+
+class CompareOut(BaseModel):
+    a: ExecutionOut
+    b: ExecutionOut
+    deltas: CompareExecutionDeltaOut
+    counts: CompareCountsOut
+    summary: CompareSummaryOut
+    tasks: list[CompareTaskOut] = Field(description="every task id either execution ran, by task id")
+    outputDiff: OutputDiffOut | None = Field(
+        description="with `task`: its output diff from a to b; null without `task`, or when the task ran in only one"
+    )

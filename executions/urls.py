@@ -6,6 +6,8 @@ app_name = "executions"
 
 urlpatterns: list = [
     path("", views.execution_list, name="list"),
+    # Before executions/<id>, which would take "compare" for an execution id.
+    path("executions/compare", views.execution_compare, name="compare"),
     path("executions/<str:execution_id>", views.execution_detail, name="detail"),
     path("executions/<str:execution_id>/poll", views.execution_poll, name="poll"),
     path("executions/<str:execution_id>/tasks/<str:task_id>", views.task_detail, name="task"),

@@ -1,6 +1,7 @@
 import hashlib
 import ipaddress
 import json
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -11,10 +12,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
 
 from mimir_dashboard.accounts import client_ip
 
-from . import clock, depgraph, metrics, selectors, services
+from . import clock, comparison, depgraph, metrics, rendering, schemas_read, selectors, services
 from .charts import execution_timeline, row_key, trend_chart
 from .exports import write_failure_csv
 from .forms import ExecutionFilterForm
@@ -279,6 +281,95 @@ def execution_poll(request: HttpRequest, execution_id: str) -> HttpResponse:
         raise Http404("no such execution")
     context = _changes_context(data, current, since, request.GET.get("layout", ""))
     return render(request, "executions/detail.html#changes", context)
+
+
+COMPARE_PATH_ID = "compare"
+
+
+def _compare_query(request: HttpRequest) -> tuple[schemas_read.CompareQuery | None, dict[str, str]]:
+    """The compare page's `a`, `b` and `task`, checked as the read API checks them, or why not
+    ({parameter: message}, worded for the page)."""
+    try:
+        return schemas_read.CompareQuery.model_validate(request.GET.dict()), {}
+    except ValidationError as exc:
+        problems = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "a"
+            if error["type"] == "missing":
+                problems[field] = "choose an execution"
+            elif error["type"] == "value_error":
+                problems[field] = error["msg"].removeprefix("Value error, ")
+            else:
+                problems[field] = "is not an id (1 to 200 printable characters, no white space or /)"
+        return None, problems
+
+
+def _compare_refused(request: HttpRequest, problems: dict[str, str], *, status: int) -> HttpResponse:
+    """The compare page saying what is wrong with its parameters, with the form to fix them."""
+    context = {"problems": problems, "a_id": request.GET.get("a", ""), "b_id": request.GET.get("b", "")}
+    return render(request, "executions/compare.html", context, status=status)
+
+
+@login_required
+def execution_compare(request: HttpRequest) -> HttpResponse:
+    """Two executions task by task (`?a=&b=`, deltas b minus a); with `task`, that task's output
+    diff too, or for htmx that diff alone (the `output_diff` partial)."""
+    query, problems = _compare_query(request)
+    if query is None:
+        if not request.GET:
+            # The URL an execution whose id is "compare" would have had: its page, if it exists.
+            data = selectors.execution_detail(execution_id=COMPARE_PATH_ID)
+            if data is not None:
+                return _render(request, "executions/detail.html", "live", _live_context(data))
+        return _compare_refused(request, problems, status=400)
+    if query.task and _wants_fragment(request):
+        read = selectors.compare_outputs(a_id=query.a, b_id=query.b, task_id=query.task)
+        found = {"a": read["a_found"], "b": read["b_found"]}
+        outputs = read["outputs"]
+    else:
+        data = selectors.execution_compare(a_id=query.a, b_id=query.b, task_id=query.task)
+        found = {"a": data["a"] is not None, "b": data["b"] is not None}
+        outputs = data["outputs"]
+    missing = {field: "no such execution" for field in ("a", "b") if not found[field]}
+    if missing:
+        return _compare_refused(request, missing, status=404)
+    context = {"a_id": query.a, "b_id": query.b, "task_id": query.task, "outputs": outputs,
+               "diff": rendering.runs_output_diff(outputs, a_id=query.a, b_id=query.b)}
+    if query.task and _wants_fragment(request):
+        response = render(request, "executions/compare.html#output_diff", context)
+    else:
+        response = render(request, "executions/compare.html", {**data, **context, **_compare_rows(data)})
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _compare_rows(data: dict) -> dict:
+    """Each task's link (its page in b, or in a when it ran only there), label and table row
+    (comparison.task_row), and the summary's sections, for the page."""
+    a_id, b_id = data["a"]["executionId"], data["b"]["executionId"]
+    diff_query = f"?a={quote(a_id, safe='')}&b={quote(b_id, safe='')}"
+    a_url, b_url = comparison.task_urls(a_id), comparison.task_urls(b_id)
+    for task in data["tasks"]:
+        task["key"] = row_key(task["taskId"])
+        task["url"] = b_url(task["taskId"]) if task["b"] else a_url(task["taskId"])
+        task["label"] = comparison.label(task)
+        task["row"] = comparison.task_row(task, diff_query=diff_query)
+    lists = [(key, direction, COMPARE_LABELS[key], data["changes"][key])
+             for key, direction in selectors.COMPARE_CHANGES]
+    lists += [("onlyInA", "neutral", "Only in a", data["only_a"]), ("onlyInB", "neutral", "Only in b", data["only_b"])]
+    sections = [{"key": key, "direction": direction, "label": label, "count": len(tasks),
+                 "more": max(0, len(tasks) - comparison.SUMMARY_TASKS),
+                 "items": [comparison.summary_item(key, t) for t in tasks[: comparison.SUMMARY_TASKS]]}
+                for key, direction, label, tasks in lists]
+    return {"sections": sections}
+
+
+# The summary's sections, in the words of the page.
+COMPARE_LABELS = {
+    "newlyFailing": "Newly failing", "fixed": "Fixed", "qcDown": "QC score down", "qcUp": "QC score up",
+    "moreAttempts": "More attempts", "fewerAttempts": "Fewer attempts", "tokensUp": "Tokens up",
+    "tokensDown": "Tokens down",
+}
 
 
 @login_required

@@ -231,15 +231,24 @@ def mimir_format_workflow() -> dict:
 
 @pytest.fixture
 def cypher_calls(monkeypatch):
-    """Counts real db.cypher_query calls (each one still goes to Neo4j): pages must stay at a fixed number."""
+    """Counts the statements sent to Neo4j, through neomodel (writes, and reads inside them) and
+    through `graph.read`'s read sessions (each one still goes to Neo4j): pages must stay at a fixed
+    number."""
+    from executions import graph as graph_access
+
     calls = []
-    real = db.cypher_query
+    real, real_read = db.cypher_query, graph_access._Reader.rows
 
     def counting(query, params=None, *args, **kwargs):
         calls.append(query)
         return real(query, params, *args, **kwargs)
 
+    def counting_read(self, text, params):
+        calls.append(text)
+        return real_read(self, text, params)
+
     monkeypatch.setattr(db, "cypher_query", counting)
+    monkeypatch.setattr(graph_access._Reader, "rows", counting_read)
     return calls
 
 

@@ -539,7 +539,8 @@ def test_it_answers_400_naming_a_bad_report_parameter_instead_of_a_default(read,
 # ---------------------------------------------------------------- every read endpoint
 
 READ_CALLS = [("/executions", {}), ("/executions", {"status": "failed", "limit": 2}), ("/executions/e4", {}),
-              ("/executions/e4/tasks/write", {}), ("/plans", {}), ("/plans/etl", {}), ("/reports/failures", RANGE)]
+              ("/executions/e4/tasks/write", {}), ("/compare", {"a": "e1", "b": "e4", "task": "load"}),
+              ("/plans", {}), ("/plans/etl", {}), ("/reports/failures", RANGE)]
 
 
 def test_a_read_token_reads_every_endpoint_and_a_write_only_token_none(client, token_of, dataset):
@@ -590,7 +591,7 @@ def test_every_read_endpoint_is_documented_with_its_response_schema_and_errors(c
     document = client.get("/api/v1/openapi.json").json()
     reads = {path: op["get"] for path, op in document["paths"].items() if "get" in op}
     assert set(reads) == {"/api/v1/executions", "/api/v1/executions/{execution_id}", "/api/v1/executions/{execution_id}/tasks/{task_id}",
-                          "/api/v1/plans", "/api/v1/plans/{plan_id}", "/api/v1/reports/failures"}
+                          "/api/v1/compare", "/api/v1/plans", "/api/v1/plans/{plan_id}", "/api/v1/reports/failures"}
     for path, operation in reads.items():
         ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert set(ok) == {"$ref"}, path  # a named schema, not a free-form object

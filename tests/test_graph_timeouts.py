@@ -10,11 +10,11 @@ timeouts every couple of seconds, so the slow write below takes a few seconds.
 from __future__ import annotations
 
 import pytest
+from neo4j import Query
 from neomodel import db
 
 from executions import graph
 from executions.errors import DatabaseUnavailable, TransactionTimedOut
-from neo4j import Query
 from tests.support.graph import cypher
 
 # A write that takes far longer than a second: it reads a long range and creates nothing.

@@ -73,12 +73,17 @@ def _seed(ingest):
         response = ingest.task("exec-x", "t0", body, task={"id": "t0", "title": XSS[2], "qcRole": XSS[1]})
         assert response.status_code == 201, response.content
     assert ingest.finish("exec-x", T0 + 10_000).status_code == 201
+    # A second run of the plan, for the compare page (its output diff holds the payloads too).
+    assert ingest.start("exec-y", "plan-x", 1, T0 + 20_000).status_code == 201
+    body = {"status": "success", "duration": 1000, "output": f"{XSS[1]}\n{XSS[3]}", "timestamp": T0 + 21_000}
+    assert ingest.task("exec-y", "t0", body, task={"id": "t0", "title": XSS[5]}).status_code == 201
 
 
 @pytest.mark.parametrize(
     "path",
     ["/", "/?q=%3Cscript%3E", "/executions/exec-x", "/executions/exec-x/tasks/t0", "/plans", "/plans/plan-x",
-     "/reports/failures?started_from=2025-11-01&started_to=2025-11-30"],
+     "/reports/failures?started_from=2025-11-01&started_to=2025-11-30",
+     "/executions/compare?a=exec-x&b=exec-y&task=t0"],
 )
 def test_it_shows_stored_xss_payloads_as_harmless_text(signed_in, ingest, path):
     _seed(ingest)
@@ -87,7 +92,7 @@ def test_it_shows_stored_xss_payloads_as_harmless_text(signed_in, ingest, path):
     html = response.content.decode()
     assert live_markup(html) == []
     # The payloads are there, escaped, so an engineer can read them.
-    if path.startswith("/executions/exec-x/tasks"):
+    if path.startswith(("/executions/exec-x/tasks", "/executions/compare")):
         assert "&lt;img src=x onerror=" in html or "&lt;img src=&quot;x&quot;" in html
 
 

@@ -16,11 +16,11 @@ import socket
 
 import pytest
 from django.core.management import call_command
+from neo4j import GraphDatabase
 from neomodel import db
 
 from executions import graph as graph_access
 from executions.errors import DatabaseUnavailable, TooLargeToStore
-from neo4j import GraphDatabase
 from tests.conftest import REPO
 from tests.support.graph import cypher
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from neo4j import GraphDatabase
+
 from scripts.neo4j_server import HOST, PortInUseError, port_in_use, start_kept, stop_kept
 
 pytestmark = pytest.mark.slow  # a JVM of its own

@@ -1,11 +1,14 @@
 """Reads from the graph of record, one module per subject: `executions` (the list, the live page,
-a task's attempts), `plans`, `failure_report`. Views and API handlers call these; presentation
-(timeline geometry, charts, diffs, markdown) is done by `charts` and `rendering`, not here.
+a task's attempts), `compare` (two executions side by side), `plans`, `failure_report`. Views and
+API handlers call these; presentation (timeline geometry, charts, diffs, markdown) is done by
+`charts` and `rendering`, not here.
 
 The selectors are re-exported here, so that callers write `selectors.execution_list(...)`.
 """
 
 from ..graph import is_up as database_is_up
+from .compare import CHANGES as COMPARE_CHANGES
+from .compare import compare_outputs, execution_compare
 from .executions import (
     attempt_text,
     execution_changes,
@@ -21,9 +24,12 @@ from .failure_report import failure_report, failure_rows, report_trend_buckets
 from .plans import plan_detail, plan_list, plan_options
 
 __all__ = [
+    "COMPARE_CHANGES",
     "attempt_text",
+    "compare_outputs",
     "database_is_up",
     "execution_changes",
+    "execution_compare",
     "execution_detail",
     "execution_get",
     "execution_list",

@@ -213,11 +213,16 @@ def plan_tasks(raw: Any) -> list[dict[str, Any]]:
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
     outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
-    completion; the execution and each task with its `cost` (pricing.Cost). One Cypher statement
-    (and one SQL query for the prices)."""
+    completion; the execution and each task with its `cost` (pricing.Cost); and `previous_run_id`:
+    the latest other execution of its plan that started before it (None: there is none), to compare
+    with. One Cypher statement (and one SQL query for the prices)."""
     table = pricing.price_table()
-    return _live(graph.read("pages/execution_detail",
-                            {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS, "prices": table.param}), table)
+    rows = graph.read("pages/execution_detail",
+                      {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS, "prices": table.param})
+    data = _live([row[:4] for row in rows], table)
+    if data is not None:
+        data["previous_run_id"] = rows[0][4]
+    return data
 
 
 def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None:

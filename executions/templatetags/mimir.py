@@ -175,3 +175,39 @@ def task_url(execution_id: str, task_id: str) -> str:
         return reverse("executions:task", args=[execution_id, task_id])
     except NoReverseMatch:
         return f"/executions/{quote(execution_id, safe='')}/tasks/{quote(task_id, safe='')}"
+
+
+
+# Which way a change is better, per kind of number: fewer tokens, attempts and failures, less time,
+# more QC score and more successes.
+HIGHER_IS_BETTER = {"tokens": False, "duration": False, "attempts": False, "failures": False, "qc": True,
+                    "successes": True}
+_SAME = '<span class="delta delta-same"><span aria-hidden="true">=</span> same</span>'
+
+
+def _amount(value: int, kind: str) -> str:
+    if kind == "tokens":
+        return compact(value)
+    if kind == "duration":
+        return duration(value)
+    return str(value)
+
+
+def delta_html(value: int | None, kind: str) -> str:
+    """A change (b minus a) as HTML that reads without colour: an arrow (which way the number
+    moved), a sign, the amount, and "better" or "worse" in words; the colour only repeats it. None
+    (nothing to compare) → "—", 0 → "= same". Only numbers and fixed words: nothing to escape."""
+    if _missing(value):
+        return NOTHING
+    value = int(value)
+    if value == 0:
+        return _SAME
+    word = "better" if (value > 0) == HIGHER_IS_BETTER[kind] else "worse"
+    return (f'<span class="delta delta-{word}"><span aria-hidden="true">{"▲" if value > 0 else "▼"}</span> '
+            f'{"+" if value > 0 else "−"}{_amount(abs(value), kind)} <span class="delta-word">{word}</span></span>')
+
+
+@register.simple_tag
+def delta(value, kind: str) -> SafeString:
+    """{% delta value "tokens" %}: delta_html in a template."""
+    return mark_safe(delta_html(value, kind))  # noqa: S308 - numbers and fixed words only

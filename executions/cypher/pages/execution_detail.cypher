@@ -1,6 +1,8 @@
 // The live page: the execution, its plan's title and task definitions (the dependency graph's nodes), its tasks without outputs or prompts (they can
 // be megabytes) and with at most $errorChars of each error (`errorChars`: its size), ordered by
-// completion; what the execution and each task cost (pages/_cost, priced with $prices).
+// completion; what the execution and each task cost (pages/_cost, priced with $prices); and the
+// previous run of its plan (the latest other execution of it that started before this one, ties by
+// id), which the page offers to compare with.
 MATCH (e:OrchestrationExecution {executionId: $eid})
 OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 // The execution (its version) is read before its tasks: a write that commits in between shows in
@@ -18,4 +20,11 @@ CALL (e) {
 CALL (costs) {
 //@include pages/_sum_costs
 }
-RETURN execution {.*, cost: cost}, planTitle, tasks, planTasks
+// The plan's earlier runs come from the (planId, startTime) index; Neo4j keeps the latest (a Top of
+// one row, no sort of them all).
+OPTIONAL CALL (e) {
+  MATCH (prev:OrchestrationExecution {planId: e.planId})
+  WHERE prev.startTime <= e.startTime AND (prev.startTime < e.startTime OR prev.executionId < e.executionId)
+  RETURN prev.executionId AS previousRunId ORDER BY prev.startTime DESC, prev.executionId DESC LIMIT 1
+}
+RETURN execution {.*, cost: cost}, planTitle, tasks, planTasks, previousRunId

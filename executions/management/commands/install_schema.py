@@ -36,6 +36,11 @@ class Command(BaseCommand):
             "CREATE INDEX execution_status_start IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
         )
+        # A plan's runs by start: the execution page's "previous run of this plan" is one seek.
+        db.cypher_query(
+            "CREATE INDEX execution_plan_start IF NOT EXISTS"
+            " FOR (e:OrchestrationExecution) ON (e.planId, e.startTime)"
+        )
         db.cypher_query(
             "CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)"
         )

@@ -1,0 +1,66 @@
+"""How the app talks to Neo4j: reads in sessions of read access (so that a `neo4j://` URL routes
+them to a cluster's followers), reads inside a write transaction seeing its writes, and the whole
+app unchanged on a `neo4j://` URL against the single embedded server."""
+
+from __future__ import annotations
+
+import neo4j.exceptions
+import pytest
+import requests
+from neomodel import db
+
+from executions import graph
+from tests.support.graph import cypher
+from tests.support.pages import T0, result
+from tests.support.servers import gunicorn, manage, production_env
+
+
+def test_it_reads_with_read_access_in_which_neo4j_refuses_a_write():
+    # A named write statement run as a read: Neo4j itself refuses it, which only read access does.
+    with pytest.raises(neo4j.exceptions.ClientError) as refused:
+        graph.read("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {}})
+    assert "AccessMode" in refused.value.code
+    assert cypher("MATCH (p:Plan) RETURN count(p)") == [[0]]
+
+
+def test_it_reads_inside_a_write_transaction_what_that_transaction_wrote():
+    def write_then_read():
+        graph.run("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {"title": "T"}})
+        return graph.read("pages/plan_options")
+
+    options = graph.write_transaction(write_then_read)
+    assert "p" in repr(options)
+    assert db._active_transaction is None
+
+
+@pytest.mark.slow  # manage.py and gunicorn processes
+def test_it_runs_unchanged_on_a_neo4j_scheme_url_against_the_single_server(neo4j_url, tmp_path):
+    # neo4j:// makes the driver route: it asks the server for its routing table, and sends reads
+    # to readers and writes to the writer. A single server is all three.
+    routed = neo4j_url.replace("bolt://", "neo4j://", 1)
+    assert routed.startswith("neo4j://")
+    env = production_env(routed, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput")
+    token = manage(env, "create_ingest_token", "orchestrator", "--scope", "read,write").strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=2) as base:
+        def post(path: str, body: dict) -> requests.Response:
+            return requests.post(f"{base}/api/v1/{path}", headers=auth, json=body, timeout=30)
+
+        assert post("executions", {"executionId": "r-1", "planId": "plan-r", "totalTasks": 2,
+                                   "startTime": T0}).status_code == 201
+        assert post("executions/r-1/tasks", {"taskId": "t0", "result": result("failure")}).status_code == 201
+        batch = post("events", {"events": [{"type": "task_result", "executionId": "r-1", "taskId": "t1",
+                                            "result": result()}]})
+        assert batch.status_code == 200, batch.text
+        assert post("executions/r-1/finish", {"endTime": T0 + 60_000}).status_code == 201
+        read = requests.get(f"{base}/api/v1/executions/r-1", headers=auth, timeout=30)
+        assert read.status_code == 200, read.text
+        body = read.json()
+        assert (body["status"], body["tasksFailed"], body["tasksSuccessful"]) == ("failed", 1, 1)
+        listed = requests.get(f"{base}/api/v1/executions", headers=auth, timeout=30)
+        assert [e["executionId"] for e in listed.json()["executions"]] == ["r-1"]
+        assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "Traceback" not in log, log
