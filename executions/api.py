@@ -392,6 +392,7 @@ def plan_get(request, plan_id: schemas.Identifier, query: Query[schemas_read.Pla
         "parallelGroups": [{"parallelGroup": g["group"], "taskIds": [t["id"] for t in g["tasks"]]}
                            for g in data["parallel_groups"]],
         "stats": data["stats"],
+        "cost": data["cost"],
         "executions": data["executions"],
         "moreExecutions": data["has_next"],
     }

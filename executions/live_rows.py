@@ -15,9 +15,10 @@ from typing import Any
 from django.utils.safestring import SafeString, mark_safe
 
 from .templatetags.mimir import compact, duration, qc_score, status_badge
+from .templatetags.mimir import cost as cost_html
 
 ROW_FIELDS = ("taskId", "status", "key", "url", "label", "taskTitle", "error", "errorChars", "attemptCount",
-              "qcPassed", "qcScore", "durationMs", "tokensTotal")
+              "qcPassed", "qcScore", "durationMs", "tokensTotal", "cost")
 # Rows kept per process: a few pages' worth of 1,000-task executions.
 ROW_CACHE_SIZE = 4_096
 
@@ -30,7 +31,7 @@ def task_row(t: dict[str, Any]) -> SafeString:
 @lru_cache(maxsize=ROW_CACHE_SIZE)
 def _task_row(values: tuple) -> SafeString:
     (task_id, status, key, url, label, title, error, error_chars, attempts, qc_passed, qc, duration_ms,
-     tokens) = values
+     tokens, cost) = values
     badge = status_badge(status)
     parts = [
         f'<tr class="task-row task-{escape(str(status))}" id="task-{escape(task_id)}" data-row="{key}">',
@@ -55,7 +56,8 @@ def _task_row(values: tuple) -> SafeString:
         parts.append(f'<td class="num"><span class="{"ok" if qc_passed else "bad"}" title="QC {verdict}">'
                      f"{qc_score(qc)}</span></td>")
     parts.append(f'<td class="num nowrap">{duration(duration_ms)}</td>')
-    parts.append(f'<td class="num hide-sm" title="{"" if tokens is None else tokens}">{compact(tokens)}</td></tr>')
+    parts.append(f'<td class="num hide-sm" title="{"" if tokens is None else tokens}">{compact(tokens)}</td>')
+    parts.append(f'<td class="num hide-sm nowrap">{cost_html(cost)}</td></tr>')  # a pricing.Cost, escaped there
     return mark_safe("".join(parts))  # noqa: S308 -- every text above is escaped; numbers and keys are ours
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -137,6 +138,26 @@ class CompareQuery(_Query):
 EpochMs = Annotated[int, Field(description="epoch milliseconds")]
 
 
+def _decimal_text(value: Any) -> Any:
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+class CostOut(BaseModel):
+    """What attempts cost at the prices in force when each ran (executions/pricing.py)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    currency: Literal["USD"]
+    amount: Annotated[str | None, BeforeValidator(_decimal_text)] = Field(
+        description="the priced attempts' cost, an exact decimal as a string; null: no attempt was priced"
+    )
+    unpricedAttempts: int = Field(
+        description="attempts with tokens whose model has no price in force at their time (not counted as 0)"
+    )
+    unpricedModels: list[str] = Field(description="the models those attempts name (some may name none)")
+    pricedAttempts: int = Field(description="attempts with tokens that a price covered")
+
+
 class ExecutionOut(ExecutionCounters):
     cancelled: bool
     lastEventAt: EpochMs | None = Field(description="server time of the last change")
@@ -171,6 +192,7 @@ class _AttemptFields(BaseModel):
     qcIssues: list[str] | None
     qcRequiredFixes: list[str] | None
     timestamp: EpochMs | None = Field(description="completion time")
+    model: str | None = Field(description="the model the result named (`result.model`)")
 
 
 class TaskExecutionOut(_AttemptFields):
@@ -182,10 +204,16 @@ class TaskExecutionOut(_AttemptFields):
     taskTitle: str | None
     parallelGroup: int | None
     qcRoleDescription: str | None
+    recommendedModel: str | None = Field(description="the definition's, when a result carried it (`task`)")
     attemptCount: int | None = Field(description="how many attempts are recorded (results and QC history)")
+    cost: CostOut = Field(description="every attempt of the task")
 
 
-class ExecutionDetailOut(ExecutionOut):
+class PricedExecutionOut(ExecutionOut):
+    cost: CostOut = Field(description="every attempt of every task")
+
+
+class ExecutionDetailOut(PricedExecutionOut):
     taskExecutions: list[TaskExecutionOut] = Field(description="latest attempt each, by completion time")
     failedTaskIds: list[str] = Field(description="tasks whose latest attempt failed")
 
@@ -207,6 +235,8 @@ class TaskAttemptOut(_AttemptFields):
     previousAttemptNumber: int | None = Field(
         description="the older attempt with an output this one's is compared with"
     )
+    pricedModel: str | None = Field(description="the model it is priced as: `model`, else the task's recommendedModel")
+    cost: CostOut
 
 
 class TaskExecutionContextOut(BaseModel):
@@ -291,7 +321,8 @@ class PlanDetailOut(BaseModel):
     tasks: list[PlanTaskOut]
     parallelGroups: list[ParallelGroupOut] = Field(description="the tasks by parallel group, in group order")
     stats: PlanStatsOut
-    executions: list[ExecutionOut] = Field(description="the most recent `limit`, newest startTime first")
+    cost: CostOut = Field(description="every attempt of every run of the plan")
+    executions: list[PricedExecutionOut] = Field(description="the most recent `limit`, newest startTime first")
     moreExecutions: bool = Field(description="there are older ones: GET /executions?plan=<planId> lists them all")
 
 
@@ -351,6 +382,7 @@ class _Counts(BaseModel):
     failedTasks: int = Field(description="task executions whose latest attempt failed")
     tokens: int
     reworkTokens: int = Field(description="tokens of failed attempts")
+    reworkCost: CostOut = Field(description="what the failed attempts cost")
     taskFailureRate: float | None = Field(description="failedTasks / tasks")
     executionFailureRate: float | None = Field(description="failedExecutions / finishedExecutions")
 
@@ -389,6 +421,7 @@ class PlanFailuresOut(BaseModel):
     failed: int
     taskFailureRate: float | None
     executionFailureRate: float | None
+    reworkCost: CostOut = Field(description="what the plan's failed attempts cost")
     examples: list[FailureExampleOut]
 
 

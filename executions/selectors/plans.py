@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import clock, graph, outliers
+from .. import clock, graph, outliers, pricing
 from .executions import json_value as _json
 from .executions import plan_tasks as _plan_tasks
 from .executions import with_derived
@@ -27,12 +27,16 @@ def plan_list() -> list[dict[str, Any]]:
 
 def plan_detail(*, plan_id: str, page: int = 1, per_page: int = 20) -> dict[str, Any] | None:
     """A plan, its task definitions (with dependencies and parallel groups), its run statistics and
-    one page of its executions, newest first."""
+    one page of its executions, newest first; what all its runs cost (`cost`, pricing.Cost) and what
+    each listed one did."""
     page = max(1, page)
-    rows = graph.read("pages/plan_detail", {"pid": plan_id, "skip": (page - 1) * per_page, "limit": per_page + 1})
+    table = pricing.price_table()
+    rows = graph.read("pages/plan_detail", {"pid": plan_id, "skip": (page - 1) * per_page, "limit": per_page + 1,
+                                            "prices": table.param})
     if not rows:
         return None
-    plan, stats, executions = rows[0]
+    plan, stats, executions, cost = rows[0]
+    pricing.with_costs(executions, table)
     now = clock.now_ms()
     tasks = _plan_tasks(plan.pop("tasks"))
     plan["parallelGroups"] = _json(plan.get("parallelGroups"))
@@ -51,6 +55,7 @@ def plan_detail(*, plan_id: str, page: int = 1, per_page: int = 20) -> dict[str,
             for g in sorted(groups, key=lambda g: (g is None, g if g is not None else 0))
         ],
         "stats": _stats(stats),
+        "cost": pricing.cost(cost, table),
         "executions": executions[:per_page],
         "page": page,
         "has_next": len(executions) > per_page,

@@ -118,6 +118,30 @@ def status_badge(status, stale=False) -> SafeString:
 
 
 @register.simple_tag
+def cost(value, stat=False) -> SafeString:
+    """A pricing.Cost: its amount and what no price covered ("unpriced", never $0), the models named
+    in its title; `data-cost` (the exact amount) and `data-unpriced` for tools and tests. A tag, not
+    an include: the execution page shows one per task row."""
+    if value is None:
+        return format_html("{}", NOTHING)
+    n = value.unpricedAttempts
+    classes = "cost" + (" stat-value" if stat else "") + (" unpriced" if n else "")
+    amount = format(value.amount, "f") if value.amount is not None else ""
+    if not n:
+        return format_html('<span class="{}" data-cost="{}" data-unpriced="0">{}</span>', classes, amount,
+                           value.describe())
+    named = ", ".join(value.unpricedModels)
+    if not named:
+        why = "an attempt that names no model"
+    elif n > len(value.unpricedModels):
+        why = f"{named} (or no model named)"
+    else:
+        why = named
+    return format_html('<span class="{}" data-cost="{}" data-unpriced="{}" title="No price in force for {}">{}</span>',
+                       classes, amount, n, why, value.describe())
+
+
+@register.simple_tag
 def no_start_badge() -> SafeString:
     """On an execution only task results (or a finish) have arrived for: a stray post, or a late start."""
     return mark_safe(
