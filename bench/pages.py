@@ -32,9 +32,10 @@ before and after are measured under the same load:
 
 `--graph` measures the execution page with its dependency graph on a small fresh graph: a plan of
 200 and one of 2,000 tasks with dependencies, a running execution of each (60 % reported): the page's
-first views (the layout by dot, once per worker), its median and p95, and a poll after one change:
+first views (the layout by dot, once per worker), its median and p95, and a poll after one change;
+with `--baseline REV`, of both apps at once, their GETs alternating in rounds:
 
-    .venv/bin/python bench/pages.py --graph --write docs/benchmarks.md
+    .venv/bin/python bench/pages.py --graph --baseline main --write docs/benchmarks.md
 
 `--compare` measures the compare page (two executions side by side) on a small fresh graph: a plan
 of 200 tasks and `--compare-runs` finished runs of it, the last two compared: the page, the page with
@@ -273,7 +274,7 @@ def measure(session, url: str, n: int, warmup: int, expect: tuple[int, ...] = (2
             times.append(dt)
             sizes.append(len(r.content))
     return {"median": statistics.median(times), "p95": pct(times, 0.95), "max": max(times), "n": n,
-            "bytes": int(statistics.median(sizes)), "status": r.status_code}
+            "bytes": int(statistics.median(sizes)), "status": r.status_code, "times": times}
 
 
 def current_version(session, base: str, eid: str) -> int:
@@ -489,24 +490,57 @@ def cost_measure(session, base: str, path: str, n: int) -> dict:
     return {"first": times[0], "median": statistics.median(times[1:]), "bytes": size}
 
 
+def baseline_checkout(revision: str) -> Path:
+    """The app as it was at `revision` (`git archive`), in var/bench-baseline, for --baseline."""
+    git = shutil.which("git")
+    if git is None:
+        raise SystemExit("--baseline needs git on PATH")
+    rev = subprocess.run([git, "rev-parse", "--short", revision], cwd=harness.REPO, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    baseline_dir = harness.REPO / "var" / "bench-baseline"
+    shutil.rmtree(baseline_dir, ignore_errors=True)
+    baseline_dir.mkdir(parents=True)
+    archive = subprocess.run([git, "archive", rev], cwd=harness.REPO, check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(baseline_dir, filter="data")
+    return baseline_dir
+
+
+def baseline_start(baseline_dir: Path, env: dict, args, name: str) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the baseline checkout on --app-port + 1, with the current app's environment
+    (same Neo4j, same users and tokens); answers (process, URL) once it is healthy."""
+    import requests
+
+    # Its own static files (the production settings serve them from a manifest).
+    subprocess.run([harness.PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=baseline_dir,
+                   env=env, check=True, capture_output=True, timeout=300)
+    log = open(harness.REPO / "var" / f"bench-{name}-baseline.log", "wb")
+    baseline = subprocess.Popen(
+        [str(harness.VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf",
+         "mimir_dashboard.wsgi:application", "-b", f"{harness.HOST}:{args.app_port + 1}",
+         "-w", str(args.workers), "--threads", str(args.threads), "--timeout", "900"],
+        cwd=baseline_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    base_url = f"http://{harness.HOST}:{args.app_port + 1}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
+                return baseline, base_url
+        except requests.RequestException:
+            pass
+        if baseline.poll() is not None or time.monotonic() > deadline:
+            harness.terminate_group(baseline)
+            raise SystemExit(f"the baseline app did not start; see var/bench-{name}-baseline.log")
+        time.sleep(0.3)
+
+
 def cost_main(args) -> int:
     import requests
 
     load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
     started = time.strftime("%Y-%m-%d %H:%M")
-    baseline_dir = None
-    if args.baseline:
-        git = shutil.which("git")
-        if git is None:
-            raise SystemExit("--baseline needs git on PATH")
-        rev = subprocess.run([git, "rev-parse", "--short", args.baseline], cwd=harness.REPO, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        baseline_dir = harness.REPO / "var" / "bench-baseline"
-        shutil.rmtree(baseline_dir, ignore_errors=True)
-        baseline_dir.mkdir(parents=True)
-        archive = subprocess.run([git, "archive", rev], cwd=harness.REPO, check=True, capture_output=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(baseline_dir, filter="data")
+    baseline_dir = baseline_checkout(args.baseline) if args.baseline else None
     results: dict[str, dict[str, dict]] = {}
     with harness.neo4j_server("pages-cost", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
         with harness.app_server("pages-cost", neo.bolt_url, port=args.app_port, workers=args.workers,
@@ -516,27 +550,7 @@ def cost_main(args) -> int:
             apps = [("after", app.url)]
             baseline = None
             if baseline_dir:
-                # Its own static files (the production settings serve them from a manifest).
-                subprocess.run([harness.PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=baseline_dir,
-                               env=app.env, check=True, capture_output=True, timeout=300)
-                log = open(harness.REPO / "var" / "bench-pages-cost-baseline.log", "wb")
-                baseline = subprocess.Popen(
-                    [str(harness.VENV_BIN / "gunicorn"), "-c", "python:mimir_dashboard.gunicorn_conf",
-                     "mimir_dashboard.wsgi:application", "-b", f"{harness.HOST}:{args.app_port + 1}",
-                     "-w", str(args.workers), "--threads", str(args.threads), "--timeout", "900"],
-                    cwd=baseline_dir, env=app.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True)
-                base_url = f"http://{harness.HOST}:{args.app_port + 1}"
-                deadline = time.monotonic() + 120
-                while True:
-                    try:
-                        if requests.get(base_url + "/healthz", timeout=5).status_code == 200:
-                            break
-                    except requests.RequestException:
-                        pass
-                    if baseline.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("the baseline app did not start; see var/bench-pages-cost-baseline.log")
-                    time.sleep(0.3)
+                baseline, base_url = baseline_start(baseline_dir, app.env, args, "pages-cost")
                 apps.insert(0, ("before", base_url))
             try:
                 load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
@@ -645,52 +659,38 @@ def graph_seed(app: harness.AppServer, rng: random.Random) -> dict[int, str]:
     return out
 
 
+GRAPH_ROUNDS = 4
+
+
 def graph_main(args) -> int:
     import requests
 
     started = time.strftime("%Y-%m-%d %H:%M")
     load = {"before": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+    baseline_dir = baseline_checkout(args.baseline) if args.baseline else None
     rows = []
     with harness.neo4j_server("pages-graph", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
         with harness.app_server("pages-graph", neo.bolt_url, port=args.app_port, workers=args.workers,
                                 threads=args.threads, timeout=120) as app:
             harness.log("seeding plans and running executions ...")
             runs = graph_seed(app, random.Random(args.seed))
-            session = requests.Session()
-            if not harness.login(session, app.url):
-                raise SystemExit("could not log in as the bench user")
-            load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            for n, eid in runs.items():
-                # The first views: each worker lays the graph out once (dot), then keeps it.
-                firsts = []
-                for _ in range(args.workers):
-                    t = time.perf_counter()
-                    r = session.get(f"{app.url}/executions/{eid}", timeout=600)
-                    firsts.append((time.perf_counter() - t) * 1000)
-                    r.raise_for_status()
-                harness.log(f"execution page, {n} tasks: first views {', '.join(f'{f:.0f}' for f in firsts)} ms, "
-                            f"{len(r.content) / 1024:.0f} KB")
-                page = measure(session, f"{app.url}/executions/{eid}", args.requests, args.warmup)
-                harness.log(f"  median {page['median']:.1f} ms, p95 {page['p95']:.1f} ms")
-                # One more result (a task the plan has, not reported yet), so that `version - 1` is one change.
-                extra = {"taskId": f"t{int(n * 0.6):04d}",
-                         "result": {"status": "failure", "duration": 5_000, "timestamp": clock.now_ms(), "error": "late"}}
-                r = session.post(f"{app.url}/api/v1/executions/{eid}/tasks", json=extra, timeout=60,
-                                 headers={"Authorization": f"Bearer {app.token}"})
-                if r.status_code != 201:
-                    raise SystemExit(f"posting one more result: HTTP {r.status_code} {r.text[:200]}")
-                r = session.get(f"{app.url}/executions/{eid}", timeout=600)
-                version = int(re.search(r'data-version="(\d+)"', r.text).group(1))
-                hx = {"HX-Request": "true"}
-                poll_url = f"{app.url}/executions/{eid}/poll?version={version - 1}{layout_param(r.text)}"
-                poll = measure(session, poll_url, args.requests,
-                               args.warmup, (200,), hx)
-                size = len(session.get(poll_url, headers=hx, timeout=60).content)
-                harness.log(f"  poll after one change: median {poll['median']:.1f} ms, p95 {poll['p95']:.1f} ms, "
-                            f"{size / 1024:.1f} KB")
-                mode = ("every task" if 'id="depgraph"' in r.text else
-                        "by dependency depth" if "shown by dependency depth" in r.text else "by parallel group")
-                rows.append((n, mode, max(firsts), page, len(r.content), poll, size))
+            apps = [("after" if baseline_dir else "this tree", app.url)]
+            baseline = None
+            if baseline_dir:
+                baseline, base_url = baseline_start(baseline_dir, app.env, args, "pages-graph")
+                apps.insert(0, ("before", base_url))
+            try:
+                sessions = {}
+                for name, url in apps:
+                    sessions[name] = requests.Session()
+                    if not harness.login(sessions[name], url):
+                        raise SystemExit(f"could not log in to the {name} app")
+                load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
+                for n, eid in runs.items():
+                    rows += graph_measure(args, apps, sessions, n, eid, app.token)
+            finally:
+                if baseline is not None:
+                    harness.terminate_group(baseline)
     load["after"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         f"Run {started} on {platform.node()}: {os.cpu_count()} cores, gunicorn {args.workers} workers x "
@@ -699,14 +699,17 @@ def graph_main(args) -> int:
         f"the two layers before, parallel groups of 4) and a running execution of it with 60 % of its tasks "
         f"reported (5 % failed). Median and p95 of {args.requests} sequential GETs after {args.warmup} warm-up "
         f"GETs; \"first view\" is the slowest of the first {args.workers} views (one per worker: the layout by "
-        f"dot, then kept in the worker's cache). Target: p95 < 100 ms at 200 tasks.",
+        f"dot, then kept in the worker's cache). Target: p95 < 100 ms at 200 tasks."
+        + (f" Before = the app at `{args.baseline}`, after = this tree, both served at once from the same Neo4j; "
+           f"their GETs alternate in {GRAPH_ROUNDS} rounds, so that a change of the machine's load weighs on both."
+           if baseline_dir else ""),
         "",
-        "| tasks | graph | first view ms | page median / p95 ms | page KB | poll after one change median / p95 ms | poll KB |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| tasks | app | graph | first view ms | page median / p95 ms | page KB | poll after one change median / p95 ms | poll KB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
-    for n, mode, first, page, size, poll, poll_size in rows:
-        lines.append(f"| {n:,} | {mode} | {first:,.0f} | {page['median']:.1f} / {page['p95']:.1f} | {size / 1024:,.0f} | "
-                     f"{poll['median']:.1f} / {poll['p95']:.1f} | {poll_size / 1024:.1f} |")
+    for n, name, mode, first, page, size, poll, poll_size in rows:
+        lines.append(f"| {n:,} | {name} | {mode} | {first:,.0f} | {page['median']:.1f} / {page['p95']:.1f} | "
+                     f"{size / 1024:,.0f} | {poll['median']:.1f} / {poll['p95']:.1f} | {poll_size / 1024:.1f} |")
     body = "\n".join(lines)
     print(body)
     if args.write:
@@ -868,6 +871,61 @@ def compare_main(args) -> int:
         harness.log(f"wrote the '{COMPARE_SECTION[2]}' section of {args.write}")
     return 0
 
+def _rounds(args, apps, measure_one) -> dict[str, dict]:
+    """`measure_one(name, url, requests, warmup)` for each app in GRAPH_ROUNDS rounds, alternating
+    which goes first; the times of all rounds together, per app."""
+    times: dict[str, list[float]] = {name: [] for name, _ in apps}
+    per_round = max(1, args.requests // GRAPH_ROUNDS)
+    for r in range(GRAPH_ROUNDS):
+        for name, url in (apps if r % 2 == 0 else apps[::-1]):
+            times[name] += measure_one(name, url, per_round, args.warmup if r == 0 else 1)["times"]
+    return {name: {"median": statistics.median(t), "p95": pct(t, 0.95)} for name, t in times.items()}
+
+
+def graph_measure(args, apps, sessions, n: int, eid: str, token: str) -> list[tuple]:
+    """The execution page and its poll after one change, for each app (`apps`: (name, url))."""
+    import requests
+
+    firsts, sizes, modes = {}, {}, {}
+    for name, url in apps:
+        # The first views: each worker lays the graph out once (dot), then keeps it.
+        views = []
+        for _ in range(args.workers):
+            t = time.perf_counter()
+            r = sessions[name].get(f"{url}/executions/{eid}", timeout=600)
+            views.append((time.perf_counter() - t) * 1000)
+            r.raise_for_status()
+        firsts[name] = max(views)
+        harness.log(f"{name}: execution page, {n} tasks: first views {', '.join(f'{f:.0f}' for f in views)} ms, "
+                    f"{len(r.content) / 1024:.0f} KB")
+    pages = _rounds(args, apps, lambda name, url, k, w: measure(sessions[name], f"{url}/executions/{eid}", k, w))
+    for name, _ in apps:
+        harness.log(f"  {name}: median {pages[name]['median']:.1f} ms, p95 {pages[name]['p95']:.1f} ms")
+    # One more result (a task the plan has, not reported yet), so that `version - 1` is one change.
+    extra = {"taskId": f"t{int(n * 0.6):04d}",
+             "result": {"status": "failure", "duration": 5_000, "timestamp": clock.now_ms(), "error": "late"}}
+    r = requests.post(f"{apps[-1][1]}/api/v1/executions/{eid}/tasks", json=extra, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"})
+    if r.status_code != 201:
+        raise SystemExit(f"posting one more result: HTTP {r.status_code} {r.text[:200]}")
+    hx = {"HX-Request": "true"}
+    poll_urls = {}
+    for name, url in apps:
+        r = sessions[name].get(f"{url}/executions/{eid}", timeout=600)
+        version = int(re.search(r'data-version="(\d+)"', r.text).group(1))
+        poll_urls[name] = f"{url}/executions/{eid}/poll?version={version - 1}{layout_param(r.text)}"
+        sizes[name] = len(r.content)
+        modes[name] = ("every task" if 'id="depgraph"' in r.text else
+                       "by dependency depth" if "shown by dependency depth" in r.text else "by parallel group")
+    polls = _rounds(args, apps, lambda name, url, k, w: measure(sessions[name], poll_urls[name], k, w, (200,), hx))
+    out = []
+    for name, _ in apps:
+        poll_size = len(sessions[name].get(poll_urls[name], headers=hx, timeout=60).content)
+        harness.log(f"  {name}: poll after one change: median {polls[name]['median']:.1f} ms, "
+                    f"p95 {polls[name]['p95']:.1f} ms, {poll_size / 1024:.1f} KB")
+        out.append((n, name, modes[name], firsts[name], pages[name], sizes[name], polls[name], poll_size))
+    return out
+
 
 # ---------------------------------------------------------------- --renderers: markdown renderers side by side
 
@@ -1004,7 +1062,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--write", type=Path, help="add/replace the 'Pages at scale' section of this markdown file")
     ap.add_argument("--cost", action="store_true", help="measure the pages that used to cost seconds instead")
-    ap.add_argument("--baseline", help="with --cost: also serve the app as it was at this git revision")
+    ap.add_argument("--baseline", help="with --cost or --graph: also serve the app as it was at this git revision")
     ap.add_argument("--graph", action="store_true",
                     help="measure the execution page with its dependency graph at 200 and 2,000 tasks instead")
     ap.add_argument("--compare", action="store_true",

@@ -1,9 +1,25 @@
 """The admin shows API tokens, their scopes and limits; it does not make or change them: a token is
-printed once at creation (`manage.py create_ingest_token`) and only its hash is stored."""
+printed once at creation (`manage.py create_ingest_token`) and only its hash is stored.
+
+It edits the model price table: prices are added, never changed (a change is a new row with a later
+effective date, so past attempts keep the price they ran at); a mistaken row may be deleted."""
 
 from django.contrib import admin
 
-from .models import IngestToken
+from .models import IngestToken, ModelPrice
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = ("model", "input_per_million", "output_per_million", "effective_from", "source")
+    list_filter = ("model",)
+    search_fields = ("model", "source")
+    date_hierarchy = "effective_from"
+    fields = ("model", "input_per_million", "output_per_million", "effective_from", "source", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A saved price stays what it was (ModelPrice.save refuses a change too): only its note moves.
+        return (*ModelPrice.PRICED_FIELDS, "created_at") if obj is not None else ("created_at",)
 
 
 @admin.register(IngestToken)

@@ -392,9 +392,23 @@ def plan_get(request, plan_id: schemas.Identifier, query: Query[schemas_read.Pla
         "parallelGroups": [{"parallelGroup": g["group"], "taskIds": [t["id"] for t in g["tasks"]]}
                            for g in data["parallel_groups"]],
         "stats": data["stats"],
+        "cost": data["cost"],
         "executions": data["executions"],
         "moreExecutions": data["has_next"],
     }
+
+
+@api.get("/plans/{plan_id}/tasks/{task_id}/history", response={200: schemas_read.TaskHistoryOut, **ReadOneErr},
+         auth=READ, summary="A task of a plan across the plan's most recent runs, outliers marked")
+def plan_task_history(request, plan_id: schemas.Identifier, task_id: schemas.Identifier,
+                      query: Query[schemas_read.TaskHistoryQuery]):
+    """As on /plans/<planId>/tasks/<taskId>: per run its duration, tokens (every attempt's),
+    attempts and QC score, and the fields where it is an outlier of these runs."""
+    _plan_readable(request, plan_id)
+    data = _found(selectors.task_history(plan_id=plan_id, task_id=task_id, limit=query.n),
+                  f"task {task_id!r} in plan {plan_id!r}")
+    return {"planId": data["plan"]["planId"], "task": data["task"], "runs": data["runs"],
+            "metrics": [{k: m[k] for k in ("field", "median", "low", "high")} for m in data["metrics"]]}
 
 
 @api.get("/reports/failures", response={200: schemas_read.FailureReportOut, **ReadErr}, auth=READ,

@@ -6,6 +6,7 @@ Only numbers come out of here; the template writes the SVG elements, so every la
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from . import clock
@@ -111,8 +112,60 @@ def execution_timeline(execution: dict[str, Any], tasks: list[dict[str, Any]], n
     return {"rows": rows, "startMs": lo, "endMs": hi, "groups": groups}
 
 
+@lru_cache(maxsize=65_536)  # a page asks it of every task two or three times per view
 def row_key(task_id: str) -> str:
     """A task's name in the live page's CSS selectors and element ids: its rows, bars and graph
     nodes carry it (`data-row`, `data-bar`, `gn-<key>`), which the poll's out-of-band swaps select
     (a task id may hold any printable text, commas and brackets included, that a selector cannot)."""
     return "k" + hashlib.blake2b(task_id.encode(), digest_size=16).hexdigest()
+
+
+HISTORY_W, HISTORY_H = 300, 110
+HISTORY_LEFT, HISTORY_RIGHT, HISTORY_TOP, HISTORY_BOTTOM = 40, 8, 10, 18
+
+
+def history_charts(runs: list[dict[str, Any]], metrics: list[dict[str, Any]],
+                   label_of: dict[str, Any]) -> list[dict[str, Any]]:
+    """One small chart per metric of a task's runs (`runs` newest first, as the selector reads
+    them; drawn oldest to newest, left to right): a point per run that has the value, a line
+    through consecutive ones, outliers (`run["outliers"]`) as their own shape, the median as a
+    dashed line; y from 0 to the largest value. `label_of`: field → a filter formatting its values
+    for the points' titles and the axis."""
+    plot_w = HISTORY_W - HISTORY_LEFT - HISTORY_RIGHT
+    plot_h = HISTORY_H - HISTORY_TOP - HISTORY_BOTTOM
+    ordered = list(reversed(runs))
+    step = plot_w / len(ordered) if ordered else plot_w
+    charts = []
+    for metric in metrics:
+        field, fmt = metric["field"], label_of[metric["field"]]
+        values = [r[field] for r in ordered]
+        top = max((v for v in values if v is not None), default=0) or 1
+
+        def y(v: float, top: float = top) -> str:
+            return f"{HISTORY_TOP + plot_h * (1 - v / top):.1f}"
+
+        points, segments = [], [[]]
+        for i, (run, v) in enumerate(zip(ordered, values, strict=True)):
+            if v is None:
+                if segments[-1]:
+                    segments.append([])
+                continue
+            x = f"{HISTORY_LEFT + step * (i + 0.5):.1f}"
+            segments[-1].append(f"{x},{y(v)}")
+            mark = run["outliers"].get(field)
+            points.append({"x": x, "y": y(v), "outlier": mark, "executionId": run["executionId"],
+                           "text": fmt(v), "box_x": f"{float(x) - 4.5:.1f}", "box_y": f"{float(y(v)) - 4.5:.1f}"})
+        median, low, high = metric["median"], metric["low"], metric["high"]
+        charts.append({
+            "field": field, "label": metric["label"], "width": HISTORY_W, "height": HISTORY_H,
+            "left": HISTORY_LEFT, "right": HISTORY_W - HISTORY_RIGHT, "axis_x": HISTORY_LEFT - 4,
+            "top_y": f"{HISTORY_TOP:.1f}", "zero_y": f"{HISTORY_TOP + plot_h:.1f}",
+            "top_text": fmt(top), "label_y": HISTORY_H - 4,
+            "median_y": y(median) if median is not None else None,
+            "median_text": fmt(median) if median is not None else None,
+            # What counts as usual (values are never negative, whatever the lower fence says).
+            "usual_text": f"{fmt(max(0.0, low))} to {fmt(high)}" if low is not None and high is not None else None,
+            "lines": [" ".join(seg) for seg in segments if len(seg) > 1],
+            "points": points, "outliers": sum(1 for p in points if p["outlier"]),
+        })
+    return charts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from html import escape  # quotes " and ' too; Django's own is the same, behind a slower lazy-text wrapper
 from typing import Any
 
@@ -190,8 +191,25 @@ def build(*, plan_tasks: list[dict[str, Any]] | None, tasks: list[dict[str, Any]
 # the page's render time. Every title, id and label goes through `escape` (attributes are quoted).
 
 
+NODE_FIELDS = ("title", "taskId", "statusLabel", "waitedOn", "waitedMs", "parallelGroup", "status", "colorIndex",
+               "label", "idLabel", "reported", "attempts", "qcPassed", "qcScore", "durationMs", "url")
+# Node markups kept per process: a node's comes again unchanged until its status or numbers move.
+NODE_CACHE_SIZE = 4_096
+
+
 def node_svg(n: dict[str, Any], *, is_execution: bool) -> SafeString:
-    """The inside of a task's `<g id="gn-<key>">`: what a poll swaps (its place stays on the `<g>`)."""
+    """The inside of a task's `<g id="gn-<key>">`: what a poll swaps (its place stays on the `<g>`).
+    Depends on NODE_FIELDS only, so kept per process for the nodes that come again unchanged."""
+    values = tuple(n[f] for f in NODE_FIELDS)
+    try:
+        return _node_svg(values, is_execution)
+    except TypeError:  # a value that cannot be a key (a plan stored before its fields were checked)
+        return _node_svg.__wrapped__(values, is_execution)
+
+
+@lru_cache(maxsize=NODE_CACHE_SIZE)
+def _node_svg(values: tuple, is_execution: bool) -> SafeString:
+    n = dict(zip(NODE_FIELDS, values, strict=True))
     title = f"{n['title']} ({n['taskId']})"
     if n["statusLabel"]:
         title += f" — {n['statusLabel']}"
@@ -249,9 +267,15 @@ def groups_svg(groups: list[dict[str, Any]]) -> SafeString:
 
 
 def edges_svg(edges: list[dict[str, Any]]) -> SafeString:
+    """Every edge; the same for every view of a layout (statuses do not touch edges), so kept."""
+    return _edges_svg(tuple((e["from"], e["to"], e["d"]) for e in edges))
+
+
+@lru_cache(maxsize=256)
+def _edges_svg(edges: tuple[tuple[str, str, str], ...]) -> SafeString:
     return mark_safe("".join(  # noqa: S308 -- path data is numbers; ids escaped
-        f'<path class="dg-edge" d="{e["d"]}" data-from="{escape(e["from"])}" data-to="{escape(e["to"])}"'
-        ' marker-end="url(#dg-arrow)"/>' for e in edges))
+        f'<path class="dg-edge" d="{d}" data-from="{escape(a)}" data-to="{escape(b)}"'
+        ' marker-end="url(#dg-arrow)"/>' for a, b, d in edges))
 
 
 def _critical_list(path, defs: dict[str, dict], spans: dict[str, Span]) -> list[dict]:

@@ -61,3 +61,18 @@ class ExecutionFilterForm(forms.Form):
     def is_filtered(self) -> bool:
         kwargs = self.selector_kwargs()
         return any(kwargs[k] for k in ("search", "status", "plan_id", "started_from", "started_to", "start_event"))
+
+
+class TaskHistoryForm(forms.Form):
+    """`?n=`: how many of the task's most recent runs the history shows. Unlike the list's filters
+    a bad value is refused (400 naming `n`), not ignored: the page would otherwise show another
+    number of runs than the link asked for."""
+
+    n = forms.IntegerField(required=False, min_value=1, label="Runs")
+
+    def __init__(self, *args, max_runs: int, default_runs: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["n"].widget.attrs["placeholder"] = str(default_runs)
+        self.fields["n"].max_value = max_runs
+        self.fields["n"].validators.append(MaxValueValidator(max_runs))
+        self.fields["n"].widget.attrs["max"] = max_runs

@@ -7,6 +7,8 @@ Times are stored as integer epoch milliseconds: exact, comparable, and what orch
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from neomodel import (
@@ -65,6 +67,9 @@ class AttemptRecord(StructuredNode):
     qcRequiredFixes = ArrayProperty(StringProperty())
     # Completion time.
     timestamp = IntegerProperty()
+    # The model the result says ran it (`result.model`); null when it did not say. Its cost is
+    # priced from this, else from the task definition's `recommendedModel` (executions/pricing.py).
+    model = StringProperty()
 
 
 class TaskAttempt(AttemptRecord):
@@ -97,6 +102,8 @@ class TaskExecution(AttemptRecord):
     taskTitle = StringProperty()
     parallelGroup = IntegerProperty()
     qcRoleDescription = StringProperty()
+    # The definition's `recommendedModel`, when a result carried the definition (`task`).
+    recommendedModel = StringProperty()
     status = StringProperty(index=True, choices={s: s for s in TASK_STATUSES})
     attemptCount = IntegerProperty()
     timestamp = IntegerProperty(index=True)
@@ -176,12 +183,23 @@ TaskExecution.SHOWN_FIELDS = _shown_fields(
 OrchestrationExecution.SHOWN_FIELDS = _shown_fields(OrchestrationExecution)
 
 
-GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt)
+class PlanTask(StructuredNode):
+    """A plan's task definition, as far as a statement needs it (the rest stays in `Plan.tasks`, a
+    JSON text Cypher cannot read): its `recommendedModel`, which prices the attempts of tasks whose
+    result names no model. Kept by every plan PUT, one per task that recommends a model."""
+
+    planId = StringProperty(required=True)
+    taskId = StringProperty(required=True)
+    recommendedModel = StringProperty()
+
+
+GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt, PlanTask)
 
 # Composite keys (neomodel declares single-property constraints only): name -> (label, properties).
 COMPOSITE_KEYS = {
     "task_execution_key": ("TaskExecution", ("executionId", "taskId")),
     "task_attempt_key": ("TaskAttempt", ("executionId", "taskId", "attemptNumber")),
+    "plan_task_key": ("PlanTask", ("planId", "taskId")),
 }
 # Keys of older versions, built by joining ids with '-' and '#': dropped by install_schema.
 RETIRED_KEYS = (("TaskExecution", "taskExecutionId"), ("TaskAttempt", "attemptId"))
@@ -231,3 +249,53 @@ class IngestToken(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return _hash_token(raw)
+
+
+class ModelPrice(models.Model):
+    """A model's list price per million tokens from `effective_from` on, in US dollars. Prices are
+    append-only: a price change is a new row with a later `effective_from`, so the cost of an attempt
+    is read with the price in force at its time and a change is never retroactive (docs/design.md,
+    "Cost in currency"). The amounts of a saved row cannot change; deleting a row (a correction) does
+    reprice the attempts of its period, on purpose."""
+
+    model = models.CharField(
+        max_length=200, help_text="as results and task definitions name it; matched ignoring case and spaces around"
+    )
+    input_per_million = models.DecimalField(
+        "input (USD per 1M tokens)", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
+    )
+    output_per_million = models.DecimalField(
+        "output (USD per 1M tokens)", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
+    )
+    effective_from = models.DateTimeField(help_text="attempts completed at or after this moment (UTC) cost this")
+    source = models.CharField(max_length=500, blank=True, default="", help_text="where the price comes from")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    PRICED_FIELDS = ("model", "input_per_million", "output_per_million", "effective_from")
+
+    class Meta:
+        ordering = ["model", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "effective_from"], name="model_price_once_per_moment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+
+    @staticmethod
+    def normalize(name: str) -> str:
+        return name.strip().lower()
+
+    def clean(self) -> None:
+        self.model = self.normalize(self.model or "")
+        if not self.model:
+            raise ValidationError({"model": "must name a model"})
+
+    def save(self, *args, **kwargs) -> None:
+        self.model = self.normalize(self.model)
+        if self.pk is not None:
+            stored = ModelPrice.objects.filter(pk=self.pk).values(*self.PRICED_FIELDS).first()
+            if stored is not None and any(stored[f] != getattr(self, f) for f in self.PRICED_FIELDS):
+                # A changed amount would silently reprice past attempts: add a dated row instead.
+                raise ValidationError("a saved price does not change: add a price with a later effective_from")
+        super().save(*args, **kwargs)

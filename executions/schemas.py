@@ -48,6 +48,8 @@ TaskCount = Annotated[int, Strict(), Field(ge=0, le=TASKS_MAX)]
 Score = Annotated[int, Strict(), Field(ge=0, le=100)]
 AttemptNumber = Annotated[int, Strict(), Field(ge=1, le=10_000)]
 ShortText = Annotated[str, StringConstraints(max_length=2_000)]
+# A model's name as results and task definitions give it ("gpt-4.1", "claude-sonnet-4-5").
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # Epoch milliseconds from 2000-01-01 up to 2200-01-01: a guard against seconds-vs-ms mix-ups.
 _MIN_MS = 946_684_800_000
@@ -96,6 +98,7 @@ class TaskDefinition(_Payload):
     id: Identifier
     title: ShortText | None = None
     agentRoleDescription: str | None = None
+    # Plans may hold "" (no recommendation): kept as sent, priced as no model.
     recommendedModel: ShortText | None = None
     prompt: str | None = None
     dependencies: list[Identifier] = Field(default_factory=list, max_length=1_000)
@@ -136,6 +139,8 @@ class ExecutionResult(_Payload):
     qcVerificationHistory: list[QCResult] | None = Field(default=None, max_length=10_000)
     qcFailureReport: Any = None
     attemptNumber: AttemptNumber | None = None
+    # The model that ran the attempt: what prices its tokens (else the task's `recommendedModel`).
+    model: ModelName | None = None
     # Completion time. Without it the server's receive time is used.
     timestamp: EpochMs | None = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
 from .models import EXECUTION_STATUSES
 from .schemas import ExecutionCounters, Identifier
 from .selectors.compare import TOKENS_CHANGE_SHARE
+from .selectors.plans import HISTORY_DEFAULT_RUNS, HISTORY_MAX_RUNS
 
 _SHARE = f"{TOKENS_CHANGE_SHARE:.0%}"
 
@@ -99,6 +101,11 @@ class PlanDetailQuery(_Query):
     limit: int = Field(20, ge=1, le=100, description="how many of the plan's most recent executions")
 
 
+class TaskHistoryQuery(_Query):
+    n: int = Field(HISTORY_DEFAULT_RUNS, ge=1, le=HISTORY_MAX_RUNS,
+                   description="how many of the task's most recent runs")
+
+
 class FailureReportQuery(_Query):
     started_from: Day | None = Field(
         None, description="executions started on or after this UTC day (default: 29 days before started_to)"
@@ -129,6 +136,26 @@ class CompareQuery(_Query):
 # ---- responses ----
 
 EpochMs = Annotated[int, Field(description="epoch milliseconds")]
+
+
+def _decimal_text(value: Any) -> Any:
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+class CostOut(BaseModel):
+    """What attempts cost at the prices in force when each ran (executions/pricing.py)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    currency: Literal["USD"]
+    amount: Annotated[str | None, BeforeValidator(_decimal_text)] = Field(
+        description="the priced attempts' cost, an exact decimal as a string; null: no attempt was priced"
+    )
+    unpricedAttempts: int = Field(
+        description="attempts with tokens whose model has no price in force at their time (not counted as 0)"
+    )
+    unpricedModels: list[str] = Field(description="the models those attempts name (some may name none)")
+    pricedAttempts: int = Field(description="attempts with tokens that a price covered")
 
 
 class ExecutionOut(ExecutionCounters):
@@ -165,6 +192,7 @@ class _AttemptFields(BaseModel):
     qcIssues: list[str] | None
     qcRequiredFixes: list[str] | None
     timestamp: EpochMs | None = Field(description="completion time")
+    model: str | None = Field(description="the model the result named (`result.model`)")
 
 
 class TaskExecutionOut(_AttemptFields):
@@ -176,10 +204,16 @@ class TaskExecutionOut(_AttemptFields):
     taskTitle: str | None
     parallelGroup: int | None
     qcRoleDescription: str | None
+    recommendedModel: str | None = Field(description="the definition's, when a result carried it (`task`)")
     attemptCount: int | None = Field(description="how many attempts are recorded (results and QC history)")
+    cost: CostOut = Field(description="every attempt of the task")
 
 
-class ExecutionDetailOut(ExecutionOut):
+class PricedExecutionOut(ExecutionOut):
+    cost: CostOut = Field(description="every attempt of every task")
+
+
+class ExecutionDetailOut(PricedExecutionOut):
     taskExecutions: list[TaskExecutionOut] = Field(description="latest attempt each, by completion time")
     failedTaskIds: list[str] = Field(description="tasks whose latest attempt failed")
 
@@ -201,6 +235,8 @@ class TaskAttemptOut(_AttemptFields):
     previousAttemptNumber: int | None = Field(
         description="the older attempt with an output this one's is compared with"
     )
+    pricedModel: str | None = Field(description="the model it is priced as: `model`, else the task's recommendedModel")
+    cost: CostOut
 
 
 class TaskExecutionContextOut(BaseModel):
@@ -285,8 +321,50 @@ class PlanDetailOut(BaseModel):
     tasks: list[PlanTaskOut]
     parallelGroups: list[ParallelGroupOut] = Field(description="the tasks by parallel group, in group order")
     stats: PlanStatsOut
-    executions: list[ExecutionOut] = Field(description="the most recent `limit`, newest startTime first")
+    cost: CostOut = Field(description="every attempt of every run of the plan")
+    executions: list[PricedExecutionOut] = Field(description="the most recent `limit`, newest startTime first")
     moreExecutions: bool = Field(description="there are older ones: GET /executions?plan=<planId> lists them all")
+
+
+class TaskRunOut(BaseModel):
+    executionId: str
+    executionStatus: str | None
+    firstKnownAt: EpochMs | None = Field(description="the execution's first-known time: the runs' order")
+    startTime: EpochMs | None = Field(description="the execution's start")
+    status: str | None = Field(description="the task's latest attempt: success or failure")
+    taskTitle: str | None
+    durationMs: int | None = Field(description="the latest attempt's duration")
+    tokensTotal: int | None = Field(description="tokens of every attempt (null: none reported tokens)")
+    attemptCount: int
+    qcPassed: bool | None = Field(description="the latest attempt's QC verdict; null: no QC ran")
+    qcScore: int | None
+    timestamp: EpochMs | None = Field(description="the latest attempt's completion")
+    outliers: dict[Literal["durationMs", "tokensTotal", "attemptCount", "qcScore"], Literal["high", "low"]] = Field(
+        description="the fields where this run stands out of these runs: modified z-score over 3.5 (docs/design.md)"
+    )
+
+
+class TaskHistoryMetricOut(BaseModel):
+    field: Literal["durationMs", "tokensTotal", "attemptCount", "qcScore"]
+    median: float | None = Field(description="of these runs' values")
+    low: float | None = Field(
+        description="a value below this is a low outlier (null: fewer than 5 values, or all equal)")
+    high: float | None = Field(description="a value above this is a high outlier")
+
+
+class TaskHistoryTaskOut(BaseModel):
+    taskId: str
+    title: str | None
+    defined: bool = Field(description="the plan's definition names this task")
+    parallelGroup: int | None
+
+
+class TaskHistoryOut(BaseModel):
+    planId: str
+    task: TaskHistoryTaskOut
+    runs: list[TaskRunOut] = Field(
+        description="the `n` most recent executions of the plan that ran the task, newest first")
+    metrics: list[TaskHistoryMetricOut]
 
 
 class FailureExampleOut(BaseModel):
@@ -304,6 +382,7 @@ class _Counts(BaseModel):
     failedTasks: int = Field(description="task executions whose latest attempt failed")
     tokens: int
     reworkTokens: int = Field(description="tokens of failed attempts")
+    reworkCost: CostOut = Field(description="what the failed attempts cost")
     taskFailureRate: float | None = Field(description="failedTasks / tasks")
     executionFailureRate: float | None = Field(description="failedExecutions / finishedExecutions")
 
@@ -342,6 +421,7 @@ class PlanFailuresOut(BaseModel):
     failed: int
     taskFailureRate: float | None
     executionFailureRate: float | None
+    reworkCost: CostOut = Field(description="what the plan's failed attempts cost")
     examples: list[FailureExampleOut]
 
 

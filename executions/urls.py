@@ -15,6 +15,7 @@ urlpatterns: list = [
          views.attempt_text, name="attempt_text"),
     path("plans", views.plan_list, name="plans"),
     path("plans/<str:plan_id>", views.plan_detail, name="plan"),
+    path("plans/<str:plan_id>/tasks/<str:task_id>", views.plan_task_history, name="plan_task"),
     path("reports/failures", views.failure_report, name="failure_report"),
     path("reports/failures.csv", views.failure_report_csv, name="failure_report_csv"),
 ]

@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import ipaddress
 import json
@@ -7,9 +8,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import content_disposition_header
+from django.utils.http import RFC3986_SUBDELIMS, content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
@@ -17,12 +18,13 @@ from pydantic import ValidationError
 from mimir_dashboard.accounts import client_ip
 
 from . import clock, comparison, depgraph, metrics, rendering, schemas_read, selectors, services
-from .charts import execution_timeline, row_key, trend_chart
+from .charts import execution_timeline, history_charts, row_key, trend_chart
 from .exports import write_failure_csv
-from .forms import ExecutionFilterForm
+from .forms import ExecutionFilterForm, TaskHistoryForm
 from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
 from .report_filters import FailureReportForm, ReportFilters
 from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
+from .templatetags.mimir import compact, duration
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -136,10 +138,22 @@ def execution_list(request: HttpRequest) -> HttpResponse:
 LIVE_TITLE_CHARS = 200
 
 
+@functools.lru_cache(maxsize=1024)
+def _task_url_prefix(script_prefix: str, execution_id: str) -> str:
+    return reverse("executions:task", args=[execution_id, "x"])[:-1]  # reverse reads the script prefix itself
+
+
+def _task_url(execution_id: str, task_id: str) -> str:
+    """reverse("executions:task", ...) of a task, with the execution's part reversed once: a
+    reverse per task was a tenth of a 200-task page's time. The task id (the URL's last segment,
+    never holding `/`) is quoted as reverse quotes it."""
+    return _task_url_prefix(get_script_prefix(), execution_id) + quote(task_id, safe=RFC3986_SUBDELIMS + "/~:@")
+
+
 def _with_links(execution_id: str, tasks: list[dict], bars: list[dict]) -> None:
     # Each task's link is reversed once here, for its table row and its timeline bar (a {% url %}
     # per row and bar was a fifth of a 200-task page's render time).
-    urls = {t["taskId"]: reverse("executions:task", args=[execution_id, t["taskId"]]) for t in tasks}
+    urls = {t["taskId"]: _task_url(execution_id, t["taskId"]) for t in tasks}
     for item in (*tasks, *bars):
         item["url"] = urls[item["taskId"]]
         item["key"] = row_key(item["taskId"])
@@ -159,7 +173,7 @@ def _execution_graph(data: dict) -> dict:
     def url_of(task_id: str) -> str | None:
         if task_id not in reported:
             return None
-        return reported[task_id] or reverse("executions:task", args=[execution["executionId"], task_id])
+        return reported[task_id] or _task_url(execution["executionId"], task_id)
 
     return depgraph.build(plan_tasks=data.get("plan_tasks"), tasks=data["tasks"], execution=execution, url_of=url_of)
 
@@ -426,6 +440,29 @@ def plan_detail(request: HttpRequest, plan_id: str) -> HttpResponse:
         data["graph"] = depgraph.build(plan_tasks=definitions, tasks=[], execution=None,
                                        url_of=lambda task_id: f"#task-{task_id}")
     return _render(request, "executions/plan.html", "history", data)
+
+
+def _number(value: float) -> str:
+    return f"{round(float(value), 1):g}"  # medians and bounds are floats: 1.0 → "1", 1.39878 → "1.4"
+
+
+@login_required
+def plan_task_history(request: HttpRequest, plan_id: str, task_id: str) -> HttpResponse:
+    """A task of a plan across the plan's recent runs (`?n=`, default HISTORY_DEFAULT_RUNS): charts
+    and a table of duration, tokens, attempts and QC score, outliers marked."""
+    form = TaskHistoryForm(request.GET, max_runs=selectors.HISTORY_MAX_RUNS,
+                           default_runs=selectors.HISTORY_DEFAULT_RUNS)
+    if not form.is_valid():
+        return render(request, "executions/task_history.html",
+                      {"form": form, "plan_id": plan_id, "task_id": task_id}, status=400)
+    limit = form.cleaned_data["n"] or selectors.HISTORY_DEFAULT_RUNS
+    data = selectors.task_history(plan_id=plan_id, task_id=task_id, limit=limit)
+    if data is None:
+        raise Http404("no such task in this plan")
+    formats = {"durationMs": duration, "tokensTotal": compact, "attemptCount": _number, "qcScore": _number}
+    data["charts"] = history_charts(data["runs"], data["metrics"], formats)
+    return render(request, "executions/task_history.html",
+                  {**data, "form": form, "plan_id": plan_id, "task_id": task_id, "n": limit})
 
 
 # ---------------------------------------------------------------- failure report

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from neomodel import db
 
-from executions import clock, models, schemas_read, selectors, services
+from executions import clock, models, pricing, schemas_read, selectors, services
 from executions.cypher import statement
 from executions.selectors.executions import TEXT_EXCERPT_CHARS
 from executions.templatetags import mimir
@@ -347,7 +347,7 @@ def test_it_answers_400_naming_a_bad_list_parameter(read, params, field):
 def test_an_execution_has_its_counters_and_each_task_its_attempt_count(read, dataset, frozen_clock):
     frozen_clock()
     body = read.ok("/executions/e4")
-    assert body == selectors.execution_get(execution_id="e4")
+    assert body == _as_json(selectors.execution_get(execution_id="e4"))
     assert (body["status"], body["tasksSuccessful"], body["tokensTotal"], body["elapsedMs"]) == ("completed", 2, 220, 3_600_000)
     tasks = {t["taskId"]: t for t in body["taskExecutions"]}
     assert {k: (t["attemptCount"], t["attemptNumber"], t["status"]) for k, t in tasks.items()} == {
@@ -356,6 +356,17 @@ def test_an_execution_has_its_counters_and_each_task_its_attempt_count(read, dat
 
 
 TEXTS = ("output", "prompt", "error")
+
+
+def _as_json(value):
+    """A selector's reading with each pricing.Cost as the API answers it (schemas_read.CostOut)."""
+    if isinstance(value, pricing.Cost):
+        return schemas_read.CostOut.model_validate(value).model_dump()
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
 
 
 def _page_reading_as_the_api(page: dict, body: dict, signed_in) -> dict:
@@ -384,7 +395,7 @@ def test_a_task_has_every_attempt_newest_first_as_its_page_shows(read, signed_in
     frozen_clock()
     body = read.ok("/executions/e4/tasks/write")
     page = selectors.task_detail(execution_id="e4", task_id="write")
-    assert body == _page_reading_as_the_api(page, body, signed_in)
+    assert body == _as_json(_page_reading_as_the_api(page, body, signed_in))
     attempts = body["attempts"]
     assert [(a["attemptNumber"], a["source"], a["status"], a["qcPassed"], a["qcScore"]) for a in attempts] == [
         (3, "result", "success", True, 85), (2, "history", "failure", False, 55), (1, "result", "failure", False, 35)]
@@ -415,7 +426,7 @@ def test_a_task_answers_its_texts_whole_where_its_page_shows_their_heads(read, s
     assert (body["task"]["output"], body["task"]["prompt"]) == ("short", long["prompt"])
     page = selectors.task_detail(execution_id="e", task_id="a")
     assert len(page["attempts"][1]["output"]) == TEXT_EXCERPT_CHARS < len(long["output"])
-    assert body == _page_reading_as_the_api(page, body, signed_in)
+    assert body == _as_json(_page_reading_as_the_api(page, body, signed_in))
 
 
 def test_a_task_keeps_its_output_prompt_and_error(read, ingest):
@@ -459,7 +470,7 @@ def test_a_plan_has_its_tasks_dependencies_parallel_groups_stats_and_recent_exec
     assert body["parallelGroups"] == [{"parallelGroup": 1, "taskIds": ["design"]}, {"parallelGroup": 2, "taskIds": ["api", "docs"]}]
     assert (body["stats"]["runs"], body["stats"]["completed"], body["stats"]["failed"]) == (3, 2, 1)
     page = selectors.plan_detail(plan_id="build", per_page=2)
-    assert body["executions"] == page["executions"] and _ids(body["executions"]) == ["b2", "b1"]
+    assert body["executions"] == _as_json(page["executions"]) and _ids(body["executions"]) == ["b2", "b1"]
     assert body["moreExecutions"] is True and body["stats"] == page["stats"]
     assert read.ok("/plans/build", limit=3)["moreExecutions"] is False
     _invalid(read("/plans/build", limit=0), "limit")
@@ -474,7 +485,8 @@ def _stat(html: str, name: str) -> str:
 
 def test_the_failure_report_equals_the_report_page(read, signed_in, dataset):
     body = read.ok("/reports/failures", **RANGE)
-    expected = selectors.failure_report(started_from=failure_report_data.at(0), started_to=failure_report_data.at(4), plan_id=None)
+    expected = _as_json(selectors.failure_report(started_from=failure_report_data.at(0),
+                                                 started_to=failure_report_data.at(4), plan_id=None))
     assert (body["startedFrom"], body["startedTo"], body["planId"], body["bucket"]) == ("2025-11-03", "2025-11-06", None, "day")
     assert body["totals"] == expected["totals"] and body["trend"] == expected["trend"]
     assert body["byTask"] == expected["by_task"] and body["byPlan"] == expected["by_plan"] and body["byError"] == expected["by_error"]
@@ -528,7 +540,8 @@ def test_it_answers_400_naming_a_bad_report_parameter_instead_of_a_default(read,
 
 READ_CALLS = [("/executions", {}), ("/executions", {"status": "failed", "limit": 2}), ("/executions/e4", {}),
               ("/executions/e4/tasks/write", {}), ("/compare", {"a": "e1", "b": "e4", "task": "load"}),
-              ("/plans", {}), ("/plans/etl", {}), ("/reports/failures", RANGE)]
+              ("/plans", {}), ("/plans/etl", {}), ("/plans/etl/tasks/extract/history", {"n": 5}),
+              ("/reports/failures", RANGE)]
 
 
 def test_a_read_token_reads_every_endpoint_and_a_write_only_token_none(client, token_of, dataset):
@@ -579,7 +592,8 @@ def test_every_read_endpoint_is_documented_with_its_response_schema_and_errors(c
     document = client.get("/api/v1/openapi.json").json()
     reads = {path: op["get"] for path, op in document["paths"].items() if "get" in op}
     assert set(reads) == {"/api/v1/executions", "/api/v1/executions/{execution_id}", "/api/v1/executions/{execution_id}/tasks/{task_id}",
-                          "/api/v1/compare", "/api/v1/plans", "/api/v1/plans/{plan_id}", "/api/v1/reports/failures"}
+                          "/api/v1/compare", "/api/v1/plans", "/api/v1/plans/{plan_id}",
+                          "/api/v1/plans/{plan_id}/tasks/{task_id}/history", "/api/v1/reports/failures"}
     for path, operation in reads.items():
         ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert set(ok) == {"$ref"}, path  # a named schema, not a free-form object
@@ -600,8 +614,9 @@ def test_every_read_endpoint_is_documented_with_its_response_schema_and_errors(c
 @pytest.mark.parametrize(
     ("schema", "fields"),
     [(schemas_read.ExecutionOut, (*models.OrchestrationExecution.SHOWN_FIELDS, "stale", "elapsedMs", "tasksPending")),
-     (schemas_read.TaskExecutionOut, models.TaskExecution.SHOWN_FIELDS),
-     (schemas_read.TaskAttemptOut, (*models.TaskAttempt.SHOWN_FIELDS, "hasOutput", "previousAttemptNumber")),
+     (schemas_read.TaskExecutionOut, (*models.TaskExecution.SHOWN_FIELDS, "cost")),
+     (schemas_read.TaskAttemptOut,
+      (*models.TaskAttempt.SHOWN_FIELDS, "hasOutput", "previousAttemptNumber", "pricedModel", "cost")),
      (schemas_read.PlanInfoOut, tuple(f for f in models.Plan.SHOWN_FIELDS if f != "tasks"))],
     ids=lambda v: v.__name__ if isinstance(v, type) else None,
 )

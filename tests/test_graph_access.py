@@ -18,14 +18,15 @@ from tests.support.servers import gunicorn, manage, production_env
 def test_it_reads_with_read_access_in_which_neo4j_refuses_a_write():
     # A named write statement run as a read: Neo4j itself refuses it, which only read access does.
     with pytest.raises(neo4j.exceptions.ClientError) as refused:
-        graph.read("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {}})
+        graph.read("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {}, "taskModels": []})
     assert "AccessMode" in refused.value.code
     assert cypher("MATCH (p:Plan) RETURN count(p)") == [[0]]
 
 
 def test_it_reads_inside_a_write_transaction_what_that_transaction_wrote():
     def write_then_read():
-        graph.run("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {"title": "T"}})
+        graph.run("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {"title": "T"},
+                                          "taskModels": []})
         return graph.read("pages/plan_options")
 
     options = graph.write_transaction(write_then_read)

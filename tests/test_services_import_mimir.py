@@ -12,7 +12,10 @@ from executions.services.import_mimir import split_qc_list
 from tests.support import mimir
 from tests.support.graph import cypher
 
-OURS = "n:OrchestrationExecution OR n:TaskExecution OR n:TaskAttempt OR n:Plan"
+# The reads price what they read from the SQL price table (executions/pricing.py).
+pytestmark = pytest.mark.django_db
+
+OURS = "n:OrchestrationExecution OR n:TaskExecution OR n:TaskAttempt OR n:Plan OR n:PlanTask"
 
 
 @pytest.fixture

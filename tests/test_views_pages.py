@@ -405,3 +405,13 @@ def test_it_reads_each_page_with_a_fixed_small_number_of_queries(browser, ingest
 @pytest.mark.parametrize("query", ["started_to=9999-12-31", "started_from=0001-01-01", "started_from=9999-12-31"])
 def test_it_lists_with_dates_at_the_calendars_edges_without_an_error(browser, query):
     assert browser.get(f"/?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("task_id", ["t0", "a b", "50%?#", "ü-ß", "x:y@z~!$&'()*+,;=", "<script>", "..x"])
+def test_it_links_each_task_as_reverse_would(task_id):
+    from django.urls import reverse
+
+    from executions.views import _task_url
+
+    for execution_id in ("e", "run %2F #1", "ü"):
+        assert _task_url(execution_id, task_id) == reverse("executions:task", args=[execution_id, task_id])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import re
 import smtplib
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -81,8 +82,11 @@ def claim(*, worker: str, limit: int = 20) -> list[Delivery]:
     due = Q(state__in=_CLAIMABLE, next_attempt_at__lte=at) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=at))
     ids = list(Delivery.objects.filter(due, channel__enabled=True)
                .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-    for i in ids:
-        Delivery.objects.filter(due, pk=i).update(state="claimed", claimed_by=worker, claimed_until=lease)
+    if ids:
+        # One UPDATE for the batch, its condition checked again row by row under the write lock
+        # (PostgreSQL re-reads each row it waited for): a row another worker claimed meanwhile is
+        # left to it, and the rows this one changed are its own.
+        Delivery.objects.filter(due, pk__in=ids).update(state="claimed", claimed_by=worker, claimed_until=lease)
     return claimed_by(worker=worker)
 
 
@@ -96,6 +100,19 @@ def release(*, worker: str, ids: list[int]) -> None:
     """Gives back claims this worker will not send (it is stopping): due again at once."""
     Delivery.objects.filter(pk__in=ids, claimed_by=worker, state="claimed").update(
         state="pending", claimed_by="", claimed_until=None)
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: its connections to receivers are kept alive from one send to the
+    next (a worker sends in one thread; a "send test" in gunicorn's threads each has its own)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False  # no proxy or .netrc from the environment: a signed body goes where the channel says
+    return session
 
 
 def _http(channel: AlertChannel, event) -> SendResult:
@@ -116,8 +133,8 @@ def _http(channel: AlertChannel, event) -> SendResult:
     started = time.monotonic()
     try:
         # No redirects: a signed body goes only where the channel says.
-        with requests.post(channel.url, data=raw, headers=headers, timeout=(timeout, timeout),
-                           allow_redirects=False, stream=True) as response:
+        with _session().post(channel.url, data=raw, headers=headers, timeout=(timeout, timeout),
+                             allow_redirects=False, stream=True) as response:
             head = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""
             code = response.status_code
             retry_after = response.headers.get("Retry-After")

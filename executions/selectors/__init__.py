@@ -21,10 +21,12 @@ from .executions import (
     with_derived,
 )
 from .failure_report import failure_report, failure_rows, report_trend_buckets
-from .plans import plan_detail, plan_list, plan_options
+from .plans import HISTORY_DEFAULT_RUNS, HISTORY_MAX_RUNS, plan_detail, plan_list, plan_options, task_history
 
 __all__ = [
     "COMPARE_CHANGES",
+    "HISTORY_DEFAULT_RUNS",
+    "HISTORY_MAX_RUNS",
     "attempt_text",
     "compare_outputs",
     "database_is_up",
@@ -42,5 +44,6 @@ __all__ = [
     "plan_options",
     "report_trend_buckets",
     "task_detail",
+    "task_history",
     "with_derived",
 ]

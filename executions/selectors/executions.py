@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import clock, graph
+from .. import clock, graph, pricing
 from ..errors import InvalidInput
 from ..limits import ExecutionLimits
 
@@ -45,12 +45,15 @@ def with_derived(execution: dict[str, Any], now: int) -> dict[str, Any]:
 
 def execution_get(*, execution_id: str) -> dict[str, Any] | None:
     """The execution with its counters (and stale/elapsed/pending) and its task executions (latest
-    attempt each), or None."""
-    rows = graph.read("pages/execution_get", {"eid": execution_id})
+    attempt each), each with its `cost` (pricing.Cost), or None."""
+    table = pricing.price_table()
+    rows = graph.read("pages/execution_get", {"eid": execution_id, "prices": table.param})
     if not rows:
         return None
     execution, tasks, failed = rows[0]
-    return {**with_derived(execution, clock.now_ms()), "taskExecutions": tasks, "failedTaskIds": sorted(failed)}
+    execution["cost"] = pricing.cost(execution["cost"], table)
+    return {**with_derived(execution, clock.now_ms()), "taskExecutions": pricing.with_costs(tasks, table),
+            "failedTaskIds": sorted(failed)}
 
 
 START_EVENTS = ("received", "missing")
@@ -210,10 +213,13 @@ def plan_tasks(raw: Any) -> list[dict[str, Any]]:
 def execution_detail(*, execution_id: str) -> dict[str, Any] | None:
     """The live page: the execution (with stale/elapsed/pending), its plan title and its tasks (no
     outputs or prompts, at most LIVE_ERROR_CHARS of an error, `errorChars` its size) ordered by
-    completion, and `previous_run_id`: the latest other execution of its plan that started before
-    it (None: there is none), to compare with. One Cypher statement."""
-    rows = graph.read("pages/execution_detail", {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS})
-    data = _live([row[:4] for row in rows])
+    completion; the execution and each task with its `cost` (pricing.Cost); and `previous_run_id`:
+    the latest other execution of its plan that started before it (None: there is none), to compare
+    with. One Cypher statement (and one SQL query for the prices)."""
+    table = pricing.price_table()
+    rows = graph.read("pages/execution_detail",
+                      {"eid": execution_id, "errorChars": LIVE_ERROR_CHARS, "prices": table.param})
+    data = _live([row[:4] for row in rows], table)
     if data is not None:
         data["previous_run_id"] = rows[0][4]
     return data
@@ -225,17 +231,21 @@ def execution_changes(*, execution_id: str, since: int) -> dict[str, Any] | None
     `changed: True`) when it changed after execution version `since` (or when that is not known),
     else as its place: {taskId, timestamp, durationMs, firstVersion, changedVersion}}. The page at
     version `since` showed exactly the task executions whose `firstVersion` is at most `since` (or
-    None: written before it was kept). One Cypher statement."""
-    return _live(graph.read("pages/execution_changes",
-                            {"eid": execution_id, "since": since, "errorChars": LIVE_ERROR_CHARS}))
+    None: written before it was kept). One Cypher statement (and one SQL query for the prices)."""
+    table = pricing.price_table()
+    return _live(graph.read("pages/execution_changes", {"eid": execution_id, "since": since,
+                                                        "errorChars": LIVE_ERROR_CHARS, "prices": table.param}),
+                 table)
 
 
-def _live(rows: list[list[Any]]) -> dict[str, Any] | None:
+def _live(rows: list[list[Any]], table: pricing.PriceTable) -> dict[str, Any] | None:
     """(execution, plan title, tasks, plan task definitions) as the live page reads them → its data, or None."""
     if not rows:
         return None
     execution, plan_title, tasks, raw_plan_tasks = rows[0]
     execution = with_derived(execution, clock.now_ms())
+    execution["cost"] = pricing.cost(execution["cost"], table)
+    pricing.with_costs([t for t in tasks if t is not None], table)
     execution["planTitle"] = plan_title
     # None: no plan uploaded (the graph is then drawn from the reported tasks alone).
     plan = plan_tasks(raw_plan_tasks) if raw_plan_tasks else None
@@ -258,11 +268,16 @@ def task_detail(
     with an output its own is compared with (`previousAttemptNumber`). The task and each attempt
     carry at most `text_chars` of `output`, `prompt` and `error` (None: the whole texts, as the read
     API answers them), and their full sizes (`outputChars`, `promptChars`, `errorChars`; None when
-    absent). One Cypher statement."""
-    rows = graph.read("pages/task_detail", {"eid": execution_id, "taskId": task_id, "chars": text_chars})
+    absent). The task and each attempt carry their `cost` (pricing.Cost), each attempt the model it
+    is priced as (`pricedModel`). One Cypher statement (and one SQL query for the prices)."""
+    table = pricing.price_table()
+    rows = graph.read("pages/task_detail",
+                      {"eid": execution_id, "taskId": task_id, "chars": text_chars, "prices": table.param})
     if not rows:
         return None
     execution, task, attempts = rows[0]
+    task["cost"] = pricing.cost(task["cost"], table)
+    pricing.with_costs(attempts, table)
     for index, attempt in enumerate(attempts):
         attempt["hasOutput"] = attempt.get("source") == "result"
         previous = next((a for a in attempts[index + 1 :] if a.get("source") == "result"), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import graph
+from .. import graph, pricing
 from ..signatures import error_signature
 
 DAY_MS = 86_400_000
@@ -71,32 +71,42 @@ def _merge_by_signature(rows: list[list[Any]]) -> list[dict[str, Any]]:
 def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -> dict[str, Any]:
     """Failure rates and their trend, failed tasks grouped by task, plan and error signature, top QC
     issues and required fixes, tasks retried before passing, and the tokens spent on failed attempts,
-    for the executions started in [started_from, started_to) (epoch ms), optionally of one plan."""
+    for the executions started in [started_from, started_to) (epoch ms), optionally of one plan; the
+    rework also in currency (`reworkCost`: pricing.Cost of the failed attempts) in total, per bucket
+    and per plan."""
+    table = pricing.price_table()
     params = {
         **_filter_params(started_from, started_to, plan_id),
         "examples": REPORT_EXAMPLE_LIMIT,
         "limit": REPORT_GROUP_LIMIT,
+        "prices": table.param,
     }
     unit, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
 
     counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
     trend_rows = graph.read("report/trend", {**params, "origin": origin, "bucket_ms": size})
-    by_bucket = {row[0]: dict(zip(counted, row[1:], strict=True)) for row in trend_rows}
+    by_bucket = {
+        row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": pricing.cost(row[-1], table)}
+        for row in trend_rows
+    }
     trend = []
     for index in range(max(1, -(-(started_to - origin) // size))):
         start = origin + index * size
-        counts = by_bucket.get(index, dict.fromkeys(counted, 0))
+        counts = by_bucket.get(index, {**dict.fromkeys(counted, 0), "reworkCost": pricing.NO_COST})
         trend.append(_with_rates({"start": start, "end": start + size, **counts}))
     totals = _with_rates({key: sum(bucket[key] for bucket in trend) for key in counted})
     totals["reworkShare"] = _ratio(totals["reworkTokens"], totals["tokens"])
+    totals["reworkCost"] = sum((bucket["reworkCost"] for bucket in trend), pricing.NO_COST)
 
     by_task_total, by_task = graph.read("report/by_task", params)[0]
     plan_keys = (
         "planId", "planTitle", "executions", "finishedExecutions", "failedExecutions", "tasks", "failed", "examples",
+        "reworkCost",
     )
     by_plan = []
     for row in graph.read("report/by_plan", params):
         plan = dict(zip(plan_keys, row, strict=True))
+        plan["reworkCost"] = pricing.cost(plan["reworkCost"], table)
         plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
         plan["executionFailureRate"] = _ratio(plan["failedExecutions"], plan["finishedExecutions"])
         by_plan.append(plan)

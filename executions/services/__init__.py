@@ -22,7 +22,7 @@ from .ingest import (
     task_result_record,
     task_results_write,
 )
-from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate
+from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
 from .tokens import (
     TokenIdentity,
     ingest_token_authenticate,
@@ -53,6 +53,7 @@ __all__ = [
     "ingest_token_revoke",
     "keys_migrate",
     "mimir_import",
+    "plan_task_models_keep",
     "plan_upsert",
     "task_result_record",
     "task_results_write",

@@ -63,6 +63,10 @@ class _Batch:
 # ---------------------------------------------------------------- task results
 
 
+# Attempt fields added after attempts were first stored: left out of the hash while unset.
+_ADDED_CONTENT = frozenset({"model"})
+
+
 def _attempt_props(
     result: schemas.ExecutionResult, attempt_number: int, now: int
 ) -> tuple[dict[str, Any], list[str]]:
@@ -93,11 +97,14 @@ def _attempt_props(
         # A replay must not conflict because the server's clock moved: only a client-supplied
         # completion time is part of the content.
         "timestamp": result.timestamp,
+        "model": result.model,
     }
     # The model's attempt fields are the content: a field added there and not here fails at once.
     content = {name: values[name] for name in ATTEMPT_CONTENT_FIELDS}
     props = dict(content)
-    props["contentHash"] = _hash(content)
+    # An attempt that names no model hashes as it did before `model` was kept, so that replays of
+    # attempts stored by an older version stay replays.
+    props["contentHash"] = _hash({k: v for k, v in content.items() if not (k in _ADDED_CONTENT and v is None)})
     content_keys = list(content)
     if props["timestamp"] is None:
         props["timestamp"] = now
@@ -168,6 +175,7 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
                 "title": task.title if task else None,
                 "parallelGroup": task.parallelGroup if task else None,
                 "qcRole": task.qcRole if task else None,
+                "recommendedModel": (task.recommendedModel or None) if task else None,
                 "props": props,
                 "contentKeys": content_keys,
             }
@@ -291,6 +299,14 @@ def _record_finish(batch: _Batch, eid: str, ev: schemas.ExecutionFinishIn) -> Ev
     return _result("created", {}, eid)
 
 
+def plan_task_models(tasks: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What statements read of a plan's task definitions besides their JSON text: the models that
+    price its tasks ({taskId, model}, for the ingest/_keep_plan_task_models fragment)."""
+    return [{"taskId": t["id"], "model": t["recommendedModel"]}
+            for t in tasks if isinstance(t.get("id"), str) and isinstance(t.get("recommendedModel"), str)
+            and t["recommendedModel"]]
+
+
 def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult:
     tasks = [t.model_dump(mode="json", exclude_none=True) for t in ev.tasks]
     props = {
@@ -304,7 +320,9 @@ def _record_plan(batch: _Batch, plan_id: str, ev: schemas.PlanIn) -> EventResult
     content_hash = _hash(props)
     props["contentHash"] = content_hash
     ((existed, same),) = graph.run(
-        "ingest/upsert_plan", {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now}
+        "ingest/upsert_plan",
+        {"planId": plan_id, "props": props, "contentHash": content_hash, "now": batch.now,
+         "taskModels": plan_task_models(tasks)},
     )
     outcome: Outcome = "replayed" if same else "updated" if existed else "created"
     return _result(outcome, {"planId": plan_id, "title": props["title"], "taskCount": len(tasks)})

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import clock, graph
+from ..selectors.executions import plan_tasks
+from .ingest import plan_task_models
 
 
 def executions_need_rederive() -> bool:
-    """Whether some execution was written by a version that did not derive every fact."""
+    """Whether some execution (or plan) was written by a version that did not derive every fact."""
     ((needed,),) = graph.read("ingest/executions_need_rederive")
     return bool(needed)
 
@@ -34,6 +36,18 @@ def keys_migrate(*, batch_size: int = 1000) -> KeyMigration:
     return KeyMigration(
         attempts_migrated=migrated, foreign_links_removed=unlinked, executions_unlinked=sorted(executions)
     )
+
+
+def plan_task_models_keep() -> int:
+    """Give each plan PUT before PlanTask nodes were kept (they price tasks by the plan's
+    `recommendedModel`) its nodes, from its stored task definitions; one write per plan. Returns
+    the number of plans. Idempotent: a plan that has them is not read."""
+    plans = graph.read("ingest/plans_need_task_models")
+    for plan_id, raw in plans:
+        models = plan_task_models(plan_tasks(raw))
+        graph.write_statement(lambda p=plan_id, m=models: graph.run(
+            "ingest/plan_task_models_write", {"planId": p, "taskModels": m}))
+    return len(plans)
 
 
 def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:

@@ -118,6 +118,30 @@ def status_badge(status, stale=False) -> SafeString:
 
 
 @register.simple_tag
+def cost(value, stat=False) -> SafeString:
+    """A pricing.Cost: its amount and what no price covered ("unpriced", never $0), the models named
+    in its title; `data-cost` (the exact amount) and `data-unpriced` for tools and tests. A tag, not
+    an include: the execution page shows one per task row."""
+    if value is None:
+        return format_html("{}", NOTHING)
+    n = value.unpricedAttempts
+    classes = "cost" + (" stat-value" if stat else "") + (" unpriced" if n else "")
+    amount = format(value.amount, "f") if value.amount is not None else ""
+    if not n:
+        return format_html('<span class="{}" data-cost="{}" data-unpriced="0">{}</span>', classes, amount,
+                           value.describe())
+    named = ", ".join(value.unpricedModels)
+    if not named:
+        why = "an attempt that names no model"
+    elif n > len(value.unpricedModels):
+        why = f"{named} (or no model named)"
+    else:
+        why = named
+    return format_html('<span class="{}" data-cost="{}" data-unpriced="{}" title="No price in force for {}">{}</span>',
+                       classes, amount, n, why, value.describe())
+
+
+@register.simple_tag
 def no_start_badge() -> SafeString:
     """On an execution only task results (or a finish) have arrived for: a stray post, or a late start."""
     return mark_safe(
@@ -187,3 +211,34 @@ def delta_html(value: int | None, kind: str) -> str:
 def delta(value, kind: str) -> SafeString:
     """{% delta value "tokens" %}: delta_html in a template."""
     return mark_safe(delta_html(value, kind))  # noqa: S308 - numbers and fixed words only
+
+@register.filter
+def task_row(row) -> SafeString:
+    """A task's row of the live page's table (executions.live_rows.task_row)."""
+    from ..live_rows import task_row as markup  # live_rows formats with this module's filters
+
+    return markup(row)
+
+
+@register.filter
+def timeline_row(row) -> SafeString:
+    """A task's bar of the live page's timeline (executions.live_rows.timeline_row)."""
+    from ..live_rows import timeline_row as markup
+
+    return markup(row)
+
+
+@register.filter
+def task_rows(rows) -> SafeString:
+    """Every row of the live page's table, in one piece (a partial per row cost more than the row)."""
+    from ..live_rows import task_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each row is escaped markup
+
+
+@register.filter
+def timeline_rows(rows) -> SafeString:
+    """Every bar of the live page's timeline, in one piece."""
+    from ..live_rows import timeline_row as markup
+
+    return mark_safe("\n".join(markup(r) for r in rows))  # noqa: S308 -- each bar is escaped markup

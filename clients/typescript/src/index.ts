@@ -66,17 +66,20 @@ function resultPayload(taskId: string, result: ExecutionResult): Record<string, 
   if (result.qcVerification) out.qcVerification = qcPayload(result.qcVerification);
   if (result.qcVerificationHistory) out.qcVerificationHistory = result.qcVerificationHistory.map(qcPayload);
   if (result.attemptNumber !== undefined) out.attemptNumber = whole(result.attemptNumber);
+  // An empty name would be refused (400): it says no more than no name.
+  if (typeof result.model === 'string' && result.model !== '') out.model = result.model;
   return out;
 }
 
-/** What the API keeps of a task definition with a result: its title, parallel group and QC role
- * (the plan's other fields belong to PUT /api/v1/plans/<planId>). */
+/** What the API keeps of a task definition with a result: its title, parallel group, QC role and
+ * recommended model (the plan's other fields belong to PUT /api/v1/plans/<planId>). */
 function taskPayload(taskId: string, task: TaskDefinition | undefined): Record<string, unknown> | undefined {
   if (!task) return undefined;
   const out: Record<string, unknown> = { id: taskId };
   if (task.title !== undefined) out.title = task.title;
   if (typeof task.parallelGroup === 'number') out.parallelGroup = task.parallelGroup;
   if (task.qcRole !== undefined) out.qcRole = task.qcRole;
+  if (typeof task.recommendedModel === 'string' && task.recommendedModel !== '') out.recommendedModel = task.recommendedModel;
   return out;
 }
 

@@ -36,6 +36,8 @@ export interface ExecutionResult {
   qcVerificationHistory?: QCResult[];
   qcFailureReport?: string;
   attemptNumber?: number;
+  /** The model that ran the attempt (not in Mimir's type): what the dashboard prices it by. */
+  model?: string;
 }
 
 export interface TaskDefinition {

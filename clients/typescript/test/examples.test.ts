@@ -25,6 +25,7 @@ const graphManager = { neverUsed: true };
 const taskDefinition: TaskDefinition = {
   id: 'task-1', title: 'Validate environment', agentRoleDescription: 'DevOps engineer', prompt: 'Check the environment',
   dependencies: [], estimatedDuration: '5 min', parallelGroup: 1, qcRole: 'Infrastructure auditor',
+  recommendedModel: 'gpt-4.1',
 };
 const taskDef: TaskDefinition = { id: 'task-2', title: 'Fetch the API data', dependencies: ['task-1'] };
 
@@ -57,6 +58,8 @@ test('example 1: a successful task with its QC verdict, and the composite id ret
   assert.deepEqual([task.qcPassed, task.qcScore, task.qcFeedback, task.qcIssues, task.qcRequiredFixes],
     [true, 95, 'All checks passed', [], []]);
   assert.deepEqual([task.parallelGroup, task.qcRoleDescription], [1, 'Infrastructure auditor']);
+  // Its recommended model prices it (the shipped price table has gpt-4.1).
+  assert.deepEqual([task.recommendedModel, task.cost.unpricedAttempts, task.cost.pricedAttempts], ['gpt-4.1', 0, 1]);
   assert.equal(attempts.length, 1);
 });
 

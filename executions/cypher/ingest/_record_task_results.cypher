@@ -19,14 +19,15 @@ CALL (conflicts) {
   // Keyed by the pair, never by the joined string: `a-b` + `c` and `a` + `b-c` are two tasks.
   MERGE (t:TaskExecution {executionId: r.eid, taskId: r.taskId})
   ON CREATE SET t.taskExecutionId = r.teid, t.created = $now
-  // The task's definition (title, parallel group, QC role) is descriptive: a later post may change
+  // The task's definition (title, parallel group, QC role, recommended model) is descriptive: a later post may change
   // it (the latest wins), and a change is news even when the attempt itself is a replay.
   WITH r, e, t, coalesce(r.title, t.taskTitle, r.taskId) AS title, coalesce(r.parallelGroup, t.parallelGroup) AS grp,
-       coalesce(r.qcRole, t.qcRoleDescription) AS role
-  WITH r, e, t, title, grp, role,
-       [d IN [['title', title, t.taskTitle], ['parallelGroup', grp, t.parallelGroup], ['qcRole', role, t.qcRoleDescription]]
+       coalesce(r.qcRole, t.qcRoleDescription) AS role, coalesce(r.recommendedModel, t.recommendedModel) AS recommended
+  WITH r, e, t, title, grp, role, recommended,
+       [d IN [['title', title, t.taskTitle], ['parallelGroup', grp, t.parallelGroup], ['qcRole', role, t.qcRoleDescription],
+              ['recommendedModel', recommended, t.recommendedModel]]
         WHERE NOT (coalesce(d[1] = d[2], false) OR (d[1] IS NULL AND d[2] IS NULL)) | d[0]] AS redefined
-  SET t.taskTitle = title, t.parallelGroup = grp, t.qcRoleDescription = role
+  SET t.taskTitle = title, t.parallelGroup = grp, t.qcRoleDescription = role, t.recommendedModel = recommended
   MERGE (e)-[:HAS_TASK_EXECUTION]->(t)
   MERGE (a:TaskAttempt {executionId: r.eid, taskId: r.taskId, attemptNumber: r.props.attemptNumber})
   ON CREATE SET a += r.props, a.source = 'result', a.nonce = r.nonce

@@ -1,7 +1,11 @@
 // Some execution was written by a version that did not derive every fact (searchText and
-// firstKnownAt came last), or some attempt lacks its (executionId, taskId) key (written before keys were pairs).
+// firstKnownAt came last), or some attempt lacks its (executionId, taskId) key (written before keys were pairs),
+// or some plan lacks its PlanTask nodes.
 OPTIONAL MATCH (e:OrchestrationExecution) WHERE e.searchText IS NULL OR e.firstKnownAt IS NULL
 WITH e LIMIT 1
 OPTIONAL MATCH (a:TaskAttempt) WHERE a.executionId IS NULL
 WITH e, a LIMIT 1
-RETURN e IS NOT NULL OR a IS NOT NULL
+// Or some plan was PUT before its tasks' recommended models were kept (PlanTask nodes).
+OPTIONAL MATCH (p:Plan) WHERE p.registered AND p.taskModelsKept IS NULL
+WITH e, a, p LIMIT 1
+RETURN e IS NOT NULL OR a IS NOT NULL OR p IS NOT NULL

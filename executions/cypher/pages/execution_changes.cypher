@@ -14,16 +14,24 @@ OPTIONAL MATCH (e)-[:EXECUTES_PLAN]->(p:Plan)
 WITH e, @project(e, execution) AS execution, p.title AS planTitle, p.tasks AS planTasks
 CALL (e) {
   OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion, .status, .qcPassed, .attemptCount,
+  WITH e, t, t {.taskId, .timestamp, .durationMs, .firstVersion, .changedVersion, .status, .qcPassed, .attemptCount,
                   .parallelGroup, taskTitle: left(t.taskTitle, 200)} AS place
-  WITH t, place, place.changedVersion IS NULL OR place.changedVersion > $since AS changed
+  WITH e, t, place, place.changedVersion IS NULL OR place.changedVersion > $since AS changed
   ORDER BY place.timestamp, place.taskId
-  WITH t, place, changed, CASE WHEN changed THEN @project(t, task_row) END AS m
+  // The cost only of the rows sent.
+  CALL (e, t, changed) {
+    WITH e, t WHERE changed
+//@include pages/_task_cost
+  }
+  WITH t, place, changed, cost, CASE WHEN changed THEN @project(t, task_row) END AS m
   RETURN collect(CASE WHEN t IS NULL THEN null
-                      WHEN changed THEN m {.*, error: left(t.error, $errorChars), errorChars: size(t.error),
+                      WHEN changed THEN m {.*, error: left(t.error, $errorChars), errorChars: size(t.error), cost: cost,
                                            timestamp: place.timestamp, durationMs: place.durationMs,
                                            firstVersion: place.firstVersion, changedVersion: place.changedVersion,
                                            changed: true}
                       ELSE place END) AS tasks
 }
-RETURN execution, planTitle, tasks, planTasks
+CALL (e) {
+//@include pages/_execution_cost
+}
+RETURN execution {.*, cost: cost}, planTitle, tasks, planTasks

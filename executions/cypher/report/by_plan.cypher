@@ -15,6 +15,10 @@ CALL (es) {
   RETURN collect({executionId: e.executionId, taskId: t.taskId, taskTitle: t.taskTitle, timestamp: t.timestamp})
          AS examples
 }
+CALL (es) {
+//@include report/_rework_cost
+}
 OPTIONAL MATCH (p:Plan {planId: planId})
-RETURN planId, p.title AS planTitle, executions, finishedExecutions, failedExecutions, tasks, failed, examples
+RETURN planId, p.title AS planTitle, executions, finishedExecutions, failedExecutions, tasks, failed, examples,
+       cost AS reworkCost
 ORDER BY failed DESC, failedExecutions DESC, planId

@@ -30,6 +30,9 @@ class Command(BaseCommand):
                 f"{keys.foreign_links_removed} task executions of other executions unlinked"
                 + (f" from {', '.join(keys.executions_unlinked)}" if keys.executions_unlinked else "")
             )
+        plans = services.plan_task_models_keep()
+        if plans:
+            self.stdout.write(f"plans: {plans} given the recommended models of their tasks (PlanTask nodes)")
         total = services.executions_rederive(
             batch_size=batch_size,
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,

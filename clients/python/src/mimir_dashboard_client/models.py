@@ -66,6 +66,7 @@ class ExecutionResult(_Model):
     qcVerificationHistory: list[QCResult] | None = None
     qcFailureReport: Any = None
     attemptNumber: int | None = None
+    model: str | None = None  # the model that ran it: prices its tokens (else the task's recommendedModel)
     timestamp: int | str | None = None  # completion time; without it, when the server receives it
 
 
@@ -150,6 +151,16 @@ class BatchOut(_Model):
 # ---------------------------------------------------------------- reads
 
 
+class CostOut(_Model):
+    """What attempts cost at the prices in force when each ran."""
+
+    currency: Literal["USD"]
+    amount: str | None  # an exact decimal; None: no attempt was priced
+    unpricedAttempts: int  # attempts no price covered: never counted as 0
+    unpricedModels: list[str]
+    pricedAttempts: int
+
+
 class ExecutionOut(ExecutionCounters):
     cancelled: bool
     lastEventAt: int | None
@@ -179,6 +190,7 @@ class _AttemptFields(_Model):
     qcIssues: list[str] | None
     qcRequiredFixes: list[str] | None
     timestamp: int | None  # completion time
+    model: str | None
 
 
 class TaskExecutionOut(_AttemptFields):
@@ -188,10 +200,16 @@ class TaskExecutionOut(_AttemptFields):
     taskTitle: str | None
     parallelGroup: int | None
     qcRoleDescription: str | None
+    recommendedModel: str | None
     attemptCount: int | None
+    cost: CostOut
 
 
-class ExecutionDetailOut(ExecutionOut):
+class PricedExecutionOut(ExecutionOut):
+    cost: CostOut
+
+
+class ExecutionDetailOut(PricedExecutionOut):
     taskExecutions: list[TaskExecutionOut]
     failedTaskIds: list[str]
 
@@ -207,6 +225,8 @@ class TaskAttemptOut(_AttemptFields):
     source: Literal["result", "history"] | None
     hasOutput: bool
     previousAttemptNumber: int | None
+    pricedModel: str | None
+    cost: CostOut
 
 
 class TaskExecutionContextOut(_Model):
@@ -287,7 +307,8 @@ class PlanDetailOut(_Model):
     tasks: list[PlanTaskOut]
     parallelGroups: list[ParallelGroupOut]
     stats: PlanStatsOut
-    executions: list[ExecutionOut]
+    cost: CostOut
+    executions: list[PricedExecutionOut]
     moreExecutions: bool
 
 
@@ -299,6 +320,7 @@ class FailureTotalsOut(_Model):
     failedTasks: int
     tokens: int
     reworkTokens: int
+    reworkCost: CostOut
     taskFailureRate: float | None
     executionFailureRate: float | None
     reworkShare: float | None
