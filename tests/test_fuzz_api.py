@@ -67,6 +67,7 @@ def test_it_serves_an_openapi_document_covering_every_endpoint(wsgi_schema):
         ("GET", "/api/v1/executions"), ("GET", "/api/v1/executions/{execution_id}"),
         ("GET", "/api/v1/executions/{execution_id}/tasks/{task_id}"), ("GET", "/api/v1/plans"), ("GET", "/api/v1/plans/{plan_id}"),
         ("GET", "/api/v1/plans/{plan_id}/tasks/{task_id}/history"), ("GET", "/api/v1/reports/failures"),
+        ("GET", "/api/v1/compare"),
     }
 
 
