@@ -12,10 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import clock
+from .pricing import CURRENCY
 
+# `cost`: of every attempt with a price in force (blank when none had one; never 0 for unknown),
+# in `currency`; `unpricedAttempts`: those with tokens that no price covered.
 FAILURE_CSV_HEADER = (
     "executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "errorSignature", "error",
-    "qcScore", "qcIssues", "tokens", "completedAt",
+    "qcScore", "qcIssues", "tokens", "cost", "currency", "unpricedAttempts", "completedAt",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -42,6 +45,8 @@ def write_failure_csv(out, rows: Iterable[dict[str, Any]]) -> None:
             for v in (
                 row["executionId"], row["planId"], row["taskId"], row["taskTitle"], row["attemptNumber"],
                 row["attempts"], row["signature"], row["error"], row["qcScore"],
-                " | ".join(row["qcIssues"] or []), row["tokens"], iso_utc(row["timestamp"]),
+                " | ".join(row["qcIssues"] or []), row["tokens"],
+                "" if row["cost"].amount is None else format(row["cost"].amount, "f"), CURRENCY,
+                row["cost"].unpricedAttempts, iso_utc(row["timestamp"]),
             )
         ])

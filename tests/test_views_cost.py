@@ -145,3 +145,20 @@ def test_the_admin_refuses_a_second_price_for_the_same_model_and_moment(admin_cl
                                                                        "effective_from_0": "2026-12-02"})
     assert negative.status_code == 200 and "greater than or equal to 0" in negative.content.decode()
     assert ModelPrice.objects.filter(model="acme-3").count() == 1
+
+
+def test_it_exports_each_failed_tasks_cost_in_the_failure_csv(signed_in, ingest):
+    import csv
+    import io
+
+    _price("acme-1", "2", "0", T0 - HOUR)
+    ingest.start("f", "p", 2, T0)
+    tokens = {"input": 250_000, "output": 0}
+    failed = {"tokens": tokens, "model": "acme-1", "error": "boom"}
+    assert ingest.task("f", "a", result("failure", timestamp=T0 + 1, **failed)).status_code == 201
+    assert ingest.task("f", "b", result("failure", timestamp=T0 + 2, tokens=tokens, model="mystery-9000",
+                                        error="boom")).status_code == 201
+    response = signed_in.get("/reports/failures.csv?started_from=2025-11-12&started_to=2025-11-14")
+    rows = {r["taskId"]: r for r in csv.DictReader(io.StringIO(response.content.decode()))}
+    assert (rows["a"]["cost"], rows["a"]["currency"], rows["a"]["unpricedAttempts"]) == ("0.5", "USD", "0")
+    assert (rows["b"]["cost"], rows["b"]["unpricedAttempts"]) == ("", "1")  # unpriced: blank, never 0

@@ -204,14 +204,14 @@ def test_it_exports_one_csv_row_per_failed_task_execution(browser, dataset):
     assert response["Content-Disposition"] == 'attachment; filename="failures-2025-11-03-2025-11-06.csv"'
     lines = response.content.decode().splitlines()
     assert lines[0] == ("executionId,planId,taskId,taskTitle,attemptNumber,attempts,errorSignature,error,"
-                        "qcScore,qcIssues,tokens,completedAt")
+                        "qcScore,qcIssues,tokens,cost,currency,unpricedAttempts,completedAt")
     rows = _csv(response)
     assert [(r["executionId"], r["taskId"]) for r in rows] == [("e1", "load"), ("e2", "load"), ("e3", "write"), ("e5", "deploy")]
     assert rows[2] == {
         "executionId": "e3", "planId": "docs", "taskId": "write", "taskTitle": "Write guide", "attemptNumber": "2",
         "attempts": "2", "errorSignature": "QC rejected output for <str> (score <n>)",
         "error": 'QC rejected output for "intro.md" (score 40)', "qcScore": "40", "qcIssues": "No examples",
-        "tokens": "300", "completedAt": "2025-11-04T12:30:00.000Z",
+        "tokens": "300", "cost": "", "currency": "USD", "unpricedAttempts": "1", "completedAt": "2025-11-04T12:30:00.000Z",
     }
     assert rows[0]["qcScore"] == "" and rows[0]["errorSignature"] == "Connection to db-<n> refused after <n> retries"
 

@@ -138,14 +138,16 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
 
 def failure_rows(*, started_from: int, started_to: int, plan_id: str | None) -> list[dict[str, Any]]:
     """One row per failed task execution (latest attempt failed) of the executions started in
-    [started_from, started_to), oldest execution first; `tokens` sums all of its attempts and
-    `signature` is the error's signature."""
+    [started_from, started_to), oldest execution first; `tokens` sums all of its attempts, `cost`
+    (pricing.Cost) prices them, and `signature` is the error's signature."""
     keys = (
         "executionId", "planId", "taskId", "taskTitle", "attemptNumber", "attempts", "error", "qcScore", "qcIssues",
-        "tokens", "timestamp",
+        "tokens", "cost", "timestamp",
     )
-    found = graph.read("report/rows", _filter_params(started_from, started_to, plan_id))
+    table = pricing.price_table()
+    found = graph.read("report/rows", {**_filter_params(started_from, started_to, plan_id), "prices": table.param})
     rows = [dict(zip(keys, row, strict=True)) for row in found]
     for row in rows:
         row["signature"] = error_signature(row["error"])
+        row["cost"] = pricing.cost(row["cost"], table)
     return rows
