@@ -28,9 +28,11 @@ def _node_status(page, task_id: str) -> str | None:
 
 
 def _node_box(page, task_id: str) -> dict:
+    """The node's place in the graph's drawing (the page above it may grow a line as stats change)."""
     return page.js("const n = [...document.querySelectorAll('#depgraph [data-task-id]')]"
                    ".find(g => g.getAttribute('data-task-id') === arguments[0]);"
-                   "const r = n.getBoundingClientRect(); return {x: r.x, y: r.y}", task_id)
+                   "const r = n.getBoundingClientRect(), o = n.ownerSVGElement.getBoundingClientRect();"
+                   "return {x: r.x - o.x, y: r.y - o.y}", task_id)
 
 
 def test_it_turns_a_running_node_failed_without_a_reload(page):
