@@ -3,6 +3,7 @@ wiped before every test, and real HTTP through Django."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -199,6 +200,16 @@ def fast_password_hashing():
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher",
                                              "django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
         yield
+
+
+@pytest.fixture
+def shipped_prices() -> None:
+    """The price table `migrate` ships (migration 0005), for a test with database access that relies
+    on it: a transactional test before it (live servers) flushed every table, migrated rows too."""
+    from django.apps import apps
+
+    migration = importlib.import_module("executions.migrations.0005_default_model_prices")
+    migration.add_prices(apps, None)
 
 
 @pytest.fixture

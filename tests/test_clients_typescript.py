@@ -26,8 +26,8 @@ def _npm(*args: str, env: dict[str, str], timeout: int) -> subprocess.CompletedP
 
 
 @pytest.fixture
-def node_run(live_server, transactional_db):
-    # Both scopes: the Node tests read back what they wrote.
+def node_run(live_server, transactional_db, shipped_prices):
+    # Both scopes: the Node tests read back what they wrote; the shipped prices price gpt-4.1.
     token = services.ingest_token_create(name="mimir-typescript", scopes=("read", "write"))
     env = {**os.environ, "MIMIR_DASHBOARD_URL": live_server.url, "MIMIR_DASHBOARD_TOKEN": token,
            "NO_UPDATE_NOTIFIER": "1", "npm_config_fund": "false", "npm_config_audit": "false"}

@@ -246,7 +246,7 @@ def test_it_reports_the_rework_in_currency(ingest):
 
 
 @pytest.mark.django_db
-def test_it_ships_the_default_price_table_docs_pricing_lists():
+def test_it_ships_the_default_price_table_docs_pricing_lists(shipped_prices):
     shipped = {p.model: (p.input_per_million, p.output_per_million) for p in ModelPrice.objects.all()}
     assert shipped["gpt-4.1"] == (Decimal("2"), Decimal("8"))
     assert shipped["claude-sonnet-4-5"] == (Decimal("3"), Decimal("15"))

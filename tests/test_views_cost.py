@@ -116,7 +116,7 @@ def test_it_shows_unpriced_rework_as_unpriced_not_zero(signed_in, ingest):
 # ---------------------------------------------------------------- the admin
 
 
-def test_a_superuser_adds_a_price_in_the_admin_and_cannot_change_its_amounts(admin_client):
+def test_a_superuser_adds_a_price_in_the_admin_and_cannot_change_its_amounts(admin_client, shipped_prices):
     added = admin_client.post("/admin/executions/modelprice/add/", {
         "model": "  Acme-2 ", "input_per_million": "1.25", "output_per_million": "10",
         "effective_from_0": "2026-12-01", "effective_from_1": "00:00:00", "source": "vendor page",
