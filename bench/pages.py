@@ -44,6 +44,13 @@ later run (which looks its previous run up):
 
     .venv/bin/python bench/pages.py --compare --write docs/benchmarks.md
 
+`--growth SMALL,LARGE` seeds SMALL executions, measures the list, the execution page, the poll and the
+failure report over 30, 60 and 90 days, seeds on to LARGE over the same days and measures again, in one
+run: whether the pages stay flat as history grows (issue #15's targets at 1,000,000 task executions):
+
+    .venv/bin/python bench/pages.py --growth 10000,50000 --write docs/benchmarks.md   # 200k then 1M
+    .venv/bin/python bench/pages.py --growth 200,1000 --requests 10                   # smoke run
+
 `--renderers` times the markdown renderers alone (CPU time, no server): markdown-it-py (before, if
 installed) and the page's pipeline on pathological and normal markdown of `MARKDOWN_MAX_CHARS`.
 
@@ -159,7 +166,11 @@ class Seeded:
     executions: int = 0
     seconds: float = 0.0
     errors: int = 0
+    retried: int = 0
     latencies: list = None
+
+
+SEED_RETRIES_503 = 5
 
 
 def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[int], clients: int,
@@ -183,7 +194,15 @@ def post_batches(app: harness.AppServer, batches: list[list[dict]], tasks: list[
             raise TimeoutError("seeding exceeded --max-seconds")
         body = json.dumps({"events": batches[i]})
         t0 = time.perf_counter()
-        r = session().post(app.url + "/api/v1/events", data=body, timeout=300)
+        # As an orchestrator does: a 503 (the graph busy, e.g. while a cold JVM compiles) is sent
+        # again after its Retry-After; the batch is idempotent, so that is safe.
+        for _ in range(SEED_RETRIES_503):
+            r = session().post(app.url + "/api/v1/events", data=body, timeout=300)
+            if r.status_code != 503:
+                break
+            with lock:
+                out.retried += 1
+            time.sleep(float(r.headers.get("Retry-After", "1")))
         dt = time.perf_counter() - t0
         bad = [] if r.status_code != 200 else [x for x in r.json()["results"] if x["status"] >= 300]
         with lock:
@@ -229,7 +248,7 @@ def build_batches(executions: list[list[dict]], ntasks: list[int], batch_events:
 
 def workload(args, rng: random.Random, t_now: int) -> tuple[list, list, list, list]:
     """(phase-1 executions, their task counts, phase-2 executions, their task counts)."""
-    span = 60 * DAY_MS
+    span = args.days * DAY_MS
     execs, counts = [], []
     big, n = execution_events(BIG, 0, BIG_TASKS, t_now - 3 * 3_600_000, rng, failing=True, finished=False)
     execs.append(big), counts.append(n)
@@ -363,7 +382,7 @@ def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict,
         f"Run {started} on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}. "
         f"Graph: {counts['executions']:,} executions, {counts['tasks']:,} task executions, {counts['attempts']:,} attempts "
         f"({args.executions:,} x {args.tasks_per_execution} tasks + 1 x {BIG_TASKS}, ~10 % failing, ~3 % of tasks retried, "
-        f"60 days, {RUNNING + 1} running). gunicorn -w {args.workers} -k gthread --threads {args.threads}, Neo4j heap {args.heap}. "
+        f"{args.days} days, {RUNNING + 1} running). gunicorn -w {args.workers} -k gthread --threads {args.threads}, Neo4j heap {args.heap}. "
         f"Load average (1/5/15 min) at the start {load['before']}, before the page measurements {load['pages']}, "
         f"after {load['after']}.",
         "",
@@ -1041,6 +1060,144 @@ def renderers_main(args) -> int:
 # ---------------------------------------------------------------- main
 
 
+# ---------------------------------------------------------------- --growth: the same pages at two sizes
+
+GROWTH_SECTION = ("<!-- pages-growth:start -->", "<!-- pages-growth:end -->",
+                  "Pages as history grows (bench/pages.py --growth)")
+# Issue #15's targets at the larger size, and how much the report may grow from the smaller one.
+GROWTH_TARGETS_MS = {"list": 100, "detail": 100, "poll": 5, "report": 250}
+GROWTH_REPORT_RATIO = 1.2
+
+
+def pages_to_measure(today, task_id: str, *, report_days: tuple[int, ...], every_list_filter: bool,
+                     report_api: bool) -> list[tuple[str, str, str]]:
+    """(label, path, kind) of the pages measured: the list (with its filters), the big execution,
+    a drill-down, and the failure report over each of `report_days` (and its API twin over the longest)."""
+    filters = [("list, status filter", "/?status=failed"), ("list, status + text search", "/?status=failed&q=migration"),
+               ("list, text search", "/?q=migration")]
+    pages = [("executions list", "/", "list")]
+    pages += [(label, path, "list") for label, path in (filters if every_list_filter else filters[1:2])]
+    pages += [(f"execution page ({BIG_TASKS} tasks)", f"/executions/{BIG}", "detail"),
+              ("task drill-down (2 attempts, diff)", f"/executions/{BIG}/tasks/{task_id}", "detail")]
+    for days in report_days:
+        since = today - timedelta(days=days - 1)
+        pages.append((f"failure report, {days} days", f"/reports/failures?started_from={since}&started_to={today}", "report"))
+    if report_api:
+        since = today - timedelta(days=max(report_days) - 1)
+        pages.append((f"failure report API, {max(report_days)} days",
+                      f"/api/v1/reports/failures?started_from={since}&started_to={today}", "report"))
+    return pages
+
+
+def retried_task(bolt_url: str) -> str:
+    """A retried task of the big execution (attempt 2 after a failed attempt 1), else t000."""
+    drv = harness.driver(bolt_url, max_pool=2)
+    with drv.session() as s:
+        rec = s.run("MATCH (:OrchestrationExecution {executionId: $e})-[:HAS_TASK_EXECUTION]->(t) "
+                    "WHERE t.attemptCount > 1 RETURN t.taskId AS id ORDER BY id LIMIT 1", e=BIG).single()
+    drv.close()
+    return rec["id"] if rec else "t000"
+
+
+def growth_measure(args, session, app, bolt_url: str, read_token: str) -> dict:
+    """Every growth page, then the poll, at the graph's present size."""
+    pages = pages_to_measure(clock.today(), retried_task(bolt_url), report_days=(30, 60, 90),
+                             every_list_filter=False, report_api=True)
+    found = {"load": "/".join(f"{x:.1f}" for x in os.getloadavg()), "counts": graph_counts(bolt_url), "rows": []}
+    for label, path, kind in pages:
+        harness.log(f"measuring {label}: {path}")
+        api = {"Authorization": f"Bearer {read_token}"} if path.startswith("/api/") else None
+        m = measure(session, app.url + path, args.requests, args.warmup, headers=api)
+        harness.log(f"  median {m['median']:.1f} ms, p95 {m['p95']:.1f} ms")
+        found["rows"].append((label, path, kind, m))
+    poll = measure_poll(session, app.url, args)
+    found["rows"].append(("live poll, unchanged (204)", f"/executions/{BIG}/poll?version=<current>", "poll",
+                          poll["unchanged"]))
+    found["rows"].append(("live poll, changed (fragment)", f"/executions/{BIG}/poll?version=<current-1>", "detail",
+                          poll["changed"]))
+    return found
+
+
+def growth_main(args) -> int:
+    """Seed the smaller size, measure, seed on to the larger size (same plans, same days: history only
+    gets denser), measure again: one run, so the two sizes meet the same machine."""
+    import requests
+
+    small, large = args.growth
+    started = time.strftime("%Y-%m-%d %H:%M")
+    load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    with harness.neo4j_server("pages-growth", port=args.neo4j_port, heap=args.heap, fresh=True) as neo:
+        with harness.app_server("pages-growth", neo.bolt_url, port=args.app_port, workers=args.workers,
+                                threads=args.threads) as app:
+            session = requests.Session()
+            if not harness.login(session, app.url):
+                raise SystemExit("could not log in as the bench user")
+            read_token = harness.manage(app.env, "create_ingest_token", "bench-growth-read", "--scope", "read").strip()
+            args.executions = large
+            rng = random.Random(args.seed)
+            first, first_n, rest, rest_n = workload(args, rng, clock.now_ms())
+            execs, counts = first + rest, first_n + rest_n
+            if post_batches(app, [plan_events(args.tasks_per_execution)], [0], 1, 60).errors:
+                raise SystemExit("plan events were refused")
+            cut = small + 1  # the big execution and `small` others
+            seeded = [seed(app, args, execs[:cut], counts[:cut], f"to {small:,} executions")]
+            sizes = [growth_measure(args, session, app, neo.bolt_url, read_token)]
+            seeded.append(seed(app, args, execs[cut:], counts[cut:], f"to {large:,} executions"))
+            sizes.append(growth_measure(args, session, app, neo.bolt_url, read_token))
+            memory = {"workers": [vmrss_mb(p) or 0 for p in children(app.proc.pid)],
+                      "neo4j": neo4j_heap(neo.server.proc.pid) if neo.server else "external"}
+    body, ok = growth_markdown(args, sizes, seeded, memory, started, load_before)
+    print(body)
+    if args.write:
+        write_section(args.write, body, "python bench/pages.py " + " ".join(sys.argv[1:]), GROWTH_SECTION)
+        harness.log(f"wrote the '{GROWTH_SECTION[2]}' section of {args.write}")
+    return 0 if ok else 1
+
+
+def growth_markdown(args, sizes: list[dict], seeded: list[Seeded], memory: dict, started: str,
+                    load_before: str) -> tuple[str, bool]:
+    small, large = sizes
+    errors = sum(s.errors for s in seeded)
+    lines = [
+        f"Run {started} on {platform.node()}: {os.cpu_count()} cores, load average {load_before} before, "
+        f"{small['load']} and {large['load']} when each size was measured. gunicorn -w {args.workers} -k gthread "
+        f"--threads {args.threads}, Neo4j heap {args.heap}. {PLANS} plans; executions of "
+        f"{args.tasks_per_execution} tasks (+1 running of {BIG_TASKS}) over the last {args.days} days, ~10 % failing, "
+        f"~3 % of tasks retried; the larger graph is the smaller plus more executions over the same days.",
+        "",
+    ]
+    for s, size in zip(seeded, sizes, strict=True):
+        c = size["counts"]
+        lines.append(f"- Seeded to {c['executions']:,} executions / {c['tasks']:,} task executions / "
+                     f"{c['attempts']:,} attempts through `POST /api/v1/events` ({args.clients} clients): "
+                     f"{s.tasks:,} task executions in {s.seconds:.0f} s = {s.tasks / s.seconds:,.0f}/s, {s.errors} errors, "
+                     f"{s.retried} requests sent again after a 503.")
+    lines += [
+        "",
+        f"Median / p95 ms of {args.requests} sequential GETs after {args.warmup} warm-up GETs, client-observed "
+        "over loopback. Targets at the larger size (issue #15); the report's growth is p95 at the larger size "
+        f"over p95 at the smaller, held to <= {GROWTH_REPORT_RATIO}.",
+        "",
+        f"| page | request | {small['counts']['tasks']:,} tasks: median / p95 | "
+        f"{large['counts']['tasks']:,} tasks: median / p95 | p95 ratio | target | met |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    ok = not errors
+    for (label, path, kind, a), (_, _, _, b) in zip(small["rows"], large["rows"], strict=True):
+        target = GROWTH_TARGETS_MS[kind]
+        ratio = b["p95"] / a["p95"] if a["p95"] else float("inf")
+        met = b["p95"] < target and (kind != "report" or ratio <= GROWTH_REPORT_RATIO)
+        ok = ok and met
+        goal = f"p95 < {target} ms" + (f", ratio <= {GROWTH_REPORT_RATIO}" if kind == "report" else "")
+        lines.append(f"| {label} | `{path}` | {a['median']:.1f} / {a['p95']:.1f} | {b['median']:.1f} / {b['p95']:.1f} | "
+                     f"{ratio:.2f} | {goal} | {'yes' if met else '**NO**'} |")
+    lines += ["", "Memory at the larger size, after the measurements: gunicorn workers RSS "
+              + ", ".join(f"{v:.0f} MB" for v in memory["workers"]) + f"; Neo4j heap {memory['neo4j']}."]
+    if errors:
+        lines += ["", f"**{errors} events/requests were refused while seeding.**"]
+    return "\n".join(lines), ok
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--executions", type=int, default=10_000, help="executions besides the 200-task one")
@@ -1069,6 +1226,11 @@ def main(argv=None) -> int:
                     help="measure the compare page of two runs of a 200-task plan (and its API twin) instead")
     ap.add_argument("--compare-runs", type=int, default=20,
                     help="with --compare: finished runs of the plan (the last two are compared)")
+    ap.add_argument("--days", type=int, help="start times are spread over this many days back (default 60; "
+                                                   "with --growth 90, the longest report measured)")
+    ap.add_argument("--growth", type=lambda v: tuple(int(x) for x in v.split(",")), metavar="SMALL,LARGE",
+                    help="seed SMALL executions, measure, seed on to LARGE, measure again (e.g. 10000,50000: "
+                         "200k and 1M task executions) and report the pages at both sizes")
     ap.add_argument("--renderers", action="store_true",
                     help="time markdown-it-py (before) and the page's renderer on pathological and normal markdown")
     args = ap.parse_args(argv)
@@ -1077,6 +1239,12 @@ def main(argv=None) -> int:
         if args.requests == 50:
             args.requests = 3
         return renderers_main(args)
+    if args.growth:
+        if len(args.growth) != 2 or not 0 < args.growth[0] < args.growth[1]:
+            ap.error("--growth: two sizes, SMALL,LARGE, with 0 < SMALL < LARGE")
+        args.days = args.days or 90
+        return growth_main(args)
+    args.days = args.days or 60
     if args.graph:
         return graph_main(args)
     if args.compare:
@@ -1134,25 +1302,8 @@ def main(argv=None) -> int:
             harness.log(f"graph: {counts}")
 
             load["pages"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            today = clock.today()
-            d30, d60 = today - timedelta(days=29), today - timedelta(days=59)
-            # A retried task of the big execution (attempt 2 after a failed attempt 1), else t000.
-            drv = harness.driver(neo.bolt_url, max_pool=2)
-            with drv.session() as s:
-                rec = s.run("MATCH (:OrchestrationExecution {executionId: $e})-[:HAS_TASK_EXECUTION]->(t) "
-                            "WHERE t.attemptCount > 1 RETURN t.taskId AS id ORDER BY id LIMIT 1", e=BIG).single()
-            drv.close()
-            task_id = rec["id"] if rec else "t000"
-            pages = [
-                ("executions list", "/", "list"),
-                ("list, status filter", "/?status=failed", "list"),
-                ("list, status + text search", "/?status=failed&q=migration", "list"),
-                ("list, text search", "/?q=migration", "list"),
-                (f"execution page ({BIG_TASKS} tasks)", f"/executions/{BIG}", "detail"),
-                ("task drill-down (2 attempts, diff)", f"/executions/{BIG}/tasks/{task_id}", "detail"),
-                ("failure report, 30 days", f"/reports/failures?started_from={d30}&started_to={today}", "report"),
-                ("failure report, 60 days", f"/reports/failures?started_from={d60}&started_to={today}", "report"),
-            ]
+            pages = pages_to_measure(clock.today(), retried_task(neo.bolt_url), report_days=(30, 60),
+                                     every_list_filter=True, report_api=False)
             rows = []
             for label, path, kind in pages:
                 harness.log(f"measuring {label}: {path}")
