@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from executions import services
+from executions import graph, pricing, services
+from executions.selectors.failure_report import REPORT_EXAMPLE_LIMIT, REPORT_GROUP_LIMIT, report_trend_buckets
 from tests.support.graph import cypher
-from tests.support.rollups import DAY_MS, recomputed_rollups, stored_rollups
+from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
 
 T0 = 1_763_164_800_000  # a UTC midnight
 ISSUES = ["missing tests", "wrong format", "  missing tests ", "no summary"]
@@ -109,6 +110,60 @@ def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(
     assert stored_rollups() == expected
     services.rollups_rebuild(batch_size=7)
     assert stored_rollups() == expected
+    _assert_rollups_answer_as_the_executions(started_from=T0 - DAY_MS, started_to=T0 + 6 * DAY_MS)
+    _assert_rollups_answer_as_the_executions(started_from=T0 + DAY_MS, started_to=T0 + 2 * DAY_MS, plan_id="etl")
+
+
+def _report_params(*, started_from: int, started_to: int, plan_id: str | None = None) -> dict:
+    _, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
+    return {"started_from": started_from, "started_to": started_to, "plan_id": plan_id, "origin": origin,
+            "bucket_ms": size, "examples": REPORT_EXAMPLE_LIMIT, "limit": REPORT_GROUP_LIMIT,
+            "prices": pricing.price_table().param}
+
+
+def _same_examples(ours: list[dict], theirs: list[dict]) -> bool:
+    # The order differs on purpose (newest day first); below the limit they are the same ones.
+    key = lambda xs: sorted((x["executionId"], x["taskId"]) for x in xs)  # noqa: E731
+    return len(ours) == len(theirs) and (len(ours) == REPORT_EXAMPLE_LIMIT or key(ours) == key(theirs))
+
+
+def _assert_rollups_answer_as_the_executions(**kwargs) -> None:
+    """The statements over rollups (report/days/*) answer what those over the executions do."""
+    params = _report_params(**kwargs)
+    assert graph.read("report/days/trend", params) == graph.read("report/trend", params)
+    ours, theirs = graph.read("report/days/by_plan", params), graph.read("report/by_plan", params)
+    assert [r[:7] + r[8:] for r in ours] == [r[:7] + r[8:] for r in theirs]
+    assert all(_same_examples(a[7], b[7]) for a, b in zip(ours, theirs, strict=True))
+    (total, ours), ((their_total, theirs),) = graph.read("report/days/by_task", params)[0], graph.read(
+        "report/by_task", params)
+    fields = ("planId", "taskId", "taskTitle", "tasks", "failed")
+    assert (total, [[g[f] for f in fields] for g in ours]) == (their_total, [[g[f] for f in fields] for g in theirs])
+    assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(ingest):
+    """Without failures (no examples to look up, no rework to price) the report's counts read only
+    rollup rows: as many database hits for 12 executions a day as for 3."""
+
+    def hits(per_day: int) -> list[int]:
+        events = []
+        for n in range(per_day):
+            for day, plan in ((0, "etl"), (1, "etl"), (1, "docs")):
+                eid = f"{plan}-{day}-{n}"
+                events.append({"type": "execution_started", "executionId": eid, "planId": plan, "totalTasks": 2,
+                               "startTime": T0 + day * DAY_MS + n})
+                events += [{"type": "task_result", "executionId": eid, "taskId": t,
+                            "result": {"status": "success", "duration": 5, "timestamp": T0 + day * DAY_MS + n + 5}}
+                           for t in ("a", "b")]
+        assert ingest.events(events).status_code == 200
+        params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
+        counts = graph.read("report/days/trend", params)
+        assert sum(row[1] for row in counts) == 3 * per_day
+        return [db_hits(name, params) for name in ("report/days/trend", "report/days/by_plan", "report/days/by_task")]
+
+    few = hits(3)
+    cypher("MATCH (n) DETACH DELETE n")
+    assert hits(12) == few
 
 
 def _start(ingest, eid: str, plan: str, start: int) -> None:

@@ -92,3 +92,18 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
         "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
         "ReportRetryDay": dict(retries),
     }
+
+
+def db_hits(name: str, params: dict[str, Any]) -> int:
+    """The database hits of PROFILE of a named statement: the work Neo4j did for it."""
+    from neomodel import db
+
+    from executions.cypher import statement
+
+    def total(plan: dict) -> int:
+        return plan.get("dbHits", 0) + sum(total(child) for child in plan.get("children", []))
+
+    with db.driver.session() as session:
+        result = session.run("PROFILE " + statement(name), params)
+        list(result)
+        return total(result.consume().profile)
