@@ -139,6 +139,13 @@ def _assert_rollups_answer_as_the_executions(**kwargs) -> None:
     fields = ("planId", "taskId", "taskTitle", "tasks", "failed")
     assert (total, [[g[f] for f in fields] for g in ours]) == (their_total, [[g[f] for f in fields] for g in theirs])
     assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+    (total, retried, ours), (their_total, their_retried, theirs) = (
+        graph.read("report/days/retried", params)[0], graph.read("report/retried", params)[0])
+    fields = ("planId", "taskId", "taskTitle", "retried", "maxAttempts", "totalAttempts", "reworkTokens")
+    assert (total, retried, [[g[f] for f in fields] for g in ours]) == (
+        their_total, their_retried, [[g[f] for f in fields] for g in theirs])
+    assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+    assert ours and all(x["attempts"] > 1 for g in ours for x in g["examples"])
 
 
 def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(ingest):
@@ -159,7 +166,8 @@ def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(inges
         params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
         counts = graph.read("report/days/trend", params)
         assert sum(row[1] for row in counts) == 3 * per_day
-        return [db_hits(name, params) for name in ("report/days/trend", "report/days/by_plan", "report/days/by_task")]
+        return [db_hits(name, params) for name in ("report/days/trend", "report/days/by_plan", "report/days/by_task",
+                                                 "report/days/retried")]
 
     few = hits(3)
     cypher("MATCH (n) DETACH DELETE n")

@@ -1,5 +1,5 @@
 // report/by_plan over whole UTC days: counts from the ReportDay rollups; examples by
-// report/days/_failed_examples (bounded), rework cost from the executions (report/days/_rework_cost).
+// report/days/_examples (bounded), rework cost from the executions (report/days/_rework_cost).
 //@include report/days/_rows
 WITH r.planKey AS planKey, r.day AS day, r.executions AS executions, r.finishedExecutions AS finishedExecutions,
      r.failedExecutions AS failedExecutions, r.tasks AS tasks, r.failedTasks AS failed, r.reworkTokens AS reworkTokens
@@ -9,8 +9,8 @@ WITH planKey, sum(executions) AS executions, sum(finishedExecutions) AS finished
      sum(reworkTokens) AS reworkTokens, collect(CASE WHEN failed > 0 THEN day END) AS days
 WHERE executions > 0
 CALL (planKey, days) {
-  WITH planKey, days, null AS taskId
-//@include report/days/_failed_examples
+  WITH 'FAILED_TASK' AS link, planKey, days, null AS taskId
+//@include report/days/_examples
 }
 CALL (planKey, reworkTokens) {
   WITH planKey, $started_from AS lo, $started_to AS hi WHERE reworkTokens > 0

@@ -1,6 +1,6 @@
 // report/by_task over whole UTC days: the groups and their denominators from the ReportTaskDay
 // rollups; a shown group's examples (and so its title, its newest failed task execution's) by
-// report/days/_failed_examples, bounded.
+// report/days/_examples, bounded.
 MATCH (r:ReportTaskDay)
 WHERE r.day >= $started_from AND r.day < $started_to AND ($plan_id IS NULL OR r.planKey = $plan_id)
 WITH r.planKey AS planKey, r.taskId AS taskId, r.day AS day, r.tasks AS tasks, r.failed AS failed
@@ -13,8 +13,8 @@ WITH collect({planKey: planKey, planId: planId, taskId: taskId, tasks: tasks, fa
 CALL (groups) {
   UNWIND groups[..$limit] AS g
   CALL (g) {
-    WITH g.planKey AS planKey, g.taskId AS taskId, g.days AS days
-//@include report/days/_failed_examples
+    WITH 'FAILED_TASK' AS link, g.planKey AS planKey, g.taskId AS taskId, g.days AS days
+//@include report/days/_examples
   }
   RETURN collect(g {.planId, .taskId, taskTitle: examples[0].taskTitle, .tasks, .failed, examples: examples}) AS shown
 }
