@@ -4,6 +4,7 @@
 - `group_commit`: task results posted one per request, written together while a write is in Neo4j;
 - `rederive`: recomputing derived facts for a graph written by an older version;
 - `import_mimir`: importing a graph written by Mimir's own persistence module;
+- `retention`: pruning old executions in bounded batches (`manage.py prune_executions`, the worker's daily run);
 - `tokens`: API tokens, their scopes and limits.
 
 The public services are re-exported here, so that callers write `services.execution_start(...)`.
@@ -23,6 +24,19 @@ from .ingest import (
     task_results_write,
 )
 from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
+from .retention import (
+    DailyPrune,
+    PruneCounts,
+    PruneResult,
+    PruneStep,
+    executions_prune,
+    prune_batch,
+    prune_count,
+    prune_cutoff,
+    prune_run_claim,
+    prune_run_finish,
+    prune_run_start,
+)
 from .tokens import (
     TokenIdentity,
     ingest_token_authenticate,
@@ -33,6 +47,10 @@ from .tokens import (
 )
 
 __all__ = [
+    "DailyPrune",
+    "PruneCounts",
+    "PruneResult",
+    "PruneStep",
     "BatchItem",
     "BatchResult",
     "EventResult",
@@ -46,6 +64,7 @@ __all__ = [
     "execution_finish",
     "execution_start",
     "executions_need_rederive",
+    "executions_prune",
     "executions_rederive",
     "group_commit",
     "ingest_token_authenticate",
@@ -55,6 +74,12 @@ __all__ = [
     "mimir_import",
     "plan_task_models_keep",
     "plan_upsert",
+    "prune_batch",
+    "prune_count",
+    "prune_cutoff",
+    "prune_run_claim",
+    "prune_run_finish",
+    "prune_run_start",
     "task_result_record",
     "task_results_write",
     "token_limits_parse",
