@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from executions import selectors, services
-from executions.errors import InvalidInput
+from executions.errors import DatabaseUnavailable, InvalidInput
+from executions.services import retention
 from tests.support.graph import cypher
 from tests.support.retention import (
     CUTOFF_90D,
@@ -166,3 +167,20 @@ def test_it_prunes_once_a_day_over_workers_in_batches(today, ingest):
         pass
     assert execution_ids() == []
     assert cypher("MATCH (r:PruneRun) RETURN count(r), count(r.scheduledDay), count(r.finishedAt)") == [[2, 2, 2]]
+
+
+def test_it_claims_the_day_again_on_the_next_step_after_a_failed_claim(today, ingest, monkeypatch):
+    execution(ingest, "old", start=OLD)
+    daily = services.DailyPrune(older_than_days=90, keep_failed=False, batch_size=100)
+    claim = retention.prune_run_claim
+
+    def unavailable(**kwargs):
+        raise DatabaseUnavailable("Neo4j restarting")
+
+    monkeypatch.setattr(retention, "prune_run_claim", unavailable)
+    with pytest.raises(DatabaseUnavailable):
+        daily.step()
+    monkeypatch.setattr(retention, "prune_run_claim", claim)
+    while (step := daily.step()) is not None and step.finished is None:
+        pass
+    assert step is not None and step.finished.executions == 1 and execution_ids() == []

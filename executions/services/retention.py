@@ -173,9 +173,9 @@ class DailyPrune:
             day = clock.day_start_ms(clock.today())
             if self._day_done == day:
                 return None
-            self._day_done = day
             before = prune_cutoff(older_than_days=self.older_than_days)
             run_id = prune_run_claim(day_start=day, before=before, keep_failed=self.keep_failed)
+            self._day_done = day  # only once the claim answered: a failed one is tried again next round
             if run_id is None:
                 return None
             self._run = (run_id, before)
