@@ -437,4 +437,5 @@ def failure_report(request, query: Query[schemas_read.FailureReportQuery]):
                "requiredFixes": report["qc"]["fixes"]},
         "retried": {"total": report["retried"]["total"], "groupsTotal": report["retried"]["groups_total"],
                     "groups": report["retried"]["groups"]},
+        "detailsPrunedBefore": selectors.details_pruned_before(started_from=filters.started_from),
     }

@@ -212,7 +212,25 @@ ROLLUP_DAY_FIELDS = (
 )
 ROLLUP_TASK_FIELDS = ("tasks", "failed", "retried", "retriedAttempts", "retriedReworkTokens")
 
-GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt, PlanTask)
+
+class PruneRun(StructuredNode):
+    """One real run of the retention prune (executions/services/retention.py): executions first known
+    before `before` (a UTC midnight) lost their details. The failure report reads max(before) as the
+    pruned watermark. The worker's daily run also holds `scheduledDay` (00:00 UTC of its day, epoch
+    ms), a unique key: the MERGE on it is what lets one worker alone run the day's prune."""
+
+    runId = StringProperty(unique_index=True, required=True)
+    scheduledDay = IntegerProperty(unique_index=True)
+    before = IntegerProperty(index=True, required=True)
+    keepFailed = BooleanProperty(default=False)
+    startedAt = IntegerProperty()
+    finishedAt = IntegerProperty()
+    executionsDeleted = IntegerProperty(default=0)
+    taskExecutionsDeleted = IntegerProperty(default=0)
+    attemptsDeleted = IntegerProperty(default=0)
+
+
+GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt, PlanTask, PruneRun)
 
 # Composite keys (neomodel declares single-property constraints only): name -> (label, properties).
 COMPOSITE_KEYS = {

@@ -486,6 +486,12 @@ class FailureReportOut(BaseModel):
     byError: ErrorFailuresOut
     qc: QcFailuresOut
     retried: RetriedOut
+    detailsPrunedBefore: date | None = Field(
+        None,
+        description="set when the range starts before the pruned watermark: task-level details (examples, "
+        "CSV rows) of executions first known before this UTC day were deleted by retention "
+        "(manage.py prune_executions), and the figures come from the rollups",
+    )
 
 
 class CompareSideOut(BaseModel):

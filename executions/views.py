@@ -478,6 +478,7 @@ def failure_report(request: HttpRequest) -> HttpResponse:
     form, filters = _failure_report_filters(request)
     report = selectors.failure_report(**filters.selector_kwargs())
     context = {
+        "details_pruned_before": selectors.details_pruned_before(started_from=filters.started_from),
         "form": form,
         "fields": form.showing(filters),
         "filters": filters,
@@ -492,6 +493,10 @@ def failure_report(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The CSV's rows of failed tasks in executions first known before this UTC day were pruned.
+PRUNED_HEADER = "X-Details-Pruned-Before"
+
+
 @login_required
 def failure_report_csv(request: HttpRequest) -> HttpResponse:
     _, filters = _failure_report_filters(request)
@@ -501,6 +506,9 @@ def failure_report_csv(request: HttpRequest) -> HttpResponse:
         name += "-" + "".join(c if c.isalnum() or c in "._-" else "_" for c in filters.plan_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    pruned = selectors.details_pruned_before(started_from=filters.started_from)
+    if pruned:  # in a header, so that the file stays rows a spreadsheet reads as they are
+        response[PRUNED_HEADER] = pruned.isoformat()
     write_failure_csv(response, rows)
     return response
 

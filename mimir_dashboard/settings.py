@@ -181,6 +181,12 @@ ALERT_CLAIM_LEASE_SECONDS = _env_int("ALERT_CLAIM_LEASE_SECONDS", 60, minimum=1)
 ALERT_DETECT_OVERLAP_SECONDS = _env_int("ALERT_DETECT_OVERLAP_SECONDS", 60, minimum=0)
 # The worker's pause between passes when it found nothing to send.
 ALERT_POLL_SECONDS = _env_int("ALERT_POLL_SECONDS", 2, minimum=1)
+# Retention (manage.py prune_executions, docs/operations.md): no transaction deletes more nodes
+# than this. The alert worker prunes once a day, executions first known more than
+# PRUNE_OLDER_THAN_DAYS days ago (empty: it never prunes), keeping failed ones with PRUNE_KEEP_FAILED.
+PRUNE_BATCH_NODES = _env_int("PRUNE_BATCH_NODES", 5000, minimum=1)
+PRUNE_OLDER_THAN_DAYS = _env_int("PRUNE_OLDER_THAN_DAYS", 0, minimum=1) or None
+PRUNE_KEEP_FAILED = _env_bool("PRUNE_KEEP_FAILED", False)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).
 NEO4J_RETRY_AFTER_SECONDS = _env_int("NEO4J_RETRY_AFTER_SECONDS", 5, minimum=1)
 

@@ -95,3 +95,20 @@ def test_it_reads_the_metrics_allow_list_and_refuses_what_is_not_an_address(tmp_
     refused = _manage(tmp_path, "check", METRICS_ALLOWED_IPS="10.0.0.0/8,localhost")
     assert refused.returncode != 0
     assert "METRICS_ALLOWED_IPS must list IP addresses or networks (CIDR), got 'localhost'" in refused.stderr
+
+
+def test_it_reads_the_retention_settings_and_refuses_a_bad_value(tmp_path):
+    show = ("from django.conf import settings as s; import json; "
+            "print(json.dumps([s.PRUNE_OLDER_THAN_DAYS, s.PRUNE_KEEP_FAILED, s.PRUNE_BATCH_NODES]))")
+    off = _manage(tmp_path, "shell", "--no-imports", "-c", show)
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout) == [None, False, 5000]
+    on = _manage(tmp_path, "shell", "--no-imports", "-c", show, PRUNE_OLDER_THAN_DAYS="90", PRUNE_KEEP_FAILED="1",
+                 PRUNE_BATCH_NODES="200")
+    assert json.loads(on.stdout) == [90, True, 200]
+    for name, wrong, message in (("PRUNE_OLDER_THAN_DAYS", "90d", "must be an integer, got '90d'"),
+                                 ("PRUNE_OLDER_THAN_DAYS", "0", "must be >= 1, got 0"),
+                                 ("PRUNE_BATCH_NODES", "0", "must be >= 1, got 0"),
+                                 ("PRUNE_KEEP_FAILED", "maybe", "must be a boolean")):
+        refused = _manage(tmp_path, "check", **{name: wrong})
+        assert refused.returncode != 0 and f"{name} {message}" in refused.stderr, (name, wrong)

@@ -246,10 +246,10 @@ def test_it_reads_the_page_and_the_csv_in_a_fixed_number_of_queries(browser, ing
     cypher_calls.clear()
     html = browser.get(f"{URL}?{RANGE}").content.decode()
     assert "boom &lt;n&gt; at &lt;path&gt;" in html
-    assert len(cypher_calls) == small == 7  # plan options + six report statements
+    assert len(cypher_calls) == small == 8  # plan options + six report statements + the pruned watermark
     cypher_calls.clear()
     assert browser.get(f"{CSV_URL}?{RANGE}", **HX).status_code == 200
-    assert len(cypher_calls) == 2  # plan options + rows
+    assert len(cypher_calls) == 3  # plan options + rows + the pruned watermark
 
 
 @pytest.mark.parametrize("query", [

@@ -1,5 +1,6 @@
 """Reads from the graph of record, one module per subject: `executions` (the list, the live page,
-a task's attempts), `compare` (two executions side by side), `plans`, `failure_report`. Views and
+a task's attempts), `compare` (two executions side by side), `plans`, `failure_report`, `retention`
+(the pruned watermark). Views and
 API handlers call these; presentation (timeline geometry, charts, diffs, markdown) is done by
 `charts` and `rendering`, not here.
 
@@ -22,6 +23,7 @@ from .executions import (
 )
 from .failure_report import failure_report, failure_rows, report_trend_buckets
 from .plans import HISTORY_DEFAULT_RUNS, HISTORY_MAX_RUNS, plan_detail, plan_list, plan_options, task_history
+from .retention import details_pruned_before, pruned_before
 
 __all__ = [
     "COMPARE_CHANGES",
@@ -30,6 +32,7 @@ __all__ = [
     "attempt_text",
     "compare_outputs",
     "database_is_up",
+    "details_pruned_before",
     "execution_changes",
     "execution_compare",
     "execution_detail",
@@ -42,6 +45,7 @@ __all__ = [
     "plan_detail",
     "plan_list",
     "plan_options",
+    "pruned_before",
     "report_trend_buckets",
     "task_detail",
     "task_history",

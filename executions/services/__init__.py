@@ -5,6 +5,7 @@
 - `rederive`: recomputing derived facts for a graph written by an older version;
 - `rollups`: rebuilding the failure report's rollups from the stored facts;
 - `import_mimir`: importing a graph written by Mimir's own persistence module;
+- `retention`: pruning old executions in bounded batches (`manage.py prune_executions`, the worker's daily run);
 - `tokens`: API tokens, their scopes and limits.
 
 The public services are re-exported here, so that callers write `services.execution_start(...)`.
@@ -24,7 +25,20 @@ from .ingest import (
     task_results_write,
 )
 from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
-from .rollups import RollupsRebuild, prune_watermark, rollups_rebuild
+from .retention import (
+    DailyPrune,
+    PruneCounts,
+    PruneResult,
+    PruneStep,
+    executions_prune,
+    prune_batch,
+    prune_count,
+    prune_cutoff,
+    prune_run_claim,
+    prune_run_finish,
+    prune_run_start,
+)
+from .rollups import RollupsRebuild, rollups_rebuild
 from .tokens import (
     TokenIdentity,
     ingest_token_authenticate,
@@ -35,6 +49,10 @@ from .tokens import (
 )
 
 __all__ = [
+    "DailyPrune",
+    "PruneCounts",
+    "PruneResult",
+    "PruneStep",
     "BatchItem",
     "BatchResult",
     "EventResult",
@@ -49,6 +67,7 @@ __all__ = [
     "execution_finish",
     "execution_start",
     "executions_need_rederive",
+    "executions_prune",
     "executions_rederive",
     "group_commit",
     "ingest_token_authenticate",
@@ -58,8 +77,13 @@ __all__ = [
     "mimir_import",
     "plan_task_models_keep",
     "plan_upsert",
-    "prune_watermark",
     "rollups_rebuild",
+    "prune_batch",
+    "prune_count",
+    "prune_cutoff",
+    "prune_run_claim",
+    "prune_run_finish",
+    "prune_run_start",
     "task_result_record",
     "task_results_write",
     "token_limits_parse",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import graph
+from ..selectors.retention import pruned_before
 from .rederive import execution_id_batches, lock_executions
 
 
@@ -26,18 +27,13 @@ class RollupsRebuild:
     from_day: int | None
 
 
-def prune_watermark() -> int | None:
-    ((watermark,),) = graph.read("rollups/prune_watermark")
-    return watermark
-
-
 def rollups_rebuild(*, batch_size: int = 200, progress: Callable[[str, int], None] | None = None) -> RollupsRebuild:
     """Delete the rollup rows of days >= the prune watermark (all of them when nothing was pruned)
     and add every execution's contribution again, from its stored tasks and attempts; a bounded
     batch per transaction. Writes that land meanwhile would be counted against rows being rebuilt:
     run it while ingest is stopped (rederive_graph, after an upgrade). `progress(step, n)` is told
     the rows deleted and executions done so far."""
-    watermark = prune_watermark()
+    watermark = pruned_before()
     since = watermark if watermark is not None else -(2**62)
     deleted = 0
     while True:
