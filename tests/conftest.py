@@ -21,7 +21,7 @@ from neomodel import db
 from executions import clock, services
 from tests.support.api import Ingest
 from tests.support.clock import FrozenClock
-from tests.support.graph import SharedGraph, wipe
+from tests.support.graph import SharedGraph, drop_schema, remember_schema, schema_is_ours, wipe
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -37,15 +37,6 @@ def _xdist_worker_index() -> int:
 
 def _test_neo4j_port(worker: int) -> int:
     return int(os.environ.get("TEST_NEO4J_PORT", "7688")) + worker * XDIST_PORT_STRIDE
-
-
-def _drop_schema() -> None:
-    rows, _ = db.cypher_query("SHOW CONSTRAINTS YIELD name")
-    for (name,) in rows:
-        db.cypher_query(f"DROP CONSTRAINT `{name}` IF EXISTS")
-    rows, _ = db.cypher_query("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'")
-    for name, _type in rows:
-        db.cypher_query(f"DROP INDEX `{name}` IF EXISTS")
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -73,7 +64,7 @@ LiveServerThread.server_class = _LiveTestServer
 def neo4j_url():
     """A Neo4j for the whole run. Our own unless NEO4J_BOLT_URL names one (which is then wiped!)."""
     external = os.environ.get("NEO4J_BOLT_URL")
-    handle = None
+    handle = schema_record = None
     if external:
         if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
             pytest.exit("NEO4J_BOLT_URL names one Neo4j, which every test wipes: run it without -n", returncode=4)
@@ -90,11 +81,14 @@ def neo4j_url():
         # and again (scripts/neo4j_server.start); a plan changes no result.
         if os.environ.get("TEST_NEO4J_KEEP") == "1":
             # `make test-fast`: a server an earlier run left (or one it leaves for the next), emptied
-            # below, schema included, so that it holds nothing an older checkout made.
+            # below, schema included, so that it holds nothing an older checkout made; unless it holds
+            # just what this checkout left there last time (tests/support/graph.schema_is_ours), which
+            # keeps the plans the last run made.
             url, reused = start_kept(port, heap=heap, for_tests=True)
-            if reused:
-                db.set_connection(url=url)
-                _drop_schema()
+            schema_record = REPO / "var" / f"neo4j-kept-{port}.schema.json"
+            db.set_connection(url=url)
+            if reused and not schema_is_ours(schema_record, REPO):
+                drop_schema()
         else:
             # One data folder per port, so that several test runs can share the machine.
             home = REPO / "var" / f"neo4j-test-{port}"
@@ -106,6 +100,9 @@ def neo4j_url():
     wipe()
     call_command("install_schema", verbosity=0)
     yield url
+    if schema_record is not None:
+        db.set_connection(url=url)  # a test may have pointed neomodel at a Neo4j of its own
+        remember_schema(schema_record, REPO)
     db.close_connection()
     if handle is not None:
         from scripts.neo4j_server import stop

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from neomodel import db
@@ -17,6 +21,47 @@ def cypher(query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
 def wipe() -> None:
     """An empty graph; constraints and indexes stay."""
     db.cypher_query("MATCH (n) DETACH DELETE n")
+
+
+def drop_schema() -> None:
+    """No constraints or indexes left (but Neo4j's own token lookups)."""
+    for (name,) in cypher("SHOW CONSTRAINTS YIELD name"):
+        db.cypher_query(f"DROP CONSTRAINT `{name}` IF EXISTS")
+    for (name,) in cypher("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name"):
+        db.cypher_query(f"DROP INDEX `{name}` IF EXISTS")
+
+
+# What decides the schema a test run leaves: install_schema and the models it reads, neomodel's
+# naming of their rules, and the one test helper that adds rules of its own (mimir.load_sample).
+_SCHEMA_SOURCES = ("executions/models.py", "executions/management/commands/install_schema.py",
+                   "tests/support/mimir.py")
+
+
+def _schema_state(repo: Path) -> dict:
+    code = hashlib.sha256(version("neomodel").encode())
+    for name in _SCHEMA_SOURCES:
+        code.update((repo / name).read_bytes())
+    rules = cypher("SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+                   "RETURN name, type, labelsOrTypes, properties ORDER BY name")
+    rules += cypher("SHOW INDEXES YIELD name, type, labelsOrTypes, properties WHERE type <> 'LOOKUP' "
+                    "RETURN name, type, labelsOrTypes, properties ORDER BY name")
+    return {"code": code.hexdigest(), "rules": rules}
+
+
+def remember_schema(record: Path, repo: Path) -> None:
+    """Note the kept server's schema, and the code that made it, for `schema_is_ours` next run."""
+    record.write_text(json.dumps(_schema_state(repo)))
+
+
+def schema_is_ours(record: Path, repo: Path) -> bool:
+    """Whether the kept server holds exactly the schema this checkout's code left at the end of the
+    last run (`remember_schema`). Then it need not be dropped and installed again: any change to
+    the schema empties Neo4j's plan cache, and planning every statement once more per run was most
+    of the test servers' CPU."""
+    try:
+        return json.loads(record.read_text()) == json.loads(json.dumps(_schema_state(repo)))
+    except (OSError, ValueError):
+        return False
 
 
 def _fingerprint() -> tuple:
