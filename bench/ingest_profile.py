@@ -2,6 +2,11 @@
 called in this process, request after request, against a real Neo4j, under cProfile.
 
     .venv/bin/python bench/ingest_profile.py --neo4j-port 7850 --requests 3000
+    .venv/bin/python bench/ingest_profile.py --before executions.middleware.CachedPolicyCSPMiddleware=csp.middleware.CSPMiddleware
+
+With `--before NEW=OLD` (repeatable) it measures a change side by side: a second application whose
+MIDDLEWARE has OLD in NEW's place, the two taking turns in chunks of requests, each one's CPU per
+request reported.
 
 It starts a fresh Neo4j (or uses NEO4J_BOLT_URL), prepares the app as the throughput benchmark does
 (migrate, schema, a token; production settings, Prometheus in multi-process mode as under gunicorn),
@@ -68,12 +73,28 @@ def _area(filename: str) -> str:
     return "stdlib: " + Path(filename).stem
 
 
+def _application_with(replacements: dict[str, str]):
+    """A second WSGI application whose middleware has each key's class replaced by its value's."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    missing = set(replacements) - set(settings.MIDDLEWARE)
+    if missing:
+        raise SystemExit(f"not in MIDDLEWARE: {sorted(missing)}")
+    with override_settings(MIDDLEWARE=[replacements.get(m, m) for m in settings.MIDDLEWARE]):
+        return WSGIHandler()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--neo4j-port", type=int, default=7695)
     ap.add_argument("--requests", type=int, default=3000, help="measured requests (and as many under cProfile)")
     ap.add_argument("--warmup", type=int, default=2000)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--before", action="append", default=[], metavar="NEW=OLD",
+                    help="also measure an application with middleware OLD in place of NEW, side by side")
+    ap.add_argument("--chunk", type=int, default=250, help="requests per turn in a side-by-side measurement")
     args = ap.parse_args(argv)
     harness.install_signal_handlers()
     with harness.neo4j_server("profile", port=args.neo4j_port) as neo:
@@ -89,15 +110,26 @@ def main(argv=None) -> int:
             wl = make_workload(f"{tag}{uuid.uuid4().hex[:6]}", max(1, count // 50), 50, 1)
             return [(f"/api/v1/executions/{eid}/tasks", json.dumps(body).encode()) for eid, body in wl.items]
 
-        harness.log(f"warm-up: {args.warmup} requests")
-        _post_all(application, requests("w", args.warmup), token)
+        apps = {"as is": application}
+        if args.before:
+            apps["before"] = _application_with(dict(pair.split("=", 1) for pair in args.before))
+        for name, app in apps.items():
+            harness.log(f"warm-up ({name}): {args.warmup} requests")
+            _post_all(app, requests("w", args.warmup), token)
         measured = requests("m", args.requests)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        _post_all(application, measured, token)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        harness.log(f"{len(measured)} requests: {cpu / len(measured) * 1000:.3f} ms CPU and "
-                    f"{wall / len(measured) * 1000:.3f} ms wall per request (no profiler; load average "
-                    f"{os.getloadavg()[0]:.2f})")
+        cpu_by = dict.fromkeys(apps, 0.0)
+        count_by = dict.fromkeys(apps, 0)
+        # Turns in chunks, so that both see the same machine (its load drifts within minutes).
+        for start in range(0, len(measured), args.chunk):
+            for name, app in apps.items():
+                chunk = requests("m", args.chunk) if name != "as is" else measured[start : start + args.chunk]
+                cpu0 = time.process_time()
+                _post_all(app, chunk, token)
+                cpu_by[name] += time.process_time() - cpu0
+                count_by[name] += len(chunk)
+        for name in apps:
+            harness.log(f"{name}: {count_by[name]} requests, {cpu_by[name] / count_by[name] * 1000:.3f} ms CPU per "
+                        f"request (no profiler; load average {os.getloadavg()[0]:.2f})")
         profiled = requests("p", args.requests)
         # CPU time, not wall time: the waits for Neo4j's answers are not the app's cost.
         profiler = cProfile.Profile(time.process_time)
@@ -110,7 +142,9 @@ def main(argv=None) -> int:
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
         by_area[_area(filename)] += tottime
     n = len(profiled)
-    print(f"\nCPU per request without the profiler: {cpu / len(measured) * 1000:.3f} ms ({len(measured)} requests)")
+    for name in cpu_by:
+        print(f"CPU per request without the profiler, {name}: {cpu_by[name] / count_by[name] * 1000:.3f} ms "
+              f"({count_by[name]} requests)")
     print(f"Under cProfile: {total / n * 1000:.3f} ms per request (profiler overhead included)\n")
     print("| where (own time, by package or app module) | ms per request | share |\n|---|---:|---:|")
     for area, seconds in sorted(by_area.items(), key=lambda kv: -kv[1])[: args.top]:
