@@ -214,7 +214,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "executions.middleware.ApiJsonErrorsMiddleware",
     "executions.middleware.IngestBodyBudgetMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "executions.middleware.CachedPolicyCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
