@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import ipaddress
-import time
 
 import pytest
 from django.core.management import call_command
@@ -132,8 +131,7 @@ def test_it_exports_executions_by_status_from_the_graph(client, ingest, reader):
 
 
 def test_it_reads_executions_by_status_at_most_once_per_cache_period(client, ingest, reader, cypher_calls,
-                                                                    monkeypatch):
-    monkeypatch.setattr(metrics, "EXECUTIONS_CACHE_SECONDS", 0.5)
+                                                                    frozen_clock):
     scrape(client, reader)
     reads = [q for q in cypher_calls if "count(*) AS executions" in q]
     assert len(reads) == 1
@@ -141,7 +139,10 @@ def test_it_reads_executions_by_status_at_most_once_per_cache_period(client, ing
     # Within the period: the cached counts, no query.
     assert value(scrape(client, reader), "mimir_executions", status="completed") == 0
     assert len([q for q in cypher_calls if "count(*) AS executions" in q]) == 1
-    time.sleep(0.6)
+    frozen_clock.advance(seconds=metrics.EXECUTIONS_CACHE_SECONDS - 0.001)
+    assert value(scrape(client, reader), "mimir_executions", status="completed") == 0
+    assert len([q for q in cypher_calls if "count(*) AS executions" in q]) == 1
+    frozen_clock.advance(ms=1)
     assert value(scrape(client, reader), "mimir_executions", status="completed") == 1
     assert len([q for q in cypher_calls if "count(*) AS executions" in q]) == 2
 
