@@ -164,7 +164,19 @@ class OrchestrationExecution(StructuredNode):
     # While the task's latest attempt passed after earlier attempts.
     retried_tasks = RelationshipTo(TaskExecution, "RETRIED_TASK")
 
-    INTERNAL_FIELDS = ("reworkTokens", "taskIds", "searchText")
+    # What it last contributed to the failure report's rollups (ingest/_roll_up): the row keys, its
+    # ReportDay counters (ROLLUP_DAY_FIELDS order), its task ids (sorted) and per task id the
+    # ROLLUP_TASK_FIELDS values, flattened. A write applies (new - old) to the rows.
+    rolledPlanKey = StringProperty()
+    rolledDay = IntegerProperty()
+    rolledCounts = ArrayProperty(IntegerProperty())
+    rolledTaskIds = ArrayProperty(StringProperty())
+    rolledTaskValues = ArrayProperty(IntegerProperty())
+
+    INTERNAL_FIELDS = (
+        "reworkTokens", "taskIds", "searchText",
+        "rolledPlanKey", "rolledDay", "rolledCounts", "rolledTaskIds", "rolledTaskValues",
+    )
 
 
 def _shown_fields(model: type[StructuredNode], first: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -193,6 +205,13 @@ class PlanTask(StructuredNode):
     recommendedModel = StringProperty()
 
 
+# The rollups' counters, in the order ingest/_roll_up computes them (its lists are positional).
+ROLLUP_DAY_FIELDS = (
+    "executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens",
+    "failedQcAttempts", "retriedTasks",
+)
+ROLLUP_TASK_FIELDS = ("tasks", "failed", "retried", "retriedAttempts", "retriedReworkTokens")
+
 GRAPH_MODELS = (Plan, OrchestrationExecution, TaskExecution, TaskAttempt, PlanTask)
 
 # Composite keys (neomodel declares single-property constraints only): name -> (label, properties).
@@ -200,6 +219,11 @@ COMPOSITE_KEYS = {
     "task_execution_key": ("TaskExecution", ("executionId", "taskId")),
     "task_attempt_key": ("TaskAttempt", ("executionId", "taskId", "attemptNumber")),
     "plan_task_key": ("PlanTask", ("planId", "taskId")),
+    # The failure report's rollups (ingest/_roll_up): one row per plan (planKey, '' for none), UTC
+    # day of firstKnownAt, and task id / attempts.
+    "report_day_key": ("ReportDay", ("planKey", "day")),
+    "report_task_day_key": ("ReportTaskDay", ("planKey", "day", "taskId")),
+    "report_retry_day_key": ("ReportRetryDay", ("planKey", "day", "taskId", "attempts")),
 }
 # Keys of older versions, built by joining ids with '-' and '#': dropped by install_schema.
 RETIRED_KEYS = (("TaskExecution", "taskExecutionId"), ("TaskAttempt", "attemptId"))

@@ -6,6 +6,17 @@ start event never arrived its first attempt's start): started_from inclusive, st
 Task failure rate = failed task executions (latest attempt failed) / task executions recorded;
 execution failure rate = failed executions / finished executions (completed, failed or cancelled).
 Six statements per report, one for the CSV rows, whatever the data size.
+
+Over whole UTC days (every range the page and the API ask for) the trend, totals, per-plan counts
+and per-task groups with their denominators are sums of the rollup rows (ReportDay, ReportTaskDay:
+one per plan and day [and task id], kept exact by every write, executions/services/rollups.py), so
+and so are the retried groups (with ReportRetryDay for their max attempts): they read
+O(days x plans [x tasks]) rows, not executions. The examples of a shown group are bounded
+lookups: its newest rollup days with failures first, then that plan's executions of the day (index
+on planId, firstKnownAt), until REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day
+(newest first), then by task completion (newest first). Still read from the executions in range:
+the rework cost, the error groups and QC tops, and the CSV rows (linear by nature).
+A range that is not whole days is answered from the executions in range throughout.
 """
 
 from __future__ import annotations
@@ -68,6 +79,12 @@ def _merge_by_signature(rows: list[list[Any]]) -> list[dict[str, Any]]:
     return groups
 
 
+def _source(*, started_from: int, started_to: int) -> str:
+    """Where a report's counts come from: for a range of whole UTC days (what the page and the API
+    ask for, executions/report_filters.py) the rollups (report/days/*), else the executions in range."""
+    return "report/days" if started_from % DAY_MS == 0 and started_to % DAY_MS == 0 else "report"
+
+
 def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -> dict[str, Any]:
     """Failure rates and their trend, failed tasks grouped by task, plan and error signature, top QC
     issues and required fixes, tasks retried before passing, and the tokens spent on failed attempts,
@@ -84,7 +101,8 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     unit, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
 
     counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
-    trend_rows = graph.read("report/trend", {**params, "origin": origin, "bucket_ms": size})
+    source = _source(started_from=started_from, started_to=started_to)
+    trend_rows = graph.read(f"{source}/trend", {**params, "origin": origin, "bucket_ms": size})
     by_bucket = {
         row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": pricing.cost(row[-1], table)}
         for row in trend_rows
@@ -98,13 +116,13 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     totals["reworkShare"] = _ratio(totals["reworkTokens"], totals["tokens"])
     totals["reworkCost"] = sum((bucket["reworkCost"] for bucket in trend), pricing.NO_COST)
 
-    by_task_total, by_task = graph.read("report/by_task", params)[0]
+    by_task_total, by_task = graph.read(f"{source}/by_task", params)[0]
     plan_keys = (
         "planId", "planTitle", "executions", "finishedExecutions", "failedExecutions", "tasks", "failed", "examples",
         "reworkCost",
     )
     by_plan = []
-    for row in graph.read("report/by_plan", params):
+    for row in graph.read(f"{source}/by_plan", params):
         plan = dict(zip(plan_keys, row, strict=True))
         plan["reworkCost"] = pricing.cost(plan["reworkCost"], table)
         plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
@@ -115,7 +133,7 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
 
     by_error = _merge_by_signature(graph.read("report/by_error", params))
     failed_qc_attempts, qc_issues, qc_fixes = graph.read("report/qc", params)[0]
-    retried_groups_total, retried, retried_groups = graph.read("report/retried", params)[0]
+    retried_groups_total, retried, retried_groups = graph.read(f"{source}/retried", params)[0]
 
     return {
         "started_from": started_from,

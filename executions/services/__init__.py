@@ -3,6 +3,7 @@
 - `ingest`: applying telemetry events (one transaction, or one statement, per call);
 - `group_commit`: task results posted one per request, written together while a write is in Neo4j;
 - `rederive`: recomputing derived facts for a graph written by an older version;
+- `rollups`: rebuilding the failure report's rollups from the stored facts;
 - `import_mimir`: importing a graph written by Mimir's own persistence module;
 - `tokens`: API tokens, their scopes and limits.
 
@@ -23,6 +24,7 @@ from .ingest import (
     task_results_write,
 )
 from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
+from .rollups import RollupsRebuild, prune_watermark, rollups_rebuild
 from .tokens import (
     TokenIdentity,
     ingest_token_authenticate,
@@ -41,6 +43,7 @@ __all__ = [
     "KeyMigration",
     "MimirSource",
     "Repair",
+    "RollupsRebuild",
     "TokenIdentity",
     "events_apply",
     "execution_finish",
@@ -55,6 +58,8 @@ __all__ = [
     "mimir_import",
     "plan_task_models_keep",
     "plan_upsert",
+    "prune_watermark",
+    "rollups_rebuild",
     "task_result_record",
     "task_results_write",
     "token_limits_parse",

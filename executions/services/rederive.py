@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .. import clock, graph
@@ -55,21 +55,35 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
     search and report fields) from the stored attempts, a batch of executions per transaction.
 
     Versions are not bumped: nothing a client sent has changed. Returns the number of executions."""
-    after, done = "", 0
-    while True:
-        ((eids,),) = graph.read("ingest/execution_id_page", {"after": after, "limit": batch_size})
-        if not eids:
-            return done
+    done = 0
+    for eids in execution_id_batches(batch_size=batch_size):
 
         def refresh(eids: list[str] = eids) -> None:
-            now = clock.now_ms()
-            graph.run("ingest/lock_executions", {"eids": eids, "now": now, "nonce": uuid.uuid4().hex})
+            now = lock_executions(eids=eids)
             ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
             graph.run("ingest/refresh_tasks", {"tasks": tasks})
             graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now})
 
         graph.write_transaction(refresh)
         done += len(eids)
-        after = eids[-1]
         if progress:
             progress(done)
+    return done
+
+
+def execution_id_batches(*, batch_size: int) -> Iterator[list[str]]:
+    """Every execution id, sorted, batch_size at a time."""
+    after = ""
+    while True:
+        ((eids,),) = graph.read("ingest/execution_id_page", {"after": after, "limit": batch_size})
+        if not eids:
+            return
+        yield eids
+        after = eids[-1]
+
+
+def lock_executions(*, eids: list[str]) -> int:
+    """Lock the executions (sorted ids) in the open transaction; returns the time it took them at."""
+    now = clock.now_ms()
+    graph.run("ingest/lock_executions", {"eids": eids, "now": now, "nonce": uuid.uuid4().hex})
+    return now

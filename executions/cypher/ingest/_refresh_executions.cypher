@@ -1,6 +1,7 @@
 // Fragment. Needs `conflicts` (nothing happens unless it is empty) and `changed` (the executions
 // whose version moves: replays leave it alone so that live pages do not re-render for nothing) in
-// scope, and $eids, $now. Binds `executions`: each one's counters.
+// scope, and $eids, $now. Binds `executions`: each one's counters. The failure report's rollups
+// follow in the same statement (ingest/_roll_up_execution, ingest/_apply_rollups).
 // Counters derive from stored facts: task status from each task's latest attempt; tokens and
 // tool calls from every attempt (retries cost real tokens).
 CALL (conflicts, changed) {
@@ -18,9 +19,10 @@ CALL (conflicts, changed) {
     RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
            coalesce(sum(a.toolCalls), 0) AS calls,
            coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework,
-           min(a.timestamp - coalesce(a.durationMs, 0)) AS firstAttemptStart
+           min(a.timestamp - coalesce(a.durationMs, 0)) AS firstAttemptStart,
+           count(CASE WHEN a.qcPassed = false THEN 1 END) AS failedQc
   }
-  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, firstAttemptStart, eid IN changed AS moved
+  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, firstAttemptStart, failedQc, eid IN changed AS moved
   SET e.tasksSuccessful = ok, e.tasksFailed = bad,
       e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
       // For the failure report: tokens spent on failed attempts, and the task ids (its per-task
@@ -42,5 +44,11 @@ CALL (conflicts, changed) {
       e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,
       e.updated = CASE WHEN moved THEN $now ELSE e.updated END,
       e.lastEventAt = CASE WHEN moved THEN $now ELSE e.lastEventAt END
-  RETURN collect(@project(e, execution_counters)) AS executions
+  WITH e, failedQc
+//@include ingest/_roll_up_execution
+  RETURN collect(@project(e, execution_counters)) AS executions,
+         reduce(all = [], x IN collect(dayDeltas) | all + x) AS dayDeltas,
+         reduce(all = [], x IN collect(taskDeltas) | all + x) AS taskDeltas,
+         reduce(all = [], x IN collect(retryDeltas) | all + x) AS retryDeltas
 }
+//@include ingest/_apply_rollups

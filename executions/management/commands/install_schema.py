@@ -36,6 +36,14 @@ class Command(BaseCommand):
             "CREATE INDEX execution_status_start IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.status, e.startTime)"
         )
+        # The failure report: a plan's executions of one day (a shown group's examples), and the
+        # rollup rows of a range of days across plans.
+        db.cypher_query(
+            "CREATE INDEX execution_plan_first_known IF NOT EXISTS"
+            " FOR (e:OrchestrationExecution) ON (e.planId, e.firstKnownAt)"
+        )
+        for label in ("ReportDay", "ReportTaskDay"):
+            db.cypher_query(f"CREATE INDEX {label.lower()}_day IF NOT EXISTS FOR (r:{label}) ON (r.day)")
         # A plan's runs by start: the execution page's "previous run of this plan" is one seek.
         db.cypher_query(
             "CREATE INDEX execution_plan_start IF NOT EXISTS"

@@ -7,7 +7,8 @@ class Command(BaseCommand):
     help = (
         "Move a graph written by an older version to the current keys, then recompute every "
         "execution's derived facts (counters, statuses, FAILED_TASK and the failure report's links and "
-        "fields) from the stored attempts. Run it once after upgrading a graph "
+        "fields) from the stored attempts, and rebuild the failure report's rollups (days from the prune "
+        "watermark on). Stop ingest while it runs. Run it once after upgrading a graph "
         "written by an older version; safe to run again."
     )
 
@@ -38,3 +39,13 @@ class Command(BaseCommand):
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,
         )
         self.stdout.write(f"re-derived {total} executions")
+        every = batch_size * 10
+        rebuild = services.rollups_rebuild(
+            batch_size=batch_size,
+            progress=lambda step, n: self.stdout.write(f"rollups: {n} {step}") if n % every == 0 else None,
+        )
+        since = "every day" if rebuild.from_day is None else f"days from {rebuild.from_day} (prune watermark) on"
+        self.stdout.write(
+            f"rollups rebuilt for {since}: {rebuild.rows_deleted} rows deleted, "
+            f"{rebuild.executions} executions rolled up again"
+        )

@@ -1,0 +1,6 @@
+// Executions $eids (locked by the caller) forget what they contributed to rollup rows of days >=
+// $from (rows that rollups_rebuild deleted), so that ingest/refresh_executions adds them afresh.
+MATCH (e:OrchestrationExecution)
+WHERE e.executionId IN $eids AND (e.rolledDay IS NULL OR e.rolledDay >= $from)
+REMOVE e.rolledPlanKey, e.rolledDay, e.rolledCounts, e.rolledTaskIds, e.rolledTaskValues
+RETURN count(e) AS forgotten

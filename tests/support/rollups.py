@@ -1,0 +1,109 @@
+"""The failure report's rollups: the stored rows, and the same rows recomputed from scratch from the
+facts (executions, task executions, attempts) in Python: a path of its own, not the statements that
+maintain them."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from executions.models import ROLLUP_DAY_FIELDS, ROLLUP_TASK_FIELDS
+
+from .graph import cypher
+
+DAY_MS = 86_400_000
+
+_FACTS = """
+MATCH (e:OrchestrationExecution)
+OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+CALL (t) {
+  OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+  RETURN collect([a.attemptNumber, a.status, a.tokensInput, a.tokensOutput, a.tokensTotal, a.qcPassed]) AS attempts
+}
+WITH e, collect(CASE WHEN t IS NOT NULL THEN [t.taskId, attempts] END) AS tasks
+RETURN e.planId, e.firstKnownAt, e.finished, e.cancelled, tasks
+"""
+
+
+def stored_rollups() -> dict[str, dict[tuple, Any]]:
+    """Every rollup row that is not all zero, by label and key."""
+    days = {
+        (plan, day): tuple(values)
+        for plan, day, *values in cypher(
+            "MATCH (r:ReportDay) RETURN r.planKey, r.day, "
+            + ", ".join(f"r.{f}" for f in ROLLUP_DAY_FIELDS)
+        )
+        if any(values)
+    }
+    tasks = {
+        (plan, day, task): tuple(values)
+        for plan, day, task, *values in cypher(
+            "MATCH (r:ReportTaskDay) RETURN r.planKey, r.day, r.taskId, "
+            + ", ".join(f"r.{f}" for f in ROLLUP_TASK_FIELDS)
+        )
+        if any(values)
+    }
+    retries = {
+        (plan, day, task, attempts): count
+        for plan, day, task, attempts, count in cypher(
+            "MATCH (r:ReportRetryDay) RETURN r.planKey, r.day, r.taskId, r.attempts, r.count"
+        )
+        if count
+    }
+    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries}
+
+
+def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
+    """The rows the facts call for, summed in Python from every execution's attempts."""
+    days: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_DAY_FIELDS))
+    tasks: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_TASK_FIELDS))
+    retries: Counter = Counter()
+    for plan, first_known, finished, cancelled, task_rows in cypher(_FACTS):
+        key = (plan or "", first_known - first_known % DAY_MS)
+        ok = bad = retried_here = 0
+        tokens = rework = failed_qc = 0
+        for task_id, attempts in task_rows:
+            attempts = sorted((a for a in attempts if a[0] is not None), key=lambda a: a[0])
+            latest = attempts[-1]
+            retried = latest[1] == "success" and (len(attempts) > 1 or latest[0] > 1)
+            ok += latest[1] == "success"
+            bad += latest[1] == "failure"
+            retried_here += retried
+            tokens += sum((a[2] or 0) + (a[3] or 0) for a in attempts)
+            failed_rework = sum(a[4] or 0 for a in attempts if a[1] == "failure")
+            rework += failed_rework
+            failed_qc += sum(1 for a in attempts if a[5] is False)
+            row = tasks[(*key, task_id)]
+            row[0] += 1
+            row[1] += latest[1] == "failure"
+            if retried:
+                most = max(latest[0], len(attempts))
+                row[2] += 1
+                row[3] += most
+                row[4] += failed_rework
+                retries[(*key, task_id, most)] += 1
+        # Failed: finished, not cancelled, some latest attempt failed (ingest/_refresh_executions).
+        failed = finished and not cancelled and bad > 0
+        for i, value in enumerate((1, int(finished), int(failed), ok + bad, bad, tokens, rework, failed_qc,
+                                   retried_here)):
+            days[key][i] += value
+    return {
+        "ReportDay": {k: tuple(v) for k, v in days.items() if any(v)},
+        "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
+        "ReportRetryDay": dict(retries),
+    }
+
+
+def db_hits(name: str, params: dict[str, Any]) -> int:
+    """The database hits of PROFILE of a named statement: the work Neo4j did for it."""
+    from neomodel import db
+
+    from executions.cypher import statement
+
+    def total(plan: dict) -> int:
+        return plan.get("dbHits", 0) + sum(total(child) for child in plan.get("children", []))
+
+    with db.driver.session() as session:
+        result = session.run("PROFILE " + statement(name), params)
+        list(result)
+        return total(result.consume().profile)

@@ -1,0 +1,229 @@
+"""The failure report's rollups: kept exact by the writes themselves (ingest/_roll_up_execution),
+whatever the order, replays and concurrency, and rebuilt from the facts by rollups_rebuild."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from executions import graph, pricing, services
+from executions.selectors.failure_report import REPORT_EXAMPLE_LIMIT, REPORT_GROUP_LIMIT, report_trend_buckets
+from tests.support.graph import cypher
+from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
+
+T0 = 1_763_164_800_000  # a UTC midnight
+ISSUES = ["missing tests", "wrong format", "  missing tests ", "no summary"]
+ERRORS = ["Connection refused", "Timeout after 30s", None]
+
+
+def _attempt(rng: random.Random, *, number: int, last: bool, when: int) -> dict:
+    status = "success" if last and rng.random() < 0.7 else "failure"
+    result = {
+        "status": status, "attemptNumber": number, "duration": 60_000, "timestamp": when,
+        "tokens": {"input": rng.randrange(200), "output": rng.randrange(100)},
+        "model": rng.choice(["gpt-4o", "unpriced-model", None]),
+    }
+    if status == "failure" and (error := rng.choice(ERRORS)):
+        result["error"] = error
+    if rng.random() < 0.4:
+        passed = status == "success" and rng.random() < 0.5
+        result["qcVerification"] = {
+            "passed": passed, "score": 80 if passed else 30, "feedback": "",
+            "issues": [] if passed else rng.sample(ISSUES, 2), "requiredFixes": [] if passed else ["add tests"],
+        }
+    return result
+
+
+def _load(rng: random.Random, executions: int) -> list[tuple[str, dict]]:
+    """(path, body) posts of a random load: plans and no plan over several days, retries, QC
+    failures, start events that arrive after the results and move the execution to the day before."""
+    calls: list[tuple[str, dict]] = []
+    for n in range(executions):
+        eid = f"run-{n}"
+        plan = rng.choice(["etl", "docs", "ops", None])
+        # Late in the day: the attempts run past midnight, so the start moves the execution back a day.
+        start = T0 + rng.randrange(4) * DAY_MS + rng.choice([3_600_000, 23 * 3_600_000])
+        tasks = rng.randrange(1, 5)
+        for t in range(tasks):
+            attempts = rng.randrange(1, 4)
+            for number in range(1, attempts + 1):
+                when = start + 2 * 3_600_000 + (t * 4 + number) * 60_000
+                body = {"taskId": f"task-{t}", "result": _attempt(rng, number=number, last=number == attempts, when=when)}
+                calls.append((f"/executions/{eid}/tasks", body))
+        if plan is not None:
+            calls.append(("/executions", {"executionId": eid, "planId": plan, "totalTasks": tasks, "startTime": start}))
+            if rng.random() < 0.7:
+                calls.append((f"/executions/{eid}/finish", {"endTime": start + DAY_MS // 2,
+                                                             "cancelled": rng.random() < 0.1}))
+    calls += rng.sample(calls, len(calls) // 5)  # replays
+    rng.shuffle(calls)
+    return calls
+
+
+def _as_events(calls: list[tuple[str, dict]]) -> dict:
+    """The same posts as one /events batch."""
+    events = []
+    for path, body in calls:
+        if path == "/executions":
+            events.append({"type": "execution_started", **body})
+        elif path.endswith("/finish"):
+            events.append({"type": "execution_finished", "executionId": path.split("/")[2], **body})
+        else:
+            events.append({"type": "task_result", "executionId": path.split("/")[2], **body})
+    return {"events": events}
+
+
+@pytest.fixture
+def live_post(live_server, transactional_db):
+    headers = {"Authorization": f"Bearer {services.ingest_token_create(name='rollups')}"}
+
+    def post(path: str, body: dict) -> int:
+        return requests.post(f"{live_server.url}/api/v1{path}", json=body, headers=headers, timeout=120).status_code
+
+    return post
+
+
+@pytest.mark.slow
+def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(live_post):
+    rng = random.Random(15)
+    calls = _load(rng, executions=60)
+    # Most posts one by one (group commit joins concurrent results), some as /events batches (one
+    # transaction for a mix of starts, results and finishes).
+    singles, batched = calls[: len(calls) * 3 // 4], calls[len(calls) * 3 // 4:]
+    posts = [("single", c) for c in singles] + [("batch", batched[i:i + 8]) for i in range(0, len(batched), 8)]
+    rng.shuffle(posts)
+
+    def send(post):
+        kind, what = post
+        return live_post(*what) if kind == "single" else live_post("/events", _as_events(what))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, posts))
+
+    assert set(statuses) <= {200, 201, 207}, statuses
+    expected = recomputed_rollups()
+    # The load reaches every kind of row, and moved executions (the start came late) left no trace.
+    assert len(expected["ReportDay"]) > 8 and expected["ReportRetryDay"]
+    assert stored_rollups() == expected
+    services.rollups_rebuild(batch_size=7)
+    assert stored_rollups() == expected
+    _assert_rollups_answer_as_the_executions(started_from=T0 - DAY_MS, started_to=T0 + 6 * DAY_MS)
+    _assert_rollups_answer_as_the_executions(started_from=T0 + DAY_MS, started_to=T0 + 2 * DAY_MS, plan_id="etl")
+
+
+def _report_params(*, started_from: int, started_to: int, plan_id: str | None = None) -> dict:
+    _, origin, size = report_trend_buckets(started_from=started_from, started_to=started_to)
+    return {"started_from": started_from, "started_to": started_to, "plan_id": plan_id, "origin": origin,
+            "bucket_ms": size, "examples": REPORT_EXAMPLE_LIMIT, "limit": REPORT_GROUP_LIMIT,
+            "prices": pricing.price_table().param}
+
+
+def _same_examples(ours: list[dict], theirs: list[dict]) -> bool:
+    # The order differs on purpose (newest day first); below the limit they are the same ones.
+    key = lambda xs: sorted((x["executionId"], x["taskId"]) for x in xs)  # noqa: E731
+    return len(ours) == len(theirs) and (len(ours) == REPORT_EXAMPLE_LIMIT or key(ours) == key(theirs))
+
+
+def _assert_rollups_answer_as_the_executions(**kwargs) -> None:
+    """The statements over rollups (report/days/*) answer what those over the executions do."""
+    params = _report_params(**kwargs)
+    assert graph.read("report/days/trend", params) == graph.read("report/trend", params)
+    ours, theirs = graph.read("report/days/by_plan", params), graph.read("report/by_plan", params)
+    assert [r[:7] + r[8:] for r in ours] == [r[:7] + r[8:] for r in theirs]
+    assert all(_same_examples(a[7], b[7]) for a, b in zip(ours, theirs, strict=True))
+    (total, ours), ((their_total, theirs),) = graph.read("report/days/by_task", params)[0], graph.read(
+        "report/by_task", params)
+    fields = ("planId", "taskId", "taskTitle", "tasks", "failed")
+    assert (total, [[g[f] for f in fields] for g in ours]) == (their_total, [[g[f] for f in fields] for g in theirs])
+    assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+    (total, retried, ours), (their_total, their_retried, theirs) = (
+        graph.read("report/days/retried", params)[0], graph.read("report/retried", params)[0])
+    fields = ("planId", "taskId", "taskTitle", "retried", "maxAttempts", "totalAttempts", "reworkTokens")
+    assert (total, retried, [[g[f] for f in fields] for g in ours]) == (
+        their_total, their_retried, [[g[f] for f in fields] for g in theirs])
+    assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+    assert ours and all(x["attempts"] > 1 for g in ours for x in g["examples"])
+
+
+def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(ingest):
+    """Without failures (no examples to look up, no rework to price) the report's counts read only
+    rollup rows: as many database hits for 12 executions a day as for 3."""
+
+    def hits(per_day: int) -> list[int]:
+        events = []
+        for n in range(per_day):
+            for day, plan in ((0, "etl"), (1, "etl"), (1, "docs")):
+                eid = f"{plan}-{day}-{n}"
+                events.append({"type": "execution_started", "executionId": eid, "planId": plan, "totalTasks": 2,
+                               "startTime": T0 + day * DAY_MS + n})
+                events += [{"type": "task_result", "executionId": eid, "taskId": t,
+                            "result": {"status": "success", "duration": 5, "timestamp": T0 + day * DAY_MS + n + 5}}
+                           for t in ("a", "b")]
+        assert ingest.events(events).status_code == 200
+        params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
+        counts = graph.read("report/days/trend", params)
+        assert sum(row[1] for row in counts) == 3 * per_day
+        return [db_hits(name, params) for name in ("report/days/trend", "report/days/by_plan", "report/days/by_task",
+                                                 "report/days/retried")]
+
+    few = hits(3)
+    cypher("MATCH (n) DETACH DELETE n")
+    assert hits(12) == few
+
+
+def _start(ingest, eid: str, plan: str, start: int) -> None:
+    assert ingest.start(eid, plan, 1, start).status_code == 201
+
+
+def _result(ingest, eid: str, task: str, status: str, *, when: int, attempt: int = 1) -> None:
+    result = {"status": status, "attemptNumber": attempt, "duration": 1000, "timestamp": when,
+              "tokens": {"input": 10, "output": 5}}
+    assert ingest.task(eid, task, result).status_code in (200, 201)
+
+
+def test_it_moves_every_contribution_when_a_late_start_moves_the_execution_to_another_day(ingest):
+    _result(ingest, "e1", "a", "failure", when=T0 + DAY_MS + 3_600_000)
+    _result(ingest, "e1", "a", "success", when=T0 + DAY_MS + 7_200_000, attempt=2)
+    assert stored_rollups()["ReportDay"] == {("", T0 + DAY_MS): (1, 0, 0, 1, 0, 30, 15, 0, 1)}
+
+    _start(ingest, "e1", "etl", T0 + 23 * 3_600_000)
+
+    assert stored_rollups() == {
+        "ReportDay": {("etl", T0): (1, 0, 0, 1, 0, 30, 15, 0, 1)},
+        "ReportTaskDay": {("etl", T0, "a"): (1, 0, 1, 2, 15)},
+        "ReportRetryDay": {("etl", T0, "a", 2): 1},
+    }
+    assert stored_rollups() == recomputed_rollups()
+
+
+def test_it_writes_no_rollup_row_for_a_replay(ingest):
+    _start(ingest, "e1", "etl", T0)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000)
+    before = cypher("MATCH (r:ReportDay) RETURN r.executions, r.failedTasks, r.reworkTokens")
+
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000)
+
+    assert cypher("MATCH (r:ReportDay) RETURN r.executions, r.failedTasks, r.reworkTokens") == before == [[1, 1, 15]]
+
+
+def test_it_rebuilds_rows_from_the_facts_and_keeps_the_days_before_the_prune_watermark(ingest):
+    _start(ingest, "old", "etl", T0)
+    _result(ingest, "old", "a", "failure", when=T0 + 1000)
+    _start(ingest, "new", "etl", T0 + 2 * DAY_MS)
+    _result(ingest, "new", "a", "success", when=T0 + 2 * DAY_MS + 1000)
+    # Pruned: the old execution is gone, its day's rows stay; a wrong row of a later day is repaired.
+    cypher("MATCH (e:OrchestrationExecution {executionId: 'old'})-[:HAS_TASK_EXECUTION]->(t)-[:HAS_ATTEMPT]->(a) "
+           "DETACH DELETE e, t, a")
+    cypher("CREATE (:PruneRun {before: $before})", {"before": T0 + DAY_MS})
+    cypher("MATCH (r:ReportDay {day: $day}) SET r.tasks = 99", {"day": T0 + 2 * DAY_MS})
+
+    rebuilt = services.rollups_rebuild(batch_size=1)
+
+    assert (rebuilt.from_day, rebuilt.executions) == (T0 + DAY_MS, 1)
+    assert stored_rollups()["ReportDay"] == {
+        ("etl", T0): (1, 0, 0, 1, 1, 15, 15, 0, 0),
+        ("etl", T0 + 2 * DAY_MS): (1, 0, 0, 1, 0, 15, 0, 0, 0),
+    }
