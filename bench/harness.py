@@ -235,19 +235,45 @@ def app_server(
     (`extra_env`: more environment for the app, e.g. its settings). With `proxy`, as `make run`
     serves it: nginx (scripts/proxy_server.py) on 127.0.0.1:port, gunicorn behind it on a unix socket
     (`extra["proxy"]` is the ProxyServer, with its access log)."""
+    with app_hosts(name, bolt_url, hosts=1, port=port, workers=workers, threads=threads, timeout=timeout,
+                   extra_env=extra_env, proxy=proxy) as apps:
+        yield apps[0]
+
+
+@contextlib.contextmanager
+def app_hosts(
+    name: str, bolt_url: str, *, hosts: int, port: int = 8094, workers: int = 2, threads: int = 8,
+    timeout: float = 60, extra_env: dict[str, str] | None = None, proxy: bool = False,
+) -> Iterator[list[AppServer]]:
+    """As app_server, `hosts` times on ports port, port + 1, ...: separate gunicorn processes (each
+    behind its own nginx with `proxy`) against the one Neo4j, sharing one Django database and
+    secret key, as app hosts behind a load balancer would. Migrated and given a token once."""
+    from scripts.neo4j_server import port_in_use
+
+    for p in range(port, port + hosts):
+        if port_in_use(p):
+            raise SystemExit(f"port {p} is in use; pass another --app-port")
+    env, token = prepare_app(name, bolt_url)
+    if proxy:
+        env["TRUSTED_PROXY_COUNT"] = "1"  # as scripts/run.sh: the client's address comes from nginx
+    env.update(extra_env or {})
+    with contextlib.ExitStack() as stack:
+        apps = [stack.enter_context(_serve(name if i == 0 else f"{name}-h{i}", env, token, port + i, workers=workers,
+                                           threads=threads, timeout=timeout, proxy=proxy))
+                for i in range(hosts)]
+        yield apps
+
+
+@contextlib.contextmanager
+def _serve(name: str, env: dict[str, str], token: str, port: int, *, workers: int, threads: int, timeout: float,
+           proxy: bool) -> Iterator[AppServer]:
+    """One gunicorn (behind nginx with `proxy`) for a prepared app, until /healthz answers 200."""
     import tempfile
 
     import requests
 
     from scripts import proxy_server
-    from scripts.neo4j_server import port_in_use
 
-    if port_in_use(port):
-        raise SystemExit(f"port {port} is in use; pass another --app-port")
-    env, token = prepare_app(name, bolt_url)
-    if proxy:
-        env["TRUSTED_PROXY_COUNT"] = "1"  # as scripts/run.sh: the client's address comes from nginx
-    env.update(extra_env or {})
     log_path = REPO / "var" / f"bench-{name}-gunicorn.log"
     log_file = open(log_path, "wb")
     # A unix socket's path must be short (108 bytes): a fresh directory of its own under /tmp.
@@ -260,14 +286,15 @@ def app_server(
         "--timeout", "120", "--graceful-timeout", "10",
     ]
     extra: dict = {}
-    if proxy:
-        extra["proxy"] = proxy_server.start(REPO / "var" / f"bench-{name}-nginx", port, bind, app_env=env)
-        log(f"nginx on {HOST}:{port} in front of gunicorn on {bind}")
-    log(f"starting gunicorn on {bind} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://{HOST}:{port}"
+    proc = None
     try:
+        if proxy:
+            extra["proxy"] = proxy_server.start(REPO / "var" / f"bench-{name}-nginx", port, bind, app_env=env)
+            log(f"nginx on {HOST}:{port} in front of gunicorn on {bind}")
+        log(f"starting gunicorn on {bind} (-w {workers} --threads {threads}), log {log_path.relative_to(REPO)}")
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        url = f"http://{HOST}:{port}"
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
@@ -280,13 +307,14 @@ def app_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn not healthy within {timeout:.0f} s; see {log_path}")
             time.sleep(0.2)
-        log("gunicorn healthy")
+        log(f"gunicorn healthy on {url}")
         yield AppServer(url=url, token=token, env=env, proc=proc, log_path=log_path, extra=extra)
     finally:
         if "proxy" in extra:
             proxy_server.stop(extra["proxy"])
             log("nginx stopped")
-        terminate_group(proc)
+        if proc is not None:
+            terminate_group(proc)
         log_file.close()
         if socket_dir:
             shutil.rmtree(socket_dir, ignore_errors=True)

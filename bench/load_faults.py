@@ -21,6 +21,15 @@ status) and its FAILED_TASK links must equal what the clients' logs say, replays
 
 A fresh Neo4j on --neo4j-port (default 7695) unless NEO4J_BOLT_URL is set (no fault injection then);
 gunicorn on 127.0.0.1:--app-port (default 8095).
+
+With --hosts N, N app hosts (gunicorn, each behind its own nginx unless --direct) on --app-port,
+--app-port + 1, ... share the one Neo4j and one Django database (SQLite in WAL mode here; Postgres in
+production, docs/deploy.md). Client i sends its events to host i % N and its replays to host
+(i + 1) % N, so that every replay is answered by another process than the one that stored the
+original; the outage probes ask every host. --compare-hosts runs the same workload with 1 host and
+then with 2 (or --hosts), each on a fresh Neo4j, and prints both throughputs and their ratio:
+
+    .venv/bin/python bench/load_faults.py --compare-hosts --kill-neo4j-at 0.4
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from scripts.orchestrator_load import (
     VERIFY_QUERY,
     Client,
     compare,
+    cross_host_replays,
     expected_from_logs,
     make_scripts,
     run_clients,
@@ -404,7 +414,6 @@ def run_largest_bodies(args, neo, app, prefix: str) -> int:
 
 
 def main(argv=None) -> int:
-    import requests
 
     from bench import harness
 
@@ -439,13 +448,56 @@ def main(argv=None) -> int:
                     help="instead of the event load: every client posts N bodies as large as allowed")
     ap.add_argument("--body-kind", choices=("output", "batch", "mixed"), default="mixed",
                     help="largest bodies: one task result with a long output, 10,000 events, or both")
+    ap.add_argument("--hosts", type=int, default=1,
+                    help="this many app hosts (gunicorn, each behind its own nginx unless --direct) on consecutive "
+                         "ports from --app-port, against the one Neo4j; client i sends to host i %% N, its replays "
+                         "to the next host")
+    ap.add_argument("--run-name", default="load",
+                    help="names the run's files in var/ (bench-NAME-neo4j, bench-NAME.sqlite3, logs), so that runs do not share them")
+    ap.add_argument("--compare-hosts", action="store_true",
+                    help="run the same workload with 1 host and then with max(2, --hosts), and compare throughput")
     args = ap.parse_args(argv)
     if args.clients < 1 or args.executions < 1:
         ap.error("need at least one client and one execution")
     if any("=" not in item for item in args.app_env):
         ap.error("--app-env takes NAME=VALUE")
     app_env = dict(item.split("=", 1) for item in args.app_env)
+    if args.hosts < 1:
+        ap.error("--hosts needs at least one host")
+    if args.hosts > 1 and (args.largest_bodies or args.slow_clients):
+        ap.error("--largest-bodies and --slow-clients run against one host")
     harness.install_signal_handlers()
+    if not args.compare_hosts:
+        return run_load(args, app_env, hosts=args.hosts)["code"]
+    # The same workload (same seed) on a fresh Neo4j each time, one run after the other.
+    runs = []
+    for n in sorted({1, max(2, args.hosts)}):
+        runs.append(run_load(args, app_env, hosts=n))
+        if runs[-1]["code"] == 130:  # interrupted
+            return 130
+    print("\n## load_faults: hosts compared (same workload, one after the other on this machine)\n")
+    for run in runs:
+        print(f"- {run['hosts']} host(s): {run['requests']} requests in {run['seconds']:.1f} s, "
+              f"{run['requests_per_s']:.0f} requests/s, {run['events_per_s']:.0f} events/s, "
+              + (f"{run['before_fault_per_s']:.0f} events/s before the fault, " if run["before_fault_per_s"] else "")
+              + f"client CPU {run['cpu']:.0f} s, load average {run['load']}: {'PASS' if run['code'] == 0 else 'FAIL'}")
+    print(f"- {runs[-1]['hosts']} hosts vs 1: {runs[-1]['events_per_s'] / runs[0]['events_per_s']:.2f} x the events/s"
+          + (f", {runs[-1]['before_fault_per_s'] / runs[0]['before_fault_per_s']:.2f} x before the fault"
+             if runs[0]["before_fault_per_s"] and runs[-1]["before_fault_per_s"] else ""))
+    ok = all(run["code"] == 0 for run in runs)
+    print(f"\nRESULT: {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+def run_load(args, app_env: dict[str, str], *, hosts: int) -> dict[str, Any]:
+    """One run of the event load (or of the largest bodies) against `hosts` app hosts on a fresh
+    Neo4j; its exit code and throughput."""
+    import os
+
+    import requests
+
+    from bench import harness
+
 
     prefix = f"lf{int(time.time()) % 100000}"
     scripts = make_scripts(prefix, args.executions, args.tasks, args.clients, args.seed, replay_rate=args.replay_rate)
@@ -464,23 +516,26 @@ def main(argv=None) -> int:
     probes: list[tuple[str, int, str | None, str]] = []
     failures: list[str] = []
     try:
-        with harness.neo4j_server("load", port=args.neo4j_port, heap=args.neo4j_heap,
+        with harness.neo4j_server(args.run_name, port=args.neo4j_port, heap=args.neo4j_heap,
                                   tx_memory_max=args.neo4j_tx_memory_max,
                                   tx_memory_total_max=args.neo4j_tx_memory_total_max) as neo:
             if args.kill_neo4j_at is not None and neo.external:
                 raise SystemExit("--kill-neo4j-at needs a Neo4j started by this script (unset NEO4J_BOLT_URL)")
-            with harness.app_server("load", neo.bolt_url, port=args.app_port, proxy=not args.direct,
-                                    extra_env=app_env) as app:
+            with harness.app_hosts(args.run_name, neo.bolt_url, hosts=hosts, port=args.app_port, proxy=not args.direct,
+                                   extra_env=app_env) as apps:
+                app, urls = apps[0], [a.url for a in apps]
                 harness.log("served as `make run` serves it: nginx in front of gunicorn" if not args.direct
                             else "clients talk to gunicorn directly (--direct)")
                 if args.largest_bodies:
-                    return run_largest_bodies(args, neo, app, prefix)
+                    return {"code": run_largest_bodies(args, neo, app, prefix)}
                 viewer = requests.Session()  # a signed-in dashboard user, for the page probes
                 signed_in = harness.login(viewer, app.url)
-                page_before = viewer.get(app.url + "/", timeout=30, allow_redirects=False).status_code if signed_in else None
+                # Signed in on the first host, the same session cookie must work on every host.
+                page_before = max(viewer.get(url + "/", timeout=30, allow_redirects=False).status_code
+                                  for url in urls) if signed_in else None
                 harness.log(f"dashboard user signed in: {signed_in}; GET / answers {page_before}")
                 if args.warm_up or args.slow_clients:
-                    warm = run_clients(app.url, app.token, make_scripts(prefix + "w", 2, 20, 2, args.seed + 1),
+                    warm = run_clients(urls, app.token, make_scripts(prefix + "w", 2, 20, 2, args.seed + 1),
                                        max_seconds=300)
                     harness.log(f"warmed up: {latency_summary(warm)}")
                 attack = SlowClients(args.app_port, args.slow_clients, interval=args.slow_interval,
@@ -503,9 +558,11 @@ def main(argv=None) -> int:
                 prober = threading.Thread(target=probe_under_attack, daemon=True)
                 if args.slow_clients:
                     prober.start()
-                began = time.monotonic()
+                # The ingest token may only write; the outage's API-read probe needs one that may read.
+                read_token = harness.manage(app.env, "create_ingest_token", f"{prefix}-read", "--scope", "read").strip()
+                began, cpu_began = time.monotonic(), time.process_time()
                 with ThreadPoolExecutor(max_workers=1) as runner:
-                    future = runner.submit(run_clients, app.url, app.token, scripts,
+                    future = runner.submit(run_clients, urls, app.token, scripts,
                                            max_seconds=args.max_seconds, on_done=on_done)
                     if args.kill_neo4j_at is not None:
                         while not future.done() and done["n"] < args.kill_neo4j_at * total:
@@ -514,20 +571,21 @@ def main(argv=None) -> int:
                             failures.append("the load finished before the fault could be injected")
                         else:
                             harness.log(f"{done['n']}/{total} events acknowledged: stopping Neo4j (SIGTERM)")
-                            outage["start"] = time.monotonic()
+                            outage["start"], outage["acknowledged"] = time.monotonic(), done["n"]
                             code = neo.stop()
                             outage["stopped"] = time.monotonic()
                             harness.log(f"Neo4j stopped (exit {code}) in {outage['stopped'] - outage['start']:.1f} s; "
                                         f"down for {args.down_seconds:.0f} s")
                             s = requests.Session()
-                            s.headers["Authorization"] = f"Bearer {app.token}"
+                            s.headers["Authorization"] = f"Bearer {read_token}"
                             probe_eid = scripts[0][0].eid
                             while time.monotonic() < outage["stopped"] + args.down_seconds:
-                                for name, url in (("healthz", "/healthz"),
-                                                  ("api-read", f"/api/v1/executions/{probe_eid}")):
-                                    probes.append((name, *_probe(s, app.url + url)))
-                                for name, url in (("page /", "/"), ("page execution", f"/executions/{probe_eid}")):
-                                    probes.append((name, *_probe(viewer, app.url + url)))
+                                for base in urls:  # every host must say so
+                                    for name, url in (("healthz", "/healthz"),
+                                                      ("api-read", f"/api/v1/executions/{probe_eid}")):
+                                        probes.append((name, *_probe(s, base + url)))
+                                    for name, url in (("page /", "/"), ("page execution", f"/executions/{probe_eid}")):
+                                        probes.append((name, *_probe(viewer, base + url)))
                                 time.sleep(1.0)
                             harness.log("restarting Neo4j on the same data dir ...")
                             outage["restarting"] = time.monotonic()
@@ -536,17 +594,21 @@ def main(argv=None) -> int:
                             harness.log(f"Neo4j back after {startup:.1f} s start-up; outage "
                                         f"{outage['end'] - outage['start']:.1f} s in total")
                     clients = future.result()
-                elapsed = time.monotonic() - began
+                elapsed, cpu = time.monotonic() - began, time.process_time() - cpu_began
+                load = " ".join(f"{x:.1f}" for x in os.getloadavg())
                 probing.set()
                 attack.stop()
                 drv = harness.driver(neo.bolt_url, max_pool=4)
                 with drv.session() as session:
                     rows = session.run(VERIFY_QUERY, prefix=prefix + "-").data()
                 drv.close()
-                server_statuses = count_statuses(app.log_path)
+                per_host = [count_statuses(a.log_path) for a in apps]
+                server_statuses = collections.Counter()
+                for counts in per_host:
+                    server_statuses.update(counts)
     except KeyboardInterrupt:
         harness.log("interrupted; everything was stopped")
-        return 130
+        return {"code": 130}
 
     expected, log_problems = expected_from_logs(clients)
     mismatches = compare(rows, expected)
@@ -569,11 +631,23 @@ def main(argv=None) -> int:
                     bad_5xx.append((status, entry.event.kind, entry.event.eid, entry.body))
     sent_events = sum(len(c.log) for c in clients)
     requests_sent = sum(statuses.values())
-    print("\n## load_faults summary\n")
+    print(f"\n## load_faults summary: {hosts} app host(s)\n")
     print(f"- {len(clients)} clients, {args.executions} executions x {args.tasks} tasks; {sent_events}/{total} events sent "
-          f"in {requests_sent} requests over {elapsed:.1f} s ({requests_sent / elapsed:.0f} requests/s)")
+          f"in {requests_sent} requests over {elapsed:.1f} s ({requests_sent / elapsed:.0f} requests/s, "
+          f"{sent_events / elapsed:.0f} events/s; the clients' CPU {cpu:.0f} s; load average {load})")
+    # The outage's length (Neo4j's stop and start-up) varies from run to run: the rate before it
+    # compares runs better than the whole run's.
+    before_fault = outage["acknowledged"] / (outage["start"] - began) if outage else None
+    if before_fault is not None:
+        print(f"- before the fault: {outage['acknowledged']} events acknowledged in {outage['start'] - began:.1f} s "
+              f"({before_fault:.0f} events/s)")
     print(f"- answers seen by clients: {dict(sorted(statuses.items()))}  (0 = connection error)")
     print(f"- answers in gunicorn's access log: {dict(sorted(server_statuses.items()))}")
+    if hosts > 1:
+        print("- per host (access log): " + ", ".join(f"{a.url} {sum(c.values())}" for a, c in zip(apps, per_host, strict=True))
+              + f"; replays sent to another host than their originals: {cross_host_replays(clients)}")
+        if cross_host_replays(clients) == 0:
+            failures.append("no replay went to another host")
     print(f"- latency of the load's requests: {latency_summary(clients)}")
     if args.slow_clients:
         print(f"- under attack: {attack.summary()}")
@@ -629,7 +703,9 @@ def main(argv=None) -> int:
         print(f"  ! {p}")
     ok = not (mismatches or log_problems or bad_5xx or failures) and sent_events == total
     print(f"\nRESULT: {'PASS' if ok else 'FAIL'}")
-    return 0 if ok else 1
+    return {"code": 0 if ok else 1, "hosts": hosts, "requests": requests_sent, "seconds": elapsed, "cpu": cpu,
+            "load": load, "requests_per_s": requests_sent / elapsed, "events_per_s": sent_events / elapsed,
+            "before_fault_per_s": before_fault}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ that both check exactly the same thing:
 - `make_scripts`: one ordered script of ingest events per client, with failures and retries,
   replays of already-sent events and task results before their execution's start;
 - `run_clients`: one thread per client sends its script over real HTTP, retrying 503s and
-  connection errors (honoring Retry-After), and keeps a log of every answer;
+  connection errors (honoring Retry-After), and keeps a log of every answer; given several app
+  hosts, client i sends to host i % N and its replays to the next host, so that a replay is
+  answered by another process than the one that committed the original;
 - `expected_from_logs`, `VERIFY_QUERY`, `compare`: each execution's counters and FAILED_TASK links
   as the acknowledged events imply them, what Neo4j holds, and every difference.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import collections
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,16 +113,21 @@ class LogEntry:
     body: Any = None  # the final answer's JSON
     final: int | None = None
     latencies: list[float] = field(default_factory=list)  # seconds each request took, in order
+    host: int = 0  # which of the app hosts it was sent to
 
 
 class Client:
-    """One orchestrator: sends its script in order, retrying 503s and connection errors."""
+    """One orchestrator: sends its script in order, retrying 503s and connection errors. With several
+    `base_url`s its events go to the one at index `home` and its replays to the next one."""
 
-    def __init__(self, base_url: str, token: str, *, max_retry_after: float = 10.0, give_up_after: float = 180.0,
-                 deadline: float | None = None, on_done: Callable[[LogEntry], None] | None = None):
+    def __init__(self, base_url: str | Sequence[str], token: str, *, home: int = 0, max_retry_after: float = 10.0,
+                 give_up_after: float = 180.0, deadline: float | None = None,
+                 on_done: Callable[[LogEntry], None] | None = None):
         import requests
 
-        self.base_url = base_url.rstrip("/") + "/api/v1"
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.base_urls = [url.rstrip("/") + "/api/v1" for url in urls]
+        self.home = home % len(self.base_urls)
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
         self.max_retry_after, self.give_up_after = max_retry_after, give_up_after
@@ -131,13 +138,13 @@ class Client:
     def send(self, ev: Event) -> LogEntry:
         import requests
 
-        entry = LogEntry(ev)
+        entry = LogEntry(ev, host=(self.home + ev.replay) % len(self.base_urls))
         self.log.append(entry)
         give_up = min(self.deadline, time.monotonic() + self.give_up_after)
         while True:
             sent = time.monotonic()
             try:
-                r = self.session.request(ev.method, self.base_url + ev.path, json=ev.body, timeout=60)
+                r = self.session.request(ev.method, self.base_urls[entry.host] + ev.path, json=ev.body, timeout=60)
                 status, retry_after = r.status_code, r.headers.get("Retry-After")
                 try:
                     body = r.json()
@@ -170,10 +177,12 @@ class Client:
         return self
 
 
-def run_clients(base_url: str, token: str, scripts: list[list[Event]], *, max_seconds: float = 900,
+def run_clients(base_url: str | Sequence[str], token: str, scripts: list[list[Event]], *, max_seconds: float = 900,
                 on_done: Callable[[LogEntry], None] | None = None, **client_kwargs) -> list[Client]:
+    """One client per script, all at once; with several `base_url`s, client i's home is host i % N."""
     deadline = time.monotonic() + max_seconds
-    clients = [Client(base_url, token, deadline=deadline, on_done=on_done, **client_kwargs) for _ in scripts]
+    clients = [Client(base_url, token, home=i, deadline=deadline, on_done=on_done, **client_kwargs)
+               for i in range(len(scripts))]
     with ThreadPoolExecutor(max_workers=len(scripts)) as pool:
         list(pool.map(lambda pair: pair[0].run(pair[1]), zip(clients, scripts, strict=True)))
     return clients
@@ -258,3 +267,8 @@ def compare(rows: list[dict], expected: dict[str, dict]) -> list[str]:
 
 def status_summary(clients: list[Client]) -> collections.Counter:
     return collections.Counter(s for c in clients for e in c.log for s in e.statuses)
+
+
+def cross_host_replays(clients: list[Client]) -> int:
+    """How many replays were sent to another app host than their client's originals."""
+    return sum(1 for c in clients for e in c.log if e.event.replay and e.host != c.home)

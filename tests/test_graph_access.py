@@ -12,7 +12,7 @@ from neomodel import db
 from executions import graph
 from tests.support.graph import cypher
 from tests.support.pages import T0, result
-from tests.support.servers import gunicorn, manage, production_env
+from tests.support.servers import create_user, gunicorn, manage, production_env, sign_in
 
 
 def test_it_reads_with_read_access_in_which_neo4j_refuses_a_write():
@@ -45,6 +45,7 @@ def test_it_runs_unchanged_on_a_neo4j_scheme_url_against_the_single_server(neo4j
     manage(env, "collectstatic", "--noinput")
     token = manage(env, "create_ingest_token", "orchestrator", "--scope", "read,write").strip()
     auth = {"Authorization": f"Bearer {token}"}
+    create_user(env, "viewer", "a long enough password for the viewer")
     with gunicorn(env, tmp_path / "gunicorn.log", workers=2) as base:
         def post(path: str, body: dict) -> requests.Response:
             return requests.post(f"{base}/api/v1/{path}", headers=auth, json=body, timeout=30)
@@ -63,5 +64,14 @@ def test_it_runs_unchanged_on_a_neo4j_scheme_url_against_the_single_server(neo4j
         listed = requests.get(f"{base}/api/v1/executions", headers=auth, timeout=30)
         assert [e["executionId"] for e in listed.json()["executions"]] == ["r-1"]
         assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+        # The dashboard's pages and the live poll read through the routed URL too.
+        browser = sign_in(base, "viewer", "a long enough password for the viewer")
+        listing = browser.get(f"{base}/", timeout=30)
+        assert listing.status_code == 200 and "r-1" in listing.text
+        page = browser.get(f"{base}/executions/r-1", timeout=30)
+        assert page.status_code == 200 and "t0" in page.text and "t1" in page.text
+        poll = browser.get(f"{base}/executions/r-1/poll", timeout=30)  # no version yet: everything
+        assert poll.status_code == 200 and "t0" in poll.text
+        assert browser.get(f"{base}/reports/failures", timeout=30).status_code == 200
     log = (tmp_path / "gunicorn.log").read_text()
     assert "Traceback" not in log, log

@@ -77,3 +77,20 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
                             text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, f"manage.py {' '.join(args)} exited {result.returncode}: {result.stderr}"
     return result.stdout
+
+
+def create_user(env: dict[str, str], username: str, password: str) -> None:
+    """A dashboard user in the app's Django database, as an operator creates one."""
+    manage({**env, "DJANGO_SUPERUSER_PASSWORD": password}, "createsuperuser", "--noinput",
+           "--username", username, "--email", f"{username}@example.com")
+
+
+def sign_in(base: str, username: str, password: str) -> requests.Session:
+    """A browser-like session signed in through the real form (CSRF token from its cookie)."""
+    browser = requests.Session()
+    assert browser.get(f"{base}/accounts/login/", timeout=30).status_code == 200
+    answer = browser.post(f"{base}/accounts/login/", allow_redirects=False, timeout=30,
+                          data={"username": username, "password": password,
+                                "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert answer.status_code == 302, answer.text[:2000]
+    return browser
