@@ -341,3 +341,6 @@ class FailureReportOut(_Model):
     byError: dict[str, Any]
     qc: dict[str, Any]
     retried: dict[str, Any]
+    # Set when the range starts before what retention pruned: the task-level details (examples) of
+    # executions first known before this UTC day are gone, the figures come from the rollups.
+    detailsPrunedBefore: date | None = None
