@@ -1107,8 +1107,13 @@ def growth_measure(args, session, app, bolt_url: str, read_token: str) -> dict:
     for label, path, kind in pages:
         harness.log(f"measuring {label}: {path}")
         api = {"Authorization": f"Bearer {read_token}"} if path.startswith("/api/") else None
-        m = measure(session, app.url + path, args.requests, args.warmup, headers=api)
-        harness.log(f"  median {m['median']:.1f} ms, p95 {m['p95']:.1f} ms")
+        try:
+            m = measure(session, app.url + path, args.requests, args.warmup, headers=api)
+        except RuntimeError as exc:  # e.g. a 503: the read outlasted GRAPH_READ_TIMEOUT_SECONDS
+            harness.log(f"  FAILED: {str(exc)[:200]}")
+            m = {"median": float("inf"), "p95": float("inf"), "failed": str(exc).split(":", 2)[1].strip()}
+        else:
+            harness.log(f"  median {m['median']:.1f} ms, p95 {m['p95']:.1f} ms")
         found["rows"].append((label, path, kind, m))
     poll = measure_poll(session, app.url, args)
     found["rows"].append(("live poll, unchanged (204)", f"/executions/{BIG}/poll?version=<current>", "poll",
@@ -1189,8 +1194,10 @@ def growth_markdown(args, sizes: list[dict], seeded: list[Seeded], memory: dict,
         met = b["p95"] < target and (kind != "report" or ratio <= GROWTH_REPORT_RATIO)
         ok = ok and met
         goal = f"p95 < {target} ms" + (f", ratio <= {GROWTH_REPORT_RATIO}" if kind == "report" else "")
-        lines.append(f"| {label} | `{path}` | {a['median']:.1f} / {a['p95']:.1f} | {b['median']:.1f} / {b['p95']:.1f} | "
-                     f"{ratio:.2f} | {goal} | {'yes' if met else '**NO**'} |")
+        def cell(m: dict) -> str:
+            return m["failed"] if "failed" in m else f"{m['median']:.1f} / {m['p95']:.1f}"
+
+        lines.append(f"| {label} | `{path}` | {cell(a)} | {cell(b)} | {ratio:.2f} | {goal} | {'yes' if met else '**NO**'} |")
     lines += ["", "Memory at the larger size, after the measurements: gunicorn workers RSS "
               + ", ".join(f"{v:.0f} MB" for v in memory["workers"]) + f"; Neo4j heap {memory['neo4j']}."]
     if errors:
