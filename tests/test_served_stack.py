@@ -43,6 +43,13 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
+def _sigint_as_at_a_terminal() -> None:
+    # A suite started as a background job of a shell without job control (`make test &`, nohup)
+    # inherits SIGINT ignored, and bash cannot trap a signal ignored at its start: run.sh would
+    # never see the Ctrl-C this module sends. At a terminal SIGINT is never ignored; so here.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def served(neo4j_url):
     """scripts/run.sh with its own var/ (MIMIR_VAR_DIR), on a free port, against the suite's Neo4j,
@@ -55,7 +62,8 @@ def served(neo4j_url):
     log_path = var / "run.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_sigint_as_at_a_terminal)
     stopped = {"done": False}
 
     def stop() -> int:
