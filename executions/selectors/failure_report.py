@@ -9,13 +9,14 @@ Six statements per report, one for the CSV rows, whatever the data size.
 
 Over whole UTC days (every range the page and the API ask for) the trend, totals, per-plan counts
 and per-task groups with their denominators are sums of the rollup rows (ReportDay, ReportTaskDay:
-one per plan and day [and task id], kept exact by every write, executions/services/rollups.py), so
+one per plan and day [and task id], kept exact by every write, executions/services/rollups.py),
 and so are the retried groups (with ReportRetryDay for their max attempts): they read
 O(days x plans [x tasks]) rows, not executions. The examples of a shown group are bounded
 lookups: its newest rollup days with failures first, then that plan's executions of the day (index
 on planId, firstKnownAt), until REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day
 (newest first), then by task completion (newest first). Still read from the executions in range:
-the rework cost, the error groups and QC tops, and the CSV rows (linear by nature).
+the rework cost (by the trend, and again by the per-plan rows), the error groups and QC tops, and
+the CSV rows (linear by nature).
 A range that is not whole days is answered from the executions in range throughout.
 """
 
