@@ -85,8 +85,13 @@ class TaskAttempt(AttemptRecord):
     contentHash = StringProperty()
     # Set by the write that created the attempt, so that the write can tell its own from a replay's.
     nonce = StringProperty()
+    # Derived from qcIssues / qcRequiredFixes where the attempt is written (executions/qc_texts.py):
+    # a key per distinct trimmed non-empty text, for the failure report's QC rollups (ReportQcDay).
+    # Not content: equal text, equal keys.
+    qcIssueKeys = ArrayProperty(StringProperty())
+    qcFixKeys = ArrayProperty(StringProperty())
 
-    INTERNAL_FIELDS = ("contentHash", "nonce")
+    INTERNAL_FIELDS = ("contentHash", "nonce", "qcIssueKeys", "qcFixKeys")
 
 
 class TaskExecution(AttemptRecord):
@@ -172,10 +177,18 @@ class OrchestrationExecution(StructuredNode):
     rolledCounts = ArrayProperty(IntegerProperty())
     rolledTaskIds = ArrayProperty(StringProperty())
     rolledTaskValues = ArrayProperty(IntegerProperty())
+    # What it last contributed to the ReportQcDay rows (ingest/_roll_up_qc): their plan and day, and
+    # per row (sorted by kind, textKey) its kind, text key and QC-failed attempts naming the text.
+    rolledQcPlanKey = StringProperty()
+    rolledQcDay = IntegerProperty()
+    rolledQcKinds = ArrayProperty(StringProperty())
+    rolledQcKeys = ArrayProperty(StringProperty())
+    rolledQcCounts = ArrayProperty(IntegerProperty())
 
     INTERNAL_FIELDS = (
         "reworkTokens", "taskIds", "searchText",
         "rolledPlanKey", "rolledDay", "rolledCounts", "rolledTaskIds", "rolledTaskValues",
+        "rolledQcPlanKey", "rolledQcDay", "rolledQcKinds", "rolledQcKeys", "rolledQcCounts",
     )
 
 
@@ -242,6 +255,8 @@ COMPOSITE_KEYS = {
     "report_day_key": ("ReportDay", ("planKey", "day")),
     "report_task_day_key": ("ReportTaskDay", ("planKey", "day", "taskId")),
     "report_retry_day_key": ("ReportRetryDay", ("planKey", "day", "taskId", "attempts")),
+    # kind 'issue' | 'fix'; textKey: executions/qc_texts.py.
+    "report_qc_day_key": ("ReportQcDay", ("planKey", "day", "kind", "textKey")),
 }
 # Keys of older versions, built by joining ids with '-' and '#': dropped by install_schema.
 RETIRED_KEYS = (("TaskExecution", "taskExecutionId"), ("TaskAttempt", "attemptId"))

@@ -3,6 +3,7 @@ whatever the order, replays and concurrency, and rebuilt from the facts by rollu
 
 from __future__ import annotations
 
+import hashlib
 import random
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,11 +16,23 @@ from tests.support.graph import cypher
 from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
 
 T0 = 1_763_164_800_000  # a UTC midnight
-ISSUES = ["missing tests", "wrong format", "  missing tests ", "no summary"]
+# Whitespace variants of one text (Cypher's trim: not the no-break space, which stays a text of its
+# own), an empty one, texts shared by issues and fixes.
+ISSUES = ["missing tests", "wrong format", "  missing tests ", "\tmissing tests\n", "no summary", " ",
+          "add tests", "no\u00a0summary", "wrong format\u00a0"]
+FIXES = ["add tests", " add tests", "emit JSON", "add tests\n"]
 ERRORS = ["Connection refused", "Timeout after 30s", None]
 
 
-def _attempt(rng: random.Random, *, number: int, last: bool, when: int) -> dict:
+def _verdict(rng: random.Random, *, passed: bool) -> dict:
+    issues = [] if passed else rng.sample(ISSUES, 2)
+    if issues and rng.random() < 0.3:
+        issues.append(issues[0].strip())  # a text repeated inside one attempt's list
+    return {"passed": passed, "score": 80 if passed else 30, "feedback": "", "issues": issues,
+            "requiredFixes": [] if passed else rng.sample(FIXES, rng.randrange(1, 3))}
+
+
+def _attempt(rng: random.Random, *, number: int, last: bool, when: int, history: bool) -> dict:
     status = "success" if last and rng.random() < 0.7 else "failure"
     result = {
         "status": status, "attemptNumber": number, "duration": 60_000, "timestamp": when,
@@ -29,11 +42,10 @@ def _attempt(rng: random.Random, *, number: int, last: bool, when: int) -> dict:
     if status == "failure" and (error := rng.choice(ERRORS)):
         result["error"] = error
     if rng.random() < 0.4:
-        passed = status == "success" and rng.random() < 0.5
-        result["qcVerification"] = {
-            "passed": passed, "score": 80 if passed else 30, "feedback": "",
-            "issues": [] if passed else rng.sample(ISSUES, 2), "requiredFixes": [] if passed else ["add tests"],
-        }
+        result["qcVerification"] = _verdict(rng, passed=status == "success" and rng.random() < 0.5)
+    if number > 1 and (history or rng.random() < 0.3):
+        # QC history: earlier attempts' verdicts, which create them when their own results are late.
+        result["qcVerificationHistory"] = [_verdict(rng, passed=False) for _ in range(number - 1)]
     return result
 
 
@@ -49,10 +61,13 @@ def _load(rng: random.Random, executions: int) -> list[tuple[str, dict]]:
         tasks = rng.randrange(1, 5)
         for t in range(tasks):
             attempts = rng.randrange(1, 4)
+            # Some earlier attempts are known only from the last one's QC history.
+            history_only = rng.random() < 0.25
             for number in range(1, attempts + 1):
                 when = start + 2 * 3_600_000 + (t * 4 + number) * 60_000
-                body = {"taskId": f"task-{t}", "result": _attempt(rng, number=number, last=number == attempts, when=when)}
-                calls.append((f"/executions/{eid}/tasks", body))
+                result = _attempt(rng, number=number, last=number == attempts, when=when, history=history_only)
+                if number == attempts or not history_only:
+                    calls.append((f"/executions/{eid}/tasks", {"taskId": f"task-{t}", "result": result}))
         if plan is not None:
             calls.append(("/executions", {"executionId": eid, "planId": plan, "totalTasks": tasks, "startTime": start}))
             if rng.random() < 0.7:
@@ -107,6 +122,9 @@ def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(
     expected = recomputed_rollups()
     # The load reaches every kind of row, and moved executions (the start came late) left no trace.
     assert len(expected["ReportDay"]) > 8 and expected["ReportRetryDay"]
+    # QC texts on several plans, whitespace variants counted as one text, history attempts among them.
+    assert len({key[0] for key in expected["ReportQcDay"]}) > 2
+    assert cypher("MATCH (a:TaskAttempt {source: 'history', qcPassed: false}) RETURN count(a) > 0") == [[True]]
     assert stored_rollups() == expected
     services.rollups_rebuild(batch_size=7)
     assert stored_rollups() == expected
@@ -146,6 +164,12 @@ def _assert_rollups_answer_as_the_executions(**kwargs) -> None:
         their_total, their_retried, [[g[f] for f in fields] for g in theirs])
     assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
     assert ours and all(x["attempts"] > 1 for g in ours for x in g["examples"])
+    (failed, *ours), (their_failed, *theirs) = graph.read("report/days/qc", params)[0], graph.read("report/qc", params)[0]
+    assert failed == their_failed > 0
+    for our_top, their_top in zip(ours, theirs, strict=True):
+        fields = ("text", "attempts")
+        assert our_top and [[t[f] for f in fields] for t in our_top] == [[t[f] for f in fields] for t in their_top]
+        assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(our_top, their_top, strict=True))
 
 
 def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(ingest):
@@ -167,7 +191,7 @@ def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(inges
         counts = graph.read("report/days/trend", params)
         assert sum(row[1] for row in counts) == 3 * per_day
         return [db_hits(name, params) for name in ("report/days/trend", "report/days/by_plan", "report/days/by_task",
-                                                 "report/days/retried")]
+                                                 "report/days/retried", "report/days/qc")]
 
     few = hits(3)
     cypher("MATCH (n) DETACH DELETE n")
@@ -178,35 +202,47 @@ def _start(ingest, eid: str, plan: str, start: int) -> None:
     assert ingest.start(eid, plan, 1, start).status_code == 201
 
 
-def _result(ingest, eid: str, task: str, status: str, *, when: int, attempt: int = 1) -> None:
+def _result(ingest, eid: str, task: str, status: str, *, when: int, attempt: int = 1,
+            qc_issues: list[str] | None = None) -> None:
     result = {"status": status, "attemptNumber": attempt, "duration": 1000, "timestamp": when,
               "tokens": {"input": 10, "output": 5}}
+    if qc_issues is not None:
+        result["qcVerification"] = {"passed": False, "score": 10, "issues": qc_issues, "requiredFixes": []}
     assert ingest.task(eid, task, result).status_code in (200, 201)
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_it_moves_every_contribution_when_a_late_start_moves_the_execution_to_another_day(ingest):
-    _result(ingest, "e1", "a", "failure", when=T0 + DAY_MS + 3_600_000)
+    _result(ingest, "e1", "a", "failure", when=T0 + DAY_MS + 3_600_000, qc_issues=[" No tests", "No tests "])
     _result(ingest, "e1", "a", "success", when=T0 + DAY_MS + 7_200_000, attempt=2)
-    assert stored_rollups()["ReportDay"] == {("", T0 + DAY_MS): (1, 0, 0, 1, 0, 30, 15, 0, 1)}
+    assert stored_rollups()["ReportDay"] == {("", T0 + DAY_MS): (1, 0, 0, 1, 0, 30, 15, 1, 1)}
+    assert stored_rollups()["ReportQcDay"] == {("", T0 + DAY_MS, "issue", _sha("No tests")): (1, "No tests")}
 
     _start(ingest, "e1", "etl", T0 + 23 * 3_600_000)
 
     assert stored_rollups() == {
-        "ReportDay": {("etl", T0): (1, 0, 0, 1, 0, 30, 15, 0, 1)},
+        "ReportDay": {("etl", T0): (1, 0, 0, 1, 0, 30, 15, 1, 1)},
         "ReportTaskDay": {("etl", T0, "a"): (1, 0, 1, 2, 15)},
         "ReportRetryDay": {("etl", T0, "a", 2): 1},
+        "ReportQcDay": {("etl", T0, "issue", _sha("No tests")): (1, "No tests")},
     }
     assert stored_rollups() == recomputed_rollups()
 
 
 def test_it_writes_no_rollup_row_for_a_replay(ingest):
     _start(ingest, "e1", "etl", T0)
-    _result(ingest, "e1", "a", "failure", when=T0 + 1000)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000, qc_issues=["No tests"])
     before = cypher("MATCH (r:ReportDay) RETURN r.executions, r.failedTasks, r.reworkTokens")
+    qc_before = cypher("MATCH (r:ReportQcDay) RETURN r.attempts, r.text, elementId(r)")
 
-    _result(ingest, "e1", "a", "failure", when=T0 + 1000)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000, qc_issues=["No tests"])
 
     assert cypher("MATCH (r:ReportDay) RETURN r.executions, r.failedTasks, r.reworkTokens") == before == [[1, 1, 15]]
+    assert cypher("MATCH (r:ReportQcDay) RETURN r.attempts, r.text, elementId(r)") == qc_before
+    assert [row[:2] for row in qc_before] == [[1, "No tests"]]
 
 
 def test_it_rebuilds_rows_from_the_facts_and_keeps_the_days_before_the_prune_watermark(ingest):
@@ -227,3 +263,25 @@ def test_it_rebuilds_rows_from_the_facts_and_keeps_the_days_before_the_prune_wat
         ("etl", T0): (1, 0, 0, 1, 1, 15, 15, 0, 0),
         ("etl", T0 + 2 * DAY_MS): (1, 0, 0, 1, 0, 15, 0, 0, 0),
     }
+
+
+def test_it_gives_attempts_written_before_qc_keys_their_keys_and_rebuilds_their_rows(ingest):
+    _start(ingest, "e1", "etl", T0)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000, qc_issues=["No tests", " No tests", "Too short"])
+    _result(ingest, "e1", "b", "failure", when=T0 + 2000, qc_issues=["Too short"])
+    expected = recomputed_rollups()
+    # As an older version left them: no keys on the attempts, no QC rows, no QC contribution.
+    cypher("MATCH (a:TaskAttempt) REMOVE a.qcIssueKeys, a.qcFixKeys")
+    cypher("MATCH (r:ReportQcDay) DELETE r")
+    cypher("MATCH (e:OrchestrationExecution) REMOVE e.rolledQcPlanKey, e.rolledQcDay, e.rolledQcKinds, "
+           "e.rolledQcKeys, e.rolledQcCounts")
+    assert services.executions_need_rederive()
+
+    assert services.qc_keys_backfill(batch_size=1) == 2
+    services.rollups_rebuild(batch_size=1)
+
+    assert stored_rollups() == expected
+    assert expected["ReportQcDay"] == {("etl", T0, "issue", _sha("No tests")): (1, "No tests"),
+                                       ("etl", T0, "issue", _sha("Too short")): (2, "Too short")}
+    assert not services.executions_need_rederive()
+    assert services.qc_keys_backfill(batch_size=1) == 0

@@ -10,13 +10,15 @@ Six statements per report, one for the CSV rows, whatever the data size.
 Over whole UTC days (every range the page and the API ask for) the trend, totals, per-plan counts
 and per-task groups with their denominators are sums of the rollup rows (ReportDay, ReportTaskDay:
 one per plan and day [and task id], kept exact by every write, executions/services/rollups.py),
-and so are the retried groups (with ReportRetryDay for their max attempts): they read
-O(days x plans [x tasks]) rows, not executions. The examples of a shown group are bounded
+and so are the retried groups (with ReportRetryDay for their max attempts) and the QC tops
+(ReportQcDay: distinct QC-failed attempts per plan, day and text key): they read
+O(days x plans [x tasks | texts]) rows, not executions. The examples of a shown group are bounded
 lookups: its newest rollup days with failures first, then that plan's executions of the day (index
 on planId, firstKnownAt), until REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day
-(newest first), then by task completion (newest first). Still read from the executions in range:
-the rework cost (by the trend, and again by the per-plan rows), the error groups and QC tops, and
-the CSV rows (linear by nature).
+(newest first), then by task completion (newest first); a QC text's examples likewise, from the
+days (and plans) with rows for the text, whereas over the executions they are ordered by task
+completion across the range. Still read from the executions in range: the rework cost (by the
+trend, and again by the per-plan rows), the error groups, and the CSV rows (linear by nature).
 A range that is not whole days is answered from the executions in range throughout.
 """
 
@@ -133,7 +135,7 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
         group["failureRate"] = _ratio(group["failed"], group["tasks"])
 
     by_error = _merge_by_signature(graph.read("report/by_error", params))
-    failed_qc_attempts, qc_issues, qc_fixes = graph.read("report/qc", params)[0]
+    failed_qc_attempts, qc_issues, qc_fixes = graph.read(f"{source}/qc", params)[0]
     retried_groups_total, retried, retried_groups = graph.read(f"{source}/retried", params)[0]
 
     return {

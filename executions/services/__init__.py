@@ -24,7 +24,14 @@ from .ingest import (
     task_result_record,
     task_results_write,
 )
-from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
+from .rederive import (
+    KeyMigration,
+    executions_need_rederive,
+    executions_rederive,
+    keys_migrate,
+    plan_task_models_keep,
+    qc_keys_backfill,
+)
 from .retention import (
     DailyPrune,
     PruneCounts,
@@ -77,6 +84,7 @@ __all__ = [
     "mimir_import",
     "plan_task_models_keep",
     "plan_upsert",
+    "qc_keys_backfill",
     "rollups_rebuild",
     "prune_batch",
     "prune_count",

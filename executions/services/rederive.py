@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .. import clock, graph
+from ..qc_texts import qc_text_keys
 from ..selectors.executions import plan_tasks
 from .ingest import plan_task_models
 
@@ -48,6 +49,32 @@ def plan_task_models_keep() -> int:
         graph.write_statement(lambda p=plan_id, m=models: graph.run(
             "ingest/plan_task_models_write", {"planId": p, "taskModels": m}))
     return len(plans)
+
+
+def qc_keys_backfill(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
+    """Give the attempts written before QC text keys were kept (TaskAttempt.qcIssueKeys, qcFixKeys)
+    their keys, computed from their stored texts as ingest does; a batch of executions per
+    transaction, under their locks. Run before the rollups are rebuilt (ReportQcDay groups by the
+    keys). Idempotent: an attempt with its keys is not read. Returns the number of attempts keyed;
+    `progress` is told the executions done so far."""
+    keyed = done = 0
+    for eids in execution_id_batches(batch_size=batch_size):
+
+        def backfill(eids: list[str] = eids) -> int:
+            lock_executions(eids=eids)
+            ((attempts,),) = graph.run("ingest/attempts_need_qc_keys", {"eids": eids})
+            if not attempts:
+                return 0
+            rows = [{"executionId": a["executionId"], "taskId": a["taskId"], "attemptNumber": a["attemptNumber"],
+                     "issueKeys": qc_text_keys(a["issues"]), "fixKeys": qc_text_keys(a["fixes"])} for a in attempts]
+            ((n,),) = graph.run("ingest/attempt_qc_keys_write", {"attempts": rows})
+            return n
+
+        keyed += graph.write_transaction(backfill)
+        done += len(eids)
+        if progress:
+            progress(done)
+    return keyed
 
 
 def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:

@@ -4,6 +4,7 @@ maintain them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -22,6 +23,13 @@ CALL (t) {
 }
 WITH e, collect(CASE WHEN t IS NOT NULL THEN [t.taskId, attempts] END) AS tasks
 RETURN e.planId, e.firstKnownAt, e.finished, e.cancelled, tasks
+"""
+
+# The attempts that failed QC, their lists trimmed by Cypher (as report/qc trims them).
+_QC_FACTS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+WHERE a.qcPassed = false
+RETURN e.planId, e.firstKnownAt, [x IN coalesce(a.qcIssues, []) | trim(x)], [x IN coalesce(a.qcRequiredFixes, []) | trim(x)]
 """
 
 
@@ -50,7 +58,14 @@ def stored_rollups() -> dict[str, dict[tuple, Any]]:
         )
         if count
     }
-    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries}
+    qc = {
+        (plan, day, kind, key): (attempts, text)
+        for plan, day, kind, key, attempts, text in cypher(
+            "MATCH (r:ReportQcDay) RETURN r.planKey, r.day, r.kind, r.textKey, r.attempts, r.text"
+        )
+        if attempts
+    }
+    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries, "ReportQcDay": qc}
 
 
 def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
@@ -87,10 +102,16 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
         for i, value in enumerate((1, int(finished), int(failed), ok + bad, bad, tokens, rework, failed_qc,
                                    retried_here)):
             days[key][i] += value
+    qc: Counter = Counter()
+    for plan, first_known, issues, fixes in cypher(_QC_FACTS):
+        for kind, texts in (("issue", issues), ("fix", fixes)):
+            for text in {t for t in texts if t}:
+                qc[(plan or "", first_known - first_known % DAY_MS, kind, text)] += 1
     return {
         "ReportDay": {k: tuple(v) for k, v in days.items() if any(v)},
         "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
         "ReportRetryDay": dict(retries),
+        "ReportQcDay": {(*key, hashlib.sha256(text.encode()).hexdigest()): (n, text) for (*key, text), n in qc.items()},
     }
 
 

@@ -5,7 +5,8 @@ from executions import services
 
 class Command(BaseCommand):
     help = (
-        "Move a graph written by an older version to the current keys, then recompute every "
+        "Move a graph written by an older version to the current keys (and give attempts the keys of "
+        "their QC texts), then recompute every "
         "execution's derived facts (counters, statuses, FAILED_TASK and the failure report's links and "
         "fields) from the stored attempts, and rebuild the failure report's rollups (days from the prune "
         "watermark on). Stop ingest while it runs. Run it once after upgrading a graph "
@@ -34,6 +35,14 @@ class Command(BaseCommand):
         plans = services.plan_task_models_keep()
         if plans:
             self.stdout.write(f"plans: {plans} given the recommended models of their tasks (PlanTask nodes)")
+        # Before the executions are re-derived and the rollups rebuilt: ReportQcDay groups by these keys.
+        keyed = services.qc_keys_backfill(
+            batch_size=batch_size,
+            progress=lambda n: self.stdout.write(f"qc keys: {n} executions read")
+            if n % (batch_size * 10) == 0 else None,
+        )
+        if keyed:
+            self.stdout.write(f"qc keys: {keyed} attempts given the keys of their QC texts")
         total = services.executions_rederive(
             batch_size=batch_size,
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,
