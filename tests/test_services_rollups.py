@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import requests
 
-from executions import graph, pricing, services
+from executions import graph, pricing, selectors, services
+from executions.models import NO_MODEL, ModelPrice
 from executions.selectors.failure_report import REPORT_EXAMPLE_LIMIT, REPORT_GROUP_LIMIT, report_trend_buckets
 from tests.support.graph import cypher
 from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
@@ -24,7 +27,9 @@ def _attempt(rng: random.Random, *, number: int, last: bool, when: int) -> dict:
     result = {
         "status": status, "attemptNumber": number, "duration": 60_000, "timestamp": when,
         "tokens": {"input": rng.randrange(200), "output": rng.randrange(100)},
-        "model": rng.choice(["gpt-4o", "unpriced-model", None]),
+        # Priced throughout (its price changes between days), priced from a later day on, never priced,
+        # and none: the task's plan recommends one for some tasks (PLAN_MODELS).
+        "model": rng.choice([" ACME-A ", "acme-b", "unpriced-model", None]),
     }
     if status == "failure" and (error := rng.choice(ERRORS)):
         result["error"] = error
@@ -35,6 +40,18 @@ def _attempt(rng: random.Random, *, number: int, last: bool, when: int) -> dict:
             "issues": [] if passed else rng.sample(ISSUES, 2), "requiredFixes": [] if passed else ["add tests"],
         }
     return result
+
+
+# What the plans recommend for the tasks whose results name no model ("ops" recommends none).
+PLAN_MODELS = {"etl": {"task-0": "Acme-A", "task-1": "unpriced-plan-model"}, "docs": {"task-0": "acme-b"}}
+
+
+def _prices() -> None:
+    """acme-a from long before the load, cheaper from its third day; acme-b from its second day only."""
+    for model, since, inp, out in (("acme-a", T0 - 10 * DAY_MS, "2.5", "10"), ("acme-a", T0 + 2 * DAY_MS, "1.25", "5"),
+                                   ("acme-b", T0 + DAY_MS, "0.333333", "1.7")):
+        ModelPrice.objects.create(model=model, input_per_million=Decimal(inp), output_per_million=Decimal(out),
+                                  effective_from=datetime.fromtimestamp(since / 1000, UTC))
 
 
 def _load(rng: random.Random, executions: int) -> list[tuple[str, dict]]:
@@ -80,8 +97,9 @@ def _as_events(calls: list[tuple[str, dict]]) -> dict:
 def live_post(live_server, transactional_db):
     headers = {"Authorization": f"Bearer {services.ingest_token_create(name='rollups')}"}
 
-    def post(path: str, body: dict) -> int:
-        return requests.post(f"{live_server.url}/api/v1{path}", json=body, headers=headers, timeout=120).status_code
+    def post(path: str, body: dict, method: str = "post") -> int:
+        return requests.request(method, f"{live_server.url}/api/v1{path}", json=body, headers=headers,
+                                timeout=120).status_code
 
     return post
 
@@ -89,6 +107,11 @@ def live_post(live_server, transactional_db):
 @pytest.mark.slow
 def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(live_post):
     rng = random.Random(15)
+    _prices()
+    # Before the load: a plan re-PUT does not re-roll the executions already written (_roll_up_rework).
+    for plan, models in PLAN_MODELS.items():
+        tasks = [{"id": task, "recommendedModel": model} for task, model in models.items()]
+        assert live_post(f"/plans/{plan}", {"title": plan, "tasks": tasks}, method="put") == 200
     calls = _load(rng, executions=60)
     # Most posts one by one (group commit joins concurrent results), some as /events batches (one
     # transaction for a mix of starts, results and finishes).
@@ -107,10 +130,17 @@ def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(
     expected = recomputed_rollups()
     # The load reaches every kind of row, and moved executions (the start came late) left no trace.
     assert len(expected["ReportDay"]) > 8 and expected["ReportRetryDay"]
+    # Rework of every kind of model: its own (normalized), the plan's, none; on several days.
+    models = {key[2] for key in expected["ReportReworkDay"]}
+    assert {"acme-a", "acme-b", "unpriced-model", "unpriced-plan-model", NO_MODEL} <= models
+    assert len({key[3] for key in expected["ReportReworkDay"]}) > 3
     assert stored_rollups() == expected
     services.rollups_rebuild(batch_size=7)
     assert stored_rollups() == expected
-    _assert_rollups_answer_as_the_executions(started_from=T0 - DAY_MS, started_to=T0 + 6 * DAY_MS)
+    report = _assert_rollups_answer_as_the_executions(started_from=T0 - DAY_MS, started_to=T0 + 6 * DAY_MS)
+    total = report["totals"]["reworkCost"]
+    assert total.pricedAttempts and total.amount > 0
+    assert total.unpricedAttempts and {"acme-b", "unpriced-model", "unpriced-plan-model"} <= set(total.unpricedModels)
     _assert_rollups_answer_as_the_executions(started_from=T0 + DAY_MS, started_to=T0 + 2 * DAY_MS, plan_id="etl")
 
 
@@ -127,13 +157,28 @@ def _same_examples(ours: list[dict], theirs: list[dict]) -> bool:
     return len(ours) == len(theirs) and (len(ours) == REPORT_EXAMPLE_LIMIT or key(ours) == key(theirs))
 
 
-def _assert_rollups_answer_as_the_executions(**kwargs) -> None:
+def _assert_rollups_answer_as_the_executions(**kwargs) -> dict:
     """The statements over rollups (report/days/*) answer what those over the executions do."""
     params = _report_params(**kwargs)
-    assert graph.read("report/days/trend", params) == graph.read("report/trend", params)
+    table = pricing.price_table()
+    ours, theirs = graph.read("report/days/trend", params), graph.read("report/trend", params)
+    assert [r[:-1] for r in ours] == [r[:-1] for r in theirs]
+    # The rework cost: the days path prices rollup sums, the other each attempt; the same Cost.
+    bucket_costs = [pricing.cost(r[-1], table) for r in theirs]
+    assert [pricing.rollup_cost(r[-1], table) for r in ours] == bucket_costs
     ours, theirs = graph.read("report/days/by_plan", params), graph.read("report/by_plan", params)
-    assert [r[:7] + r[8:] for r in ours] == [r[:7] + r[8:] for r in theirs]
+    assert [r[:7] for r in ours] == [r[:7] for r in theirs]
+    plan_costs = [pricing.cost(r[8], table) for r in theirs]
+    assert [pricing.rollup_cost(r[8], table) for r in ours] == plan_costs
     assert all(_same_examples(a[7], b[7]) for a, b in zip(ours, theirs, strict=True))
+    # And the report itself (whole days: the rollups) answers those costs.
+    report = selectors.failure_report(started_from=kwargs["started_from"], started_to=kwargs["started_to"],
+                                      plan_id=kwargs.get("plan_id"))
+    assert [b["reworkCost"] for b in report["trend"] if b["reworkCost"] != pricing.NO_COST] == [
+        c for c in bucket_costs if c != pricing.NO_COST]
+    assert report["totals"]["reworkCost"] == sum(bucket_costs, pricing.NO_COST)
+    assert [p["reworkCost"] for p in report["by_plan"]] == plan_costs
+    return report
     (total, ours), ((their_total, theirs),) = graph.read("report/days/by_task", params)[0], graph.read(
         "report/by_task", params)
     fields = ("planId", "taskId", "taskTitle", "tasks", "failed")
@@ -195,6 +240,8 @@ def test_it_moves_every_contribution_when_a_late_start_moves_the_execution_to_an
         "ReportDay": {("etl", T0): (1, 0, 0, 1, 0, 30, 15, 0, 1)},
         "ReportTaskDay": {("etl", T0, "a"): (1, 0, 1, 2, 15)},
         "ReportRetryDay": {("etl", T0, "a", 2): 1},
+        # The failed attempt stays on its own day (its price's), with the execution's plan and day.
+        "ReportReworkDay": {("etl", T0, NO_MODEL, T0 + DAY_MS): (10, 5, 1)},
     }
     assert stored_rollups() == recomputed_rollups()
 

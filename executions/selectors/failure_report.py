@@ -10,13 +10,14 @@ Six statements per report, one for the CSV rows, whatever the data size.
 Over whole UTC days (every range the page and the API ask for) the trend, totals, per-plan counts
 and per-task groups with their denominators are sums of the rollup rows (ReportDay, ReportTaskDay:
 one per plan and day [and task id], kept exact by every write, executions/services/rollups.py),
-and so are the retried groups (with ReportRetryDay for their max attempts): they read
-O(days x plans [x tasks]) rows, not executions. The examples of a shown group are bounded
-lookups: its newest rollup days with failures first, then that plan's executions of the day (index
-on planId, firstKnownAt), until REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day
-(newest first), then by task completion (newest first). Still read from the executions in range:
-the rework cost (by the trend, and again by the per-plan rows), the error groups and QC tops, and
-the CSV rows (linear by nature).
+and so are the retried groups (with ReportRetryDay for their max attempts) and the rework cost
+(ReportReworkDay: failed attempts' tokens per plan, day, model and attempt day, priced here by
+pricing.rollup_cost): they read O(days x plans [x tasks | models x attempt days]) rows, not
+executions. The examples of a shown group are bounded lookups: its newest rollup days with
+failures first, then that plan's executions of the day (index on planId, firstKnownAt), until
+REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day (newest first), then by task
+completion (newest first). Still read from the executions in range: the error groups and QC tops,
+and the CSV rows (linear by nature).
 A range that is not whole days is answered from the executions in range throughout.
 """
 
@@ -103,9 +104,11 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
 
     counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
     source = _source(started_from=started_from, started_to=started_to)
+    # The days path answers ReportReworkDay sums to price, the other the priced sums (pages/_cost).
+    priced = pricing.rollup_cost if source == "report/days" else pricing.cost
     trend_rows = graph.read(f"{source}/trend", {**params, "origin": origin, "bucket_ms": size})
     by_bucket = {
-        row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": pricing.cost(row[-1], table)}
+        row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": priced(row[-1], table)}
         for row in trend_rows
     }
     trend = []
@@ -125,7 +128,7 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     by_plan = []
     for row in graph.read(f"{source}/by_plan", params):
         plan = dict(zip(plan_keys, row, strict=True))
-        plan["reworkCost"] = pricing.cost(plan["reworkCost"], table)
+        plan["reworkCost"] = priced(plan["reworkCost"], table)
         plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
         plan["executionFailureRate"] = _ratio(plan["failedExecutions"], plan["finishedExecutions"])
         by_plan.append(plan)

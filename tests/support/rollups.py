@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from executions.models import ROLLUP_DAY_FIELDS, ROLLUP_TASK_FIELDS
+from executions.models import NO_MODEL, ROLLUP_DAY_FIELDS, ROLLUP_TASK_FIELDS
 
 from .graph import cypher
 
@@ -22,6 +22,14 @@ CALL (t) {
 }
 WITH e, collect(CASE WHEN t IS NOT NULL THEN [t.taskId, attempts] END) AS tasks
 RETURN e.planId, e.firstKnownAt, e.finished, e.cancelled, tasks
+"""
+
+# Every attempt with what prices it: its own model, its task execution's and the plan's definition's.
+_REWORK_FACTS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+OPTIONAL MATCH (d:PlanTask {planId: e.planId, taskId: t.taskId})
+RETURN e.executionId, e.planId, e.firstKnownAt, a.status, a.source, a.tokensInput, a.tokensOutput, a.tokensTotal,
+       a.timestamp, a.model, t.recommendedModel, d.recommendedModel
 """
 
 
@@ -50,7 +58,15 @@ def stored_rollups() -> dict[str, dict[tuple, Any]]:
         )
         if count
     }
-    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries}
+    rework = {
+        (plan, day, model, attempt_day): (tin, tout, attempts)
+        for plan, day, model, attempt_day, tin, tout, attempts in cypher(
+            "MATCH (r:ReportReworkDay) RETURN r.planKey, r.day, r.model, r.attemptDay, r.tokensInput, "
+            "r.tokensOutput, r.attempts"
+        )
+        if any((tin, tout, attempts))
+    }
+    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries, "ReportReworkDay": rework}
 
 
 def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
@@ -91,7 +107,26 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
         "ReportDay": {k: tuple(v) for k, v in days.items() if any(v)},
         "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
         "ReportRetryDay": dict(retries),
+        "ReportReworkDay": _recomputed_rework(),
     }
+
+
+def _recomputed_rework() -> dict[tuple, tuple[int, int, int]]:
+    """ReportReworkDay from the attempts: of executions with failed attempts' tokens, each failed
+    attempt from a result with tokens, by (plan, day, model as priced, UTC day of its completion)."""
+    rows = cypher(_REWORK_FACTS)
+    rework_tokens: Counter = Counter()
+    for eid, _, _, status, _, _, _, total, *_ in rows:
+        rework_tokens[eid] += (total or 0) if status == "failure" else 0
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for eid, plan, first_known, status, source, tin, tout, _, at, *models in rows:
+        if not (rework_tokens[eid] > 0 and status == "failure" and source == "result" and (tin or 0) + (tout or 0) > 0):
+            continue
+        model = next((m for m in models if m is not None), None)
+        key = (plan or "", first_known - first_known % DAY_MS, (model or NO_MODEL).strip().lower(), at - at % DAY_MS)
+        for i, value in enumerate((tin or 0, tout or 0, 1)):
+            sums[key][i] += value
+    return {k: tuple(v) for k, v in sums.items()}
 
 
 def db_hits(name: str, params: dict[str, Any]) -> int:
