@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from executions import pricing, selectors, services
 from executions.models import ModelPrice
@@ -282,6 +284,31 @@ def test_it_refuses_a_price_that_does_not_start_at_a_utc_midnight(since):
     assert not ModelPrice.objects.filter(model="acme-1").exists()
     _price("acme-1", "1", "2", MIDNIGHT)  # a midnight is taken
     assert ModelPrice.objects.filter(model="acme-1").count() == 1
+
+
+def test_the_migration_moves_a_price_saved_at_another_time_to_the_next_utc_midnight(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("executions", "0005_default_model_prices")])
+    try:
+        old = executor.loader.project_state([("executions", "0005_default_model_prices")]).apps.get_model(
+            "executions", "ModelPrice")
+        for model, since, amount in (("acme-1", MIDNIGHT - DAY, "1"), ("acme-1", MIDNIGHT + HOUR, "2"),
+                                     ("acme-2", MIDNIGHT + HOUR, "3"), ("acme-2", MIDNIGHT + 2 * HOUR, "4"),
+                                     ("acme-3", MIDNIGHT + 3 * HOUR, "5"), ("acme-3", MIDNIGHT + DAY, "6")):
+            old.objects.create(model=model, input_per_million=Decimal(amount), output_per_million=Decimal(0),
+                               effective_from=_at(since))
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    prices = {(p.model, p.effective_from, p.input_per_million)
+              for p in ModelPrice.objects.filter(model__startswith="acme-")}
+    # Never earlier than it said; of two meeting on one midnight, the one in force at it is kept.
+    assert prices == {
+        ("acme-1", _at(MIDNIGHT - DAY), Decimal(1)), ("acme-1", _at(MIDNIGHT + DAY), Decimal(2)),
+        ("acme-2", _at(MIDNIGHT + DAY), Decimal(4)), ("acme-3", _at(MIDNIGHT + DAY), Decimal(6)),
+    }
+    assert all(ModelPrice.starts_at_midnight(p.effective_from) for p in ModelPrice.objects.all())
 
 
 @pytest.mark.parametrize(("amount", "shown"), [

@@ -1,9 +1,10 @@
-"""The failure report's rollups (ReportDay, ReportTaskDay, ReportRetryDay): rebuilding them from the
-stored facts.
+"""The failure report's rollups (ReportDay, ReportTaskDay, ReportRetryDay, ReportReworkDay):
+rebuilding them from the stored facts.
 
-Every write keeps them exact on its own (ingest/_roll_up_execution, ingest/_apply_rollups, in the
-statement that writes the facts); a rebuild is for a graph written before they existed, or after a
-repair. Days before the prune watermark (the latest PruneRun's `before`) are kept as they are: their
+Every write keeps them exact on its own (ingest/_roll_up_execution, ingest/_apply_rollups,
+ingest/_roll_up_rework, ingest/_apply_rework_rollups, in the statement that writes the facts); a
+rebuild is for a graph written before they existed (ReportReworkDay: after the upgrade that added
+it), or after a repair. Days before the prune watermark (the latest PruneRun's `before`) are kept as they are: their
 executions are gone, so the rows are all that is left of them.
 """
 

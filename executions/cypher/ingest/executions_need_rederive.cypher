@@ -2,6 +2,8 @@
 // firstKnownAt came, then the failure report's rollups: rolledDay), or some attempt lacks its (executionId, taskId) key (written before keys were pairs),
 // or some plan lacks its PlanTask nodes.
 OPTIONAL MATCH (e:OrchestrationExecution) WHERE e.searchText IS NULL OR e.firstKnownAt IS NULL OR e.rolledDay IS NULL
+  // ReportReworkDay came later (rolledReworkDay).
+  OR e.rolledReworkDay IS NULL
 WITH e LIMIT 1
 OPTIONAL MATCH (a:TaskAttempt) WHERE a.executionId IS NULL
 WITH e, a LIMIT 1
