@@ -291,3 +291,30 @@ def test_rederive_graph_rolls_up_the_rework_of_executions_written_before_report_
     call_command("rederive_graph", "--if-needed", stdout=out)
     assert "rollups rebuilt" in out.getvalue()
     assert stored_rollups() == expected
+
+
+def test_it_reads_as_much_for_the_trends_rework_cost_whatever_the_number_of_failed_attempts(ingest):
+    """The trend's rework (in currency) reads ReportReworkDay rows, not the failed attempts: as many
+    database hits for 12 executions a day with rework as for 3."""
+
+    def hits(per_day: int) -> int:
+        events = []
+        for n in range(per_day):
+            for day in (0, 1):
+                eid = f"etl-{day}-{n}"
+                when = T0 + day * DAY_MS + n
+                events.append({"type": "execution_started", "executionId": eid, "planId": "etl", "totalTasks": 1,
+                               "startTime": when})
+                events += [{"type": "task_result", "executionId": eid, "taskId": "a",
+                            "result": {"status": status, "attemptNumber": number, "duration": 5, "timestamp": when + 5,
+                                       "tokens": {"input": 10, "output": 5}, "model": "acme-a"}}
+                           for number, status in ((1, "failure"), (2, "success"))]
+        assert ingest.events(events).status_code == 200
+        params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
+        rework = [pricing.rollup_cost(row[-1], pricing.price_table()) for row in graph.read("report/days/trend", params)]
+        assert [c.unpricedAttempts for c in rework] == [per_day, per_day]  # acme-a has no price here
+        return db_hits("report/days/trend", params)
+
+    few = hits(3)
+    cypher("MATCH (n) DETACH DELETE n")
+    assert hits(12) == few
