@@ -86,8 +86,11 @@ class TaskAttempt(AttemptRecord):
     contentHash = StringProperty()
     # Set by the write that created the attempt, so that the write can tell its own from a replay's.
     nonce = StringProperty()
+    # signatures.error_key of `error` (computed in Python: Cypher has no hash function): the key of
+    # the failure report's ReportErrorDay rows, derived from the content, so not part of it.
+    errorKey = StringProperty()
 
-    INTERNAL_FIELDS = ("contentHash", "nonce")
+    INTERNAL_FIELDS = ("contentHash", "nonce", "errorKey")
 
 
 class TaskExecution(AttemptRecord):
@@ -113,8 +116,10 @@ class TaskExecution(AttemptRecord):
     # the live page's poll sends only the rows changed after the version the page has.
     changedVersion = IntegerProperty()
     firstVersion = IntegerProperty()
+    # Its latest attempt's errorKey (ingest/_refresh_tasks).
+    errorKey = StringProperty()
 
-    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion")
+    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion", "errorKey")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 
@@ -173,6 +178,9 @@ class OrchestrationExecution(StructuredNode):
     rolledCounts = ArrayProperty(IntegerProperty())
     rolledTaskIds = ArrayProperty(StringProperty())
     rolledTaskValues = ArrayProperty(IntegerProperty())
+    # Its failed tasks' error keys (sorted) and how many failed with each (ReportErrorDay).
+    rolledErrorKeys = ArrayProperty(StringProperty())
+    rolledErrorCounts = ArrayProperty(IntegerProperty())
     # What it last contributed to ReportReworkDay (ingest/_roll_up_rework): the row's plan key and
     # day, its models (sorted, with their attempt days) and per (model, attempt day) the
     # ROLLUP_REWORK_FIELDS values, flattened as [attemptDay, *values].
@@ -184,6 +192,7 @@ class OrchestrationExecution(StructuredNode):
     INTERNAL_FIELDS = (
         "reworkTokens", "taskIds", "searchText",
         "rolledPlanKey", "rolledDay", "rolledCounts", "rolledTaskIds", "rolledTaskValues",
+        "rolledErrorKeys", "rolledErrorCounts",
         "rolledReworkPlanKey", "rolledReworkDay", "rolledReworkModels", "rolledReworkValues",
     )
 
@@ -255,6 +264,8 @@ COMPOSITE_KEYS = {
     "report_day_key": ("ReportDay", ("planKey", "day")),
     "report_task_day_key": ("ReportTaskDay", ("planKey", "day", "taskId")),
     "report_retry_day_key": ("ReportRetryDay", ("planKey", "day", "taskId", "attempts")),
+    # Failed task executions per exact error text (errorKey: signatures.error_key).
+    "report_error_day_key": ("ReportErrorDay", ("planKey", "day", "errorKey")),
     # Failed attempts' tokens by the model that prices them (lower-cased, trimmed; NO_MODEL for none)
     # and the UTC day of their completion, which decides the price in force (prices start at midnight).
     "report_rework_day_key": ("ReportReworkDay", ("planKey", "day", "model", "attemptDay")),

@@ -15,7 +15,13 @@ from django.core.management import call_command
 
 from executions import graph, pricing, selectors, services
 from executions.models import NO_MODEL, ModelPrice
-from executions.selectors.failure_report import REPORT_EXAMPLE_LIMIT, REPORT_GROUP_LIMIT, report_trend_buckets
+from executions.selectors.failure_report import (
+    REPORT_EXAMPLE_LIMIT,
+    REPORT_GROUP_LIMIT,
+    _error_groups,
+    report_trend_buckets,
+)
+from executions.signatures import error_key
 from tests.support.graph import cypher
 from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
 
@@ -132,6 +138,7 @@ def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(
     expected = recomputed_rollups()
     # The load reaches every kind of row, and moved executions (the start came late) left no trace.
     assert len(expected["ReportDay"]) > 8 and expected["ReportRetryDay"]
+    assert {error for _, error in expected["ReportErrorDay"].values()} == set(ERRORS)
     # Rework of every kind of model: its own (normalized), the plan's, none; on several days.
     models = {key[2] for key in expected["ReportReworkDay"]}
     assert {"acme-a", "acme-b", "unpriced-model", "unpriced-plan-model", NO_MODEL} <= models
@@ -180,7 +187,6 @@ def _assert_rollups_answer_as_the_executions(**kwargs) -> dict:
         c for c in bucket_costs if c != pricing.NO_COST]
     assert report["totals"]["reworkCost"] == sum(bucket_costs, pricing.NO_COST)
     assert [p["reworkCost"] for p in report["by_plan"]] == plan_costs
-    return report
     (total, ours), ((their_total, theirs),) = graph.read("report/days/by_task", params)[0], graph.read(
         "report/by_task", params)
     fields = ("planId", "taskId", "taskTitle", "tasks", "failed")
@@ -193,6 +199,11 @@ def _assert_rollups_answer_as_the_executions(**kwargs) -> dict:
         their_total, their_retried, [[g[f] for f in fields] for g in theirs])
     assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
     assert ours and all(x["attempts"] > 1 for g in ours for x in g["examples"])
+    ours, theirs = _error_groups(source="report/days", params=params), _error_groups(source="report", params=params)
+    fields = ("signature", "failed", "variants", "sample")
+    assert ours and [[g[f] for f in fields] for g in ours] == [[g[f] for f in fields] for g in theirs]
+    assert all(_same_examples(a["examples"], b["examples"]) for a, b in zip(ours, theirs, strict=True))
+    return report
 
 
 def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(ingest):
@@ -221,6 +232,30 @@ def test_it_reads_as_much_for_the_report_whatever_the_number_of_executions(inges
     assert hits(12) == few
 
 
+def test_it_reads_as_much_for_the_error_groups_whatever_the_number_of_failures(ingest):
+    """Error groups read one rollup row per plan, day and exact text: as many database hits for 12
+    failed executions a day as for 3, when they fail with the same texts."""
+
+    def hits(per_day: int) -> int:
+        events = []
+        for n in range(per_day):
+            for day in (0, 1):
+                eid = f"etl-{day}-{n}"
+                events.append({"type": "execution_started", "executionId": eid, "planId": "etl", "totalTasks": 1,
+                               "startTime": T0 + day * DAY_MS + n})
+                events.append({"type": "task_result", "executionId": eid, "taskId": "a",
+                               "result": {"status": "failure", "duration": 5, "timestamp": T0 + day * DAY_MS + n + 5,
+                                          "error": ERRORS[n % 2]}})
+        assert ingest.events(events).status_code == 200
+        params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
+        assert sum(row[1] for row in graph.read("report/days/by_error", params)) == 2 * per_day
+        return db_hits("report/days/by_error", params)
+
+    few = hits(3)
+    cypher("MATCH (n) DETACH DELETE n")
+    assert hits(12) == few
+
+
 def _start(ingest, eid: str, plan: str, start: int) -> None:
     assert ingest.start(eid, plan, 1, start).status_code == 201
 
@@ -242,10 +277,49 @@ def test_it_moves_every_contribution_when_a_late_start_moves_the_execution_to_an
         "ReportDay": {("etl", T0): (1, 0, 0, 1, 0, 30, 15, 0, 1)},
         "ReportTaskDay": {("etl", T0, "a"): (1, 0, 1, 2, 15)},
         "ReportRetryDay": {("etl", T0, "a", 2): 1},
+        "ReportErrorDay": {},
         # The failed attempt stays on its own day (its price's), with the execution's plan and day.
         "ReportReworkDay": {("etl", T0, NO_MODEL, T0 + DAY_MS): (10, 5, 1)},
     }
     assert stored_rollups() == recomputed_rollups()
+
+
+def test_it_moves_the_error_rows_with_the_execution_and_drops_them_when_the_task_passes(ingest):
+    result = {"status": "failure", "attemptNumber": 1, "duration": 1000, "timestamp": T0 + DAY_MS + 3_600_000,
+              "error": "KeyError: 'user_42'"}
+    assert ingest.task("e1", "a", result).status_code == 201
+    assert ingest.task("e1", "b", {**result, "error": None}).status_code == 201
+    key = error_key("KeyError: 'user_42'")
+    assert stored_rollups()["ReportErrorDay"] == {
+        ("", T0 + DAY_MS, key): (1, "KeyError: 'user_42'"), ("", T0 + DAY_MS, ""): (1, None)}
+
+    _start(ingest, "e1", "etl", T0 + 23 * 3_600_000)
+    assert stored_rollups()["ReportErrorDay"] == {("etl", T0, key): (1, "KeyError: 'user_42'"), ("etl", T0, ""): (1, None)}
+
+    _result(ingest, "e1", "a", "success", when=T0 + DAY_MS + 7_200_000, attempt=2)
+    assert stored_rollups()["ReportErrorDay"] == {("etl", T0, ""): (1, None)}
+    assert stored_rollups() == recomputed_rollups()
+
+
+def test_it_gives_attempts_stored_before_error_keys_theirs_when_the_graph_is_rederived(ingest):
+    _start(ingest, "e1", "etl", T0)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000)
+    assert ingest.task("e1", "b", {"status": "failure", "attemptNumber": 1, "duration": 5, "timestamp": T0 + 2000,
+                                   "error": "Timeout after 30s"}).status_code == 201
+    expected = recomputed_rollups()
+    # As a version before error rollups left it.
+    cypher("MATCH (a:TaskAttempt) REMOVE a.errorKey")
+    cypher("MATCH (t:TaskExecution) REMOVE t.errorKey")
+    cypher("MATCH (e:OrchestrationExecution) REMOVE e.rolledErrorKeys, e.rolledErrorCounts")
+    cypher("MATCH (r:ReportErrorDay) DELETE r")
+    assert services.executions_need_rederive()
+
+    call_command("rederive_graph", "--if-needed", stdout=io.StringIO())
+
+    assert not services.executions_need_rederive()
+    assert stored_rollups() == expected
+    assert sorted(cypher("MATCH (a:TaskAttempt) RETURN a.errorKey")) == sorted(
+        [[error_key(None)], [error_key("Timeout after 30s")]])
 
 
 def test_it_writes_no_rollup_row_for_a_replay(ingest):

@@ -22,6 +22,7 @@ from .. import clock, graph, schemas
 from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
 from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
+from ..signatures import error_key
 
 Outcome = Literal["created", "updated", "replayed"]
 
@@ -105,6 +106,7 @@ def _attempt_props(
     # An attempt that names no model hashes as it did before `model` was kept, so that replays of
     # attempts stored by an older version stay replays.
     props["contentHash"] = _hash({k: v for k, v in content.items() if not (k in _ADDED_CONTENT and v is None)})
+    props["errorKey"] = error_key(result.error)
     content_keys = list(content)
     if props["timestamp"] is None:
         props["timestamp"] = now

@@ -4,6 +4,7 @@ maintain them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -18,7 +19,8 @@ MATCH (e:OrchestrationExecution)
 OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
 CALL (t) {
   OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  RETURN collect([a.attemptNumber, a.status, a.tokensInput, a.tokensOutput, a.tokensTotal, a.qcPassed]) AS attempts
+  RETURN collect([a.attemptNumber, a.status, a.tokensInput, a.tokensOutput, a.tokensTotal, a.qcPassed, a.error])
+    AS attempts
 }
 WITH e, collect(CASE WHEN t IS NOT NULL THEN [t.taskId, attempts] END) AS tasks
 RETURN e.planId, e.firstKnownAt, e.finished, e.cancelled, tasks
@@ -66,7 +68,19 @@ def stored_rollups() -> dict[str, dict[tuple, Any]]:
         )
         if any((tin, tout, attempts))
     }
-    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries, "ReportReworkDay": rework}
+    errors = {
+        (plan, day, key): (failed, error)
+        for plan, day, key, failed, error in cypher(
+            "MATCH (r:ReportErrorDay) RETURN r.planKey, r.day, r.errorKey, r.failed, r.error"
+        )
+        if failed
+    }
+    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries, "ReportErrorDay": errors,
+            "ReportReworkDay": rework}
+
+
+def _error_key(text: str | None) -> str:
+    return "" if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
 def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
@@ -74,6 +88,7 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
     days: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_DAY_FIELDS))
     tasks: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_TASK_FIELDS))
     retries: Counter = Counter()
+    errors: dict[tuple, list] = {}
     for plan, first_known, finished, cancelled, task_rows in cypher(_FACTS):
         key = (plan or "", first_known - first_known % DAY_MS)
         ok = bad = retried_here = 0
@@ -89,6 +104,8 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
             failed_rework = sum(a[4] or 0 for a in attempts if a[1] == "failure")
             rework += failed_rework
             failed_qc += sum(1 for a in attempts if a[5] is False)
+            if latest[1] == "failure":
+                errors.setdefault((*key, _error_key(latest[6])), [0, latest[6]])[0] += 1
             row = tasks[(*key, task_id)]
             row[0] += 1
             row[1] += latest[1] == "failure"
@@ -107,6 +124,7 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
         "ReportDay": {k: tuple(v) for k, v in days.items() if any(v)},
         "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
         "ReportRetryDay": dict(retries),
+        "ReportErrorDay": {k: tuple(v) for k, v in errors.items()},
         "ReportReworkDay": _recomputed_rework(),
     }
 
