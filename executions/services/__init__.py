@@ -30,7 +30,6 @@ from .rederive import (
     executions_rederive,
     keys_migrate,
     plan_task_models_keep,
-    qc_keys_backfill,
 )
 from .retention import (
     DailyPrune,
@@ -84,7 +83,6 @@ __all__ = [
     "mimir_import",
     "plan_task_models_keep",
     "plan_upsert",
-    "qc_keys_backfill",
     "rollups_rebuild",
     "prune_batch",
     "prune_count",

@@ -23,6 +23,7 @@ from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError, TooLa
 from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
 from ..qc_texts import qc_text_keys
+from ..signatures import error_key
 
 Outcome = Literal["created", "updated", "replayed"]
 
@@ -106,6 +107,7 @@ def _attempt_props(
     # An attempt that names no model hashes as it did before `model` was kept, so that replays of
     # attempts stored by an older version stay replays.
     props["contentHash"] = _hash({k: v for k, v in content.items() if not (k in _ADDED_CONTENT and v is None)})
+    props["errorKey"] = error_key(result.error)
     props.update(_qc_keys(values))
     content_keys = list(content)
     if props["timestamp"] is None:

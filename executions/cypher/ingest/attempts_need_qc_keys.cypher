@@ -1,5 +1,5 @@
 // The attempts of executions $eids with a QC list but not its keys (written before keys were kept):
-// their key and lists, for rederive_graph to give them their keys (services.qc_keys_backfill).
+// their key and lists, for executions_rederive to give them their keys.
 MATCH (e:OrchestrationExecution)
 WHERE e.executionId IN $eids
 MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)

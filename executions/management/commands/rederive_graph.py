@@ -35,14 +35,6 @@ class Command(BaseCommand):
         plans = services.plan_task_models_keep()
         if plans:
             self.stdout.write(f"plans: {plans} given the recommended models of their tasks (PlanTask nodes)")
-        # Before the executions are re-derived and the rollups rebuilt: ReportQcDay groups by these keys.
-        keyed = services.qc_keys_backfill(
-            batch_size=batch_size,
-            progress=lambda n: self.stdout.write(f"qc keys: {n} executions read")
-            if n % (batch_size * 10) == 0 else None,
-        )
-        if keyed:
-            self.stdout.write(f"qc keys: {keyed} attempts given the keys of their QC texts")
         total = services.executions_rederive(
             batch_size=batch_size,
             progress=lambda n: self.stdout.write(f"{n} executions re-derived") if n % (batch_size * 10) == 0 else None,
