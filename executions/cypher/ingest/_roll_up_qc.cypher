@@ -10,7 +10,8 @@
 // execution to another day (or plan) moves its contributions; unchanged, there are none.
 CALL (e) {
   CALL (e) {
-    OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    // QC_FAILED_TASK links exactly the task executions with an attempt that failed QC.
+    OPTIONAL MATCH (e)-[:QC_FAILED_TASK]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WHERE a.qcPassed = false
     UNWIND CASE WHEN a IS NULL THEN [] ELSE
       [{kind: 'issue', raw: coalesce(a.qcIssues, []), keys: coalesce(a.qcIssueKeys, [])},

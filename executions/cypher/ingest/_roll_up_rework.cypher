@@ -12,7 +12,9 @@
 // rollups_rebuild runs (docs/design.md, "Cost in currency").
 CALL (e) {
   CALL (e) {
-    OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
+    // A failed attempt from a result belongs to a task whose latest attempt failed (FAILED_TASK) or
+    // passed after it (RETRIED_TASK; statuses are success or failure): only those are walked.
+    OPTIONAL MATCH (e)-[:FAILED_TASK|RETRIED_TASK]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
     WHERE e.reworkTokens > 0 AND a.source = 'result' AND coalesce(a.tokensInput, 0) + coalesce(a.tokensOutput, 0) > 0
 //@include pages/_attempt_model
     WITH a, toLower(trim(coalesce(model, ''))) AS model WHERE a IS NOT NULL
