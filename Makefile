@@ -50,9 +50,12 @@ test: lint system-test venv-dev jars
 # A kept server keeps its schema, so its plans, from run to run. Warm, the tier costs ~135-150 CPU s
 # (Python ~65-70, the two Neo4j ~63-87): ~70 s on 2 idle cores at best, not yet the issue's "well
 # under a minute" (docs/benchmarks.md, "The quick test tier", says where it goes).
+# Bytecode caches on (PYTHONDONTWRITEBYTECODE emptied) even where the environment turns them off:
+# without them each worker compiles, and assertion-rewrites, some 350 modules again every run
+# (pytest rewrites the whole of hypothesis and schemathesis, plugins, when test_fuzz_api is collected).
 TEST_FAST_WORKERS ?= 2
 test-fast: system-test venv-dev jars
-	TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
+	PYTHONDONTWRITEBYTECODE= TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
 	  $(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 stop-test-neo4j: | $(VENV)/bin/python
