@@ -6,6 +6,7 @@ Times are stored as integer epoch milliseconds: exact, comparable, and what orch
 
 import hashlib
 import secrets
+from datetime import UTC
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -85,8 +86,16 @@ class TaskAttempt(AttemptRecord):
     contentHash = StringProperty()
     # Set by the write that created the attempt, so that the write can tell its own from a replay's.
     nonce = StringProperty()
+    # signatures.error_key of `error` (computed in Python: Cypher has no hash function): the key of
+    # the failure report's ReportErrorDay rows, derived from the content, so not part of it.
+    errorKey = StringProperty()
+    # Derived from qcIssues / qcRequiredFixes where the attempt is written (executions/qc_texts.py):
+    # a key per distinct trimmed non-empty text, for the failure report's QC rollups (ReportQcDay).
+    # Not content: equal text, equal keys.
+    qcIssueKeys = ArrayProperty(StringProperty())
+    qcFixKeys = ArrayProperty(StringProperty())
 
-    INTERNAL_FIELDS = ("contentHash", "nonce")
+    INTERNAL_FIELDS = ("contentHash", "nonce", "errorKey", "qcIssueKeys", "qcFixKeys")
 
 
 class TaskExecution(AttemptRecord):
@@ -112,8 +121,10 @@ class TaskExecution(AttemptRecord):
     # the live page's poll sends only the rows changed after the version the page has.
     changedVersion = IntegerProperty()
     firstVersion = IntegerProperty()
+    # Its latest attempt's errorKey (ingest/_refresh_tasks).
+    errorKey = StringProperty()
 
-    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion")
+    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion", "errorKey")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 
@@ -172,10 +183,30 @@ class OrchestrationExecution(StructuredNode):
     rolledCounts = ArrayProperty(IntegerProperty())
     rolledTaskIds = ArrayProperty(StringProperty())
     rolledTaskValues = ArrayProperty(IntegerProperty())
+    # Its failed tasks' error keys (sorted) and how many failed with each (ReportErrorDay).
+    rolledErrorKeys = ArrayProperty(StringProperty())
+    rolledErrorCounts = ArrayProperty(IntegerProperty())
+    # What it last contributed to ReportReworkDay (ingest/_roll_up_rework): the row's plan key and
+    # day, its models (sorted, with their attempt days) and per (model, attempt day) the
+    # ROLLUP_REWORK_FIELDS values, flattened as [attemptDay, *values].
+    rolledReworkPlanKey = StringProperty()
+    rolledReworkDay = IntegerProperty()
+    rolledReworkModels = ArrayProperty(StringProperty())
+    rolledReworkValues = ArrayProperty(IntegerProperty())
+    # What it last contributed to the ReportQcDay rows (ingest/_roll_up_qc): their plan and day, and
+    # per row (sorted by kind, textKey) its kind, text key and QC-failed attempts naming the text.
+    rolledQcPlanKey = StringProperty()
+    rolledQcDay = IntegerProperty()
+    rolledQcKinds = ArrayProperty(StringProperty())
+    rolledQcKeys = ArrayProperty(StringProperty())
+    rolledQcCounts = ArrayProperty(IntegerProperty())
 
     INTERNAL_FIELDS = (
         "reworkTokens", "taskIds", "searchText",
         "rolledPlanKey", "rolledDay", "rolledCounts", "rolledTaskIds", "rolledTaskValues",
+        "rolledErrorKeys", "rolledErrorCounts",
+        "rolledReworkPlanKey", "rolledReworkDay", "rolledReworkModels", "rolledReworkValues",
+        "rolledQcPlanKey", "rolledQcDay", "rolledQcKinds", "rolledQcKeys", "rolledQcCounts",
     )
 
 
@@ -211,6 +242,10 @@ ROLLUP_DAY_FIELDS = (
     "failedQcAttempts", "retriedTasks",
 )
 ROLLUP_TASK_FIELDS = ("tasks", "failed", "retried", "retriedAttempts", "retriedReworkTokens")
+# ReportReworkDay's, per (plan, day, model, attempt day): the failed attempts pages/_cost prices.
+ROLLUP_REWORK_FIELDS = ("tokensInput", "tokensOutput", "attempts")
+# ReportReworkDay's model when an attempt names none (nor does its task): priced as no model.
+NO_MODEL = ""
 
 
 class PruneRun(StructuredNode):
@@ -242,6 +277,13 @@ COMPOSITE_KEYS = {
     "report_day_key": ("ReportDay", ("planKey", "day")),
     "report_task_day_key": ("ReportTaskDay", ("planKey", "day", "taskId")),
     "report_retry_day_key": ("ReportRetryDay", ("planKey", "day", "taskId", "attempts")),
+    # Failed task executions per exact error text (errorKey: signatures.error_key).
+    "report_error_day_key": ("ReportErrorDay", ("planKey", "day", "errorKey")),
+    # Failed attempts' tokens by the model that prices them (lower-cased, trimmed; NO_MODEL for none)
+    # and the UTC day of their completion, which decides the price in force (prices start at midnight).
+    "report_rework_day_key": ("ReportReworkDay", ("planKey", "day", "model", "attemptDay")),
+    # kind 'issue' | 'fix'; textKey: executions/qc_texts.py.
+    "report_qc_day_key": ("ReportQcDay", ("planKey", "day", "kind", "textKey")),
 }
 # Keys of older versions, built by joining ids with '-' and '#': dropped by install_schema.
 RETIRED_KEYS = (("TaskExecution", "taskExecutionId"), ("TaskAttempt", "attemptId"))
@@ -309,7 +351,9 @@ class ModelPrice(models.Model):
     output_per_million = models.DecimalField(
         "output (USD per 1M tokens)", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
     )
-    effective_from = models.DateTimeField(help_text="attempts completed at or after this moment (UTC) cost this")
+    effective_from = models.DateTimeField(
+        help_text="a UTC midnight (00:00:00 UTC): attempts completed on or after that day cost this"
+    )
     source = models.CharField(max_length=500, blank=True, default="", help_text="where the price comes from")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -328,13 +372,27 @@ class ModelPrice(models.Model):
     def normalize(name: str) -> str:
         return name.strip().lower()
 
+    @staticmethod
+    def starts_at_midnight(moment) -> bool:
+        """Whether `moment` is 00:00:00 UTC: prices take effect at a UTC midnight, so that the failure
+        report's ReportReworkDay rows (per attempt day) are priced as the attempts themselves are."""
+        utc = moment.astimezone(UTC)
+        return (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0)
+
+    def _check_effective_from(self) -> None:
+        if self.effective_from is not None and not self.starts_at_midnight(self.effective_from):
+            raise ValidationError({"effective_from": "effective_from must be a UTC midnight (00:00:00 UTC): "
+                                                     "a price takes effect at the start of a day"})
+
     def clean(self) -> None:
         self.model = self.normalize(self.model or "")
         if not self.model:
             raise ValidationError({"model": "must name a model"})
+        self._check_effective_from()
 
     def save(self, *args, **kwargs) -> None:
         self.model = self.normalize(self.model)
+        self._check_effective_from()
         if self.pk is not None:
             stored = ModelPrice.objects.filter(pk=self.pk).values(*self.PRICED_FIELDS).first()
             if stored is not None and any(stored[f] != getattr(self, f) for f in self.PRICED_FIELDS):

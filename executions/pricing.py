@@ -14,6 +14,7 @@ import decimal
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 CURRENCY = "USD"
@@ -35,7 +36,7 @@ class Price:
 class PriceTable:
     prices: dict[int, Price]
 
-    @property
+    @cached_property
     def param(self) -> dict[str, list[dict[str, int]]]:
         """The statements' $prices: each priced model → its prices ({id, from}), newest first, so
         that the first one not after an attempt's time is the one in force."""
@@ -111,9 +112,36 @@ def cost(raw: dict[str, Any] | None, table: PriceTable) -> Cost:
     """A statement's cost map ({parts: [{price, tokensInput, tokensOutput}], unpriced, unpricedModels},
     cypher/pages/_cost) → the Cost, with `table` the prices the statement was given."""
     raw = raw or {}
-    parts = raw.get("parts") or []
-    unpriced = int(raw.get("unpriced") or 0)
-    models = tuple(sorted(raw.get("unpricedModels") or ()))
+    return _priced(raw.get("parts") or [], int(raw.get("unpriced") or 0), raw.get("unpricedModels") or (), table)
+
+
+def rollup_cost(rows: list[dict[str, Any]] | None, table: PriceTable) -> Cost:
+    """The ReportReworkDay sums ({model, attemptDay, tokensInput, tokensOutput, attempts}: model as
+    $prices is keyed, models.NO_MODEL for none; attemptDay a UTC midnight, cypher/report/days/
+    _rework_cost) → the Cost, priced as cypher/pages/_cost prices each attempt: every price takes
+    effect at a UTC midnight (ModelPrice.clean), so the price in force on an attempt's day is the
+    one in force at its time. Unpriced models are named as keyed (lower-cased, trimmed)."""
+    param = table.param
+    parts: dict[int, dict[str, int]] = {}
+    unpriced = 0
+    models: set[str] = set()
+    for row in rows or ():
+        price = next((p["id"] for p in param.get(row["model"], ()) if p["from"] <= row["attemptDay"]), None)
+        if price is None:
+            unpriced += int(row["attempts"])
+            if row["model"]:
+                models.add(row["model"])
+            continue
+        part = parts.setdefault(price, {"price": price, "tokensInput": 0, "tokensOutput": 0, "attempts": 0})
+        for key in ("tokensInput", "tokensOutput", "attempts"):
+            part[key] += int(row[key])
+    return _priced(list(parts.values()), unpriced, models, table)
+
+
+def _priced(parts: list[dict[str, Any]], unpriced: int, unpriced_models: Any, table: PriceTable) -> Cost:
+    """Token sums per price id (and attempts), and the attempts no price covers with their models →
+    the Cost: exact Decimal arithmetic, shared by both paths so that they agree to the digit."""
+    models = tuple(sorted(unpriced_models))
     priced = sum(int(part["attempts"]) for part in parts)
     amount: Decimal | None = None
     # Enough digits for any sum of stored tokens (each below 2**63) times a 12-digit price.

@@ -7,9 +7,12 @@ that differ only in ids, numbers, paths, hashes or quoted values group together.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 NO_ERROR = "(no error message)"
+# The error key of an attempt without an error text (a real key is 64 hex digits).
+NO_ERROR_KEY = ""
 MAX_LENGTH = 300
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
@@ -48,3 +51,10 @@ def error_signature(text: str | None) -> str:
     if len(sig) > MAX_LENGTH:
         sig = sig[: MAX_LENGTH - 1].rstrip() + "…"
     return sig
+
+
+def error_key(text: str | None) -> str:
+    """The key of an exact error text (SHA-256 of its UTF-8, in hex; NO_ERROR_KEY for none): what the
+    failure report's ReportErrorDay rows are keyed by, since error texts are too long for an index
+    key and Cypher has no hash function."""
+    return NO_ERROR_KEY if text is None else hashlib.sha256(text.encode()).hexdigest()

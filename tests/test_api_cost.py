@@ -25,7 +25,7 @@ def _cost(amount, unpriced=0, models=(), priced=0) -> dict:
 
 def test_it_answers_each_cost_of_an_execution_its_tasks_attempts_plan_and_rework(client, ingest, ingest_token):
     ModelPrice.objects.create(model="acme-1", input_per_million=Decimal("0.1"), output_per_million=Decimal("0.2"),
-                              effective_from=datetime.fromtimestamp((T0 - HOUR) / 1000, UTC))
+                              effective_from=datetime.fromtimestamp((T0 - T0 % (24 * HOUR)) / 1000, UTC))
     ingest.start("e", "p", 2, T0)
     tokens = {"input": 1_000_000, "output": 1_000_000}
     for number, status in ((1, "failure"), (2, "success")):

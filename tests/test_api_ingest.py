@@ -1,7 +1,9 @@
 """Ingest semantics: idempotency, conflicts, disorder, retries, attempts, QC, batches."""
 
+import hashlib
 import json
 
+from executions.models import TaskAttempt
 from tests.support.graph import cypher
 
 E = "exec-1"
@@ -127,6 +129,29 @@ def test_it_fills_earlier_attempts_from_the_qc_verification_history(ingest):
     ingest.task(E, "a", _ok("failure", attemptNumber=2, output="v2", qcVerification=history[1]))
     assert cypher("MATCH (a:TaskAttempt {attemptNumber: 2}) RETURN a.source, a.output") == [["result", "v2"]]
     assert cypher("MATCH (t:TaskExecution) RETURN t.attemptNumber, t.attemptCount, t.status") == [[3, 3, "success"]]
+
+
+def test_it_keys_each_distinct_trimmed_qc_text_of_results_and_history_and_keeps_replays_replays(ingest):
+    def sha(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    ingest.start(E, "p", 1, T0)
+    history = [{"passed": False, "score": 30, "issues": [" Not JSON", "Not JSON\n", "", "Too long"],
+                "requiredFixes": ["Emit JSON"]}]
+    second = _ok("failure", attemptNumber=2, qcVerification={
+        "passed": False, "score": 20, "issues": ["\tToo long ", "Not JSON", " "], "requiredFixes": []},
+        qcVerificationHistory=history)
+    assert ingest.task(E, "a", second).status_code == 201
+    rows = cypher("MATCH (a:TaskAttempt) RETURN a.attemptNumber, a.source, a.qcIssueKeys, a.qcFixKeys "
+                  "ORDER BY a.attemptNumber")
+    # Aligned with the distinct trimmed non-empty texts, in the order they first appear.
+    assert rows == [[1, "history", [sha("Not JSON"), sha("Too long")], [sha("Emit JSON")]],
+                    [2, "result", [sha("Too long"), sha("Not JSON")], []]]
+    assert ingest.task(E, "a", second).json()["replayed"] is True
+    # No QC ran: no keys. Internal: reads do not show them.
+    ingest.task(E, "b", _ok())
+    assert cypher("MATCH (a:TaskAttempt {taskId: 'b'}) RETURN a.qcIssueKeys, a.qcFixKeys") == [[None, None]]
+    assert not {"qcIssueKeys", "qcFixKeys"} & set(TaskAttempt.SHOWN_FIELDS)
 
 
 def test_it_distinguishes_no_qc_from_a_failed_qc_with_score_zero(ingest):

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from executions import pricing, selectors, services
 from executions.models import ModelPrice
@@ -20,6 +22,8 @@ from tests.support.graph import cypher
 from tests.support.pages import T0, result
 
 HOUR = 3_600_000
+DAY = 24 * HOUR
+MIDNIGHT = T0 - T0 % DAY  # of T0's day: prices take effect at a UTC midnight
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "pricing.md"
 
 
@@ -50,11 +54,11 @@ def _costs(eid: str, task: str) -> tuple[pricing.Cost, dict[int, pricing.Cost]]:
 
 
 def test_it_prices_each_attempt_at_the_price_in_force_at_its_time(ingest):
-    _price("acme-1", "2.00", "8.00", T0 - 24 * HOUR)
-    _price("acme-1", "1.00", "4.00", T0 + HOUR)  # a price cut an hour later
+    _price("acme-1", "2.00", "8.00", MIDNIGHT - DAY)
+    _price("acme-1", "1.00", "4.00", MIDNIGHT + DAY)  # a price cut the next day
     ingest.start("e", "p", 1, T0 - HOUR)
     _attempt(ingest, "e", "a", 1, at=T0, status="failure")
-    _attempt(ingest, "e", "a", 2, at=T0 + 2 * HOUR)
+    _attempt(ingest, "e", "a", 2, at=T0 + DAY)
     task, attempts = _costs("e", "a")
     # 1M input and 100k output tokens each: 2.00 + 0.80 before the cut, 1.00 + 0.40 after.
     assert attempts == {1: pricing.Cost(Decimal("2.8"), pricedAttempts=1), 2: pricing.Cost(Decimal("1.4"), pricedAttempts=1)}
@@ -63,27 +67,27 @@ def test_it_prices_each_attempt_at_the_price_in_force_at_its_time(ingest):
 
 
 def test_it_does_not_reprice_past_attempts_when_a_new_price_is_added(ingest):
-    _price("acme-1", "2.00", "8.00", T0 - 24 * HOUR)
+    _price("acme-1", "2.00", "8.00", MIDNIGHT - DAY)
     ingest.start("e", "p", 1, T0 - HOUR)
     _attempt(ingest, "e", "a", 1, at=T0)
     before = _costs("e", "a")
-    _price("acme-1", "20.00", "80.00", T0 + HOUR)
+    _price("acme-1", "20.00", "80.00", MIDNIGHT + DAY)
     one = pricing.Cost(Decimal("2.8"), pricedAttempts=1)
     assert _costs("e", "a") == before == (one, {1: one})
 
 
 def test_it_takes_a_price_from_the_moment_it_is_effective(ingest):
-    _price("acme-1", "1.00", "0", T0)
+    _price("acme-1", "1.00", "0", MIDNIGHT + DAY)
     ingest.start("e", "p", 2, T0 - HOUR)
-    _attempt(ingest, "e", "early", 1, at=T0 - 1)
-    _attempt(ingest, "e", "on-time", 1, at=T0)
+    _attempt(ingest, "e", "early", 1, at=MIDNIGHT + DAY - 1)
+    _attempt(ingest, "e", "on-time", 1, at=MIDNIGHT + DAY)
     assert _costs("e", "early")[0] == pricing.Cost(None, 1, ("acme-1",))  # no price in force yet
     assert _costs("e", "on-time")[0] == pricing.Cost(Decimal("1"), pricedAttempts=1)
 
 
 def test_it_applies_a_deleted_rows_correction_to_the_attempts_of_its_period(ingest):
-    _price("acme-1", "2.00", "8.00", T0 - 24 * HOUR)
-    wrong = _price("acme-1", "200.00", "800.00", T0 - HOUR)
+    _price("acme-1", "2.00", "8.00", MIDNIGHT - DAY)
+    wrong = _price("acme-1", "200.00", "800.00", MIDNIGHT)
     ingest.start("e", "p", 1, T0 - HOUR)
     _attempt(ingest, "e", "a", 1, at=T0)
     assert _costs("e", "a")[0] == pricing.Cost(Decimal("280"), pricedAttempts=1)
@@ -109,7 +113,7 @@ def test_it_counts_an_attempt_naming_no_model_as_unpriced(ingest):
 
 
 def test_it_totals_a_mix_of_priced_and_unpriced_attempts(ingest):
-    _price("acme-1", "1.00", "0", T0 - HOUR)
+    _price("acme-1", "1.00", "0", MIDNIGHT)
     ingest.start("e", "p", 5, T0)
     for n, model in enumerate(["acme-1", "acme-1", "mystery", "mystery", None]):
         _attempt(ingest, "e", f"t{n}", 1, at=T0 + n + 1, model=model)
@@ -130,7 +134,7 @@ def test_it_leaves_out_attempts_without_tokens_and_those_known_only_from_qc_hist
 
 
 def test_it_adds_money_exactly_where_floats_would_not(ingest):
-    _price("acme-1", "0.1", "0.2", T0 - HOUR)
+    _price("acme-1", "0.1", "0.2", MIDNIGHT)
     ingest.start("e", "p", 3, T0)
     for n in range(3):
         _attempt(ingest, "e", f"t{n}", 1, at=T0 + n + 1, tokens=(1_000_000, 1_000_000))
@@ -143,9 +147,9 @@ def test_it_adds_money_exactly_where_floats_would_not(ingest):
 
 
 def test_it_prices_by_the_results_model_else_the_tasks_else_the_plans(ingest):
-    _price("big", "10", "0", T0 - HOUR)
-    _price("small", "1", "0", T0 - HOUR)
-    _price("plan-model", "5", "0", T0 - HOUR)
+    _price("big", "10", "0", MIDNIGHT)
+    _price("small", "1", "0", MIDNIGHT)
+    _price("plan-model", "5", "0", MIDNIGHT)
     plan = {"title": "P", "tasks": [{"id": "a", "recommendedModel": "Plan-Model "},
                                     {"id": "b", "recommendedModel": "plan-model"},
                                     {"id": "c", "recommendedModel": "plan-model"}]}
@@ -166,8 +170,8 @@ def test_it_prices_by_the_results_model_else_the_tasks_else_the_plans(ingest):
 
 
 def test_it_follows_a_plan_whose_recommended_model_changes(ingest):
-    _price("m1", "1", "0", T0 - HOUR)
-    _price("m2", "3", "0", T0 - HOUR)
+    _price("m1", "1", "0", MIDNIGHT)
+    _price("m2", "3", "0", MIDNIGHT)
     assert ingest.plan("p", {"tasks": [{"id": "a", "recommendedModel": "m1"}, {"id": "b"}]}).status_code == 200
     ingest.start("e", "p", 2, T0)
     _attempt(ingest, "e", "a", 1, at=T0 + 1, model=None, tokens=(1_000_000, 0))
@@ -179,7 +183,7 @@ def test_it_follows_a_plan_whose_recommended_model_changes(ingest):
 
 
 def test_it_gives_plans_put_by_an_older_version_their_task_models_on_rederive(ingest):
-    _price("m1", "1", "0", T0 - HOUR)
+    _price("m1", "1", "0", MIDNIGHT)
     assert ingest.plan("p", {"tasks": [{"id": "a", "recommendedModel": "m1"}, {"id": "b"}]}).status_code == 200
     ingest.start("e", "p", 1, T0)
     _attempt(ingest, "e", "a", 1, at=T0 + 1, model=None, tokens=(1_000_000, 0))
@@ -217,7 +221,7 @@ def test_it_refuses_an_empty_model_name_naming_the_field(ingest):
 
 
 def test_it_prices_a_plans_runs_and_each_listed_run(ingest):
-    _price("acme-1", "1", "0", T0 - HOUR)
+    _price("acme-1", "1", "0", MIDNIGHT)
     for n, eid in enumerate(["r1", "r2"]):
         ingest.start(eid, "p", 2, T0 + n * HOUR)
         _attempt(ingest, eid, "a", 1, at=T0 + n * HOUR + 1, tokens=(1_000_000, 0))
@@ -229,7 +233,7 @@ def test_it_prices_a_plans_runs_and_each_listed_run(ingest):
 
 
 def test_it_reports_the_rework_in_currency(ingest):
-    _price("acme-1", "1", "10", T0 - HOUR)
+    _price("acme-1", "1", "10", MIDNIGHT)
     ingest.start("e1", "p1", 1, T0)
     _attempt(ingest, "e1", "a", 1, at=T0 + 1, status="failure", tokens=(1_000_000, 100_000))  # $2 of rework
     _attempt(ingest, "e1", "a", 2, at=T0 + 2, tokens=(1_000_000, 100_000))  # passed: not rework
@@ -256,7 +260,7 @@ def test_it_ships_the_default_price_table_docs_pricing_lists(shipped_prices):
 
 @pytest.mark.django_db
 def test_it_refuses_to_change_a_saved_price_but_keeps_its_note_editable():
-    price = _price(" Acme-1 ", "1", "2", T0)
+    price = _price(" Acme-1 ", "1", "2", MIDNIGHT)
     assert price.model == "acme-1"
     price.source = "corrected note"
     price.save()
@@ -264,6 +268,47 @@ def test_it_refuses_to_change_a_saved_price_but_keeps_its_note_editable():
     with pytest.raises(ValidationError, match="later effective_from"):
         price.save()
     assert ModelPrice.objects.get(pk=price.pk).input_per_million == Decimal("1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("since", [MIDNIGHT + HOUR, MIDNIGHT + 1, MIDNIGHT - 1])
+def test_it_refuses_a_price_that_does_not_start_at_a_utc_midnight(since):
+    # A rollup row's attempt day decides its price (ReportReworkDay): prices change at midnight only.
+    price = ModelPrice(model="acme-1", input_per_million=Decimal("1"), output_per_million=Decimal("2"),
+                       effective_from=_at(since))
+    with pytest.raises(ValidationError) as refused:
+        price.full_clean()
+    assert "effective_from" in refused.value.message_dict and "UTC midnight" in str(refused.value)
+    with pytest.raises(ValidationError, match="effective_from must be a UTC midnight"):
+        price.save()
+    assert not ModelPrice.objects.filter(model="acme-1").exists()
+    _price("acme-1", "1", "2", MIDNIGHT)  # a midnight is taken
+    assert ModelPrice.objects.filter(model="acme-1").count() == 1
+
+
+def test_the_migration_moves_a_price_saved_at_another_time_to_the_next_utc_midnight(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("executions", "0005_default_model_prices")])
+    try:
+        old = executor.loader.project_state([("executions", "0005_default_model_prices")]).apps.get_model(
+            "executions", "ModelPrice")
+        for model, since, amount in (("acme-1", MIDNIGHT - DAY, "1"), ("acme-1", MIDNIGHT + HOUR, "2"),
+                                     ("acme-2", MIDNIGHT + HOUR, "3"), ("acme-2", MIDNIGHT + 2 * HOUR, "4"),
+                                     ("acme-3", MIDNIGHT + 3 * HOUR, "5"), ("acme-3", MIDNIGHT + DAY, "6")):
+            old.objects.create(model=model, input_per_million=Decimal(amount), output_per_million=Decimal(0),
+                               effective_from=_at(since))
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    prices = {(p.model, p.effective_from, p.input_per_million)
+              for p in ModelPrice.objects.filter(model__startswith="acme-")}
+    # Never earlier than it said; of two meeting on one midnight, the one in force at it is kept.
+    assert prices == {
+        ("acme-1", _at(MIDNIGHT - DAY), Decimal(1)), ("acme-1", _at(MIDNIGHT + DAY), Decimal(2)),
+        ("acme-2", _at(MIDNIGHT + DAY), Decimal(4)), ("acme-3", _at(MIDNIGHT + DAY), Decimal(6)),
+    }
+    assert all(ModelPrice.starts_at_midnight(p.effective_from) for p in ModelPrice.objects.all())
 
 
 @pytest.mark.parametrize(("amount", "shown"), [

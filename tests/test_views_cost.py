@@ -15,6 +15,8 @@ from executions.models import ModelPrice
 from tests.support.pages import T0, result
 
 HOUR = 3_600_000
+DAY = 24 * HOUR
+MIDNIGHT = T0 - T0 % DAY  # of T0's day: prices take effect at a UTC midnight
 
 
 def _price(model: str, input_price: str, output_price: str, since: int) -> None:
@@ -27,12 +29,12 @@ def _price(model: str, input_price: str, output_price: str, since: int) -> None:
 def costed(ingest):
     """Plan p, execution e: task a priced ($1.50, two attempts at two prices, the first failed),
     task b on an unknown model, task c with a hostile model name."""
-    _price("acme-1", "1", "0", T0 - HOUR)
-    _price("acme-1", "0.5", "0", T0 + HOUR)
+    _price("acme-1", "1", "0", MIDNIGHT)
+    _price("acme-1", "0.5", "0", MIDNIGHT + DAY)
     assert ingest.plan("p", {"title": "Priced", "tasks": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}).status_code == 200
     ingest.start("e", "p", 3, T0)
     tokens = {"input": 1_000_000, "output": 0}
-    for number, at, status in ((1, T0 + 1, "failure"), (2, T0 + 2 * HOUR, "success")):
+    for number, at, status in ((1, T0 + 1, "failure"), (2, T0 + DAY, "success")):
         body = result(status, attemptNumber=number, timestamp=at, tokens=tokens, model="acme-1", error="x")
         assert ingest.task("e", "a", body).status_code == 201
     assert ingest.task("e", "b", result(timestamp=T0 + 3, tokens=tokens, model="mystery-9000")).status_code == 201
@@ -147,11 +149,22 @@ def test_the_admin_refuses_a_second_price_for_the_same_model_and_moment(admin_cl
     assert ModelPrice.objects.filter(model="acme-3").count() == 1
 
 
+def test_the_admin_refuses_a_price_that_does_not_start_at_a_utc_midnight(admin_client):
+    body = {"model": "acme-4", "input_per_million": "1", "output_per_million": "2",
+            "effective_from_0": "2026-12-01", "effective_from_1": "09:30:00"}
+    refused = admin_client.post("/admin/executions/modelprice/add/", body)
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "effective_from must be a UTC midnight (00:00:00 UTC)" in page
+    assert not ModelPrice.objects.filter(model="acme-4").exists()
+    assert admin_client.post("/admin/executions/modelprice/add/", {**body, "effective_from_1": "00:00:00"}).status_code == 302
+    assert ModelPrice.objects.get(model="acme-4").effective_from == datetime(2026, 12, 1, tzinfo=UTC)
+
+
 def test_it_exports_each_failed_tasks_cost_in_the_failure_csv(signed_in, ingest):
     import csv
     import io
 
-    _price("acme-1", "2", "0", T0 - HOUR)
+    _price("acme-1", "2", "0", MIDNIGHT)
     ingest.start("f", "p", 2, T0)
     tokens = {"input": 250_000, "output": 0}
     failed = {"tokens": tokens, "model": "acme-1", "error": "boom"}

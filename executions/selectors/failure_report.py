@@ -5,18 +5,22 @@ The range is by when an execution is first known (`firstKnownAt`: its startTime,
 start event never arrived its first attempt's start): started_from inclusive, started_to exclusive.
 Task failure rate = failed task executions (latest attempt failed) / task executions recorded;
 execution failure rate = failed executions / finished executions (completed, failed or cancelled).
-Six statements per report, one for the CSV rows, whatever the data size.
+At most seven statements per report, one for the CSV rows, whatever the data size.
 
 Over whole UTC days (every range the page and the API ask for) the trend, totals, per-plan counts
 and per-task groups with their denominators are sums of the rollup rows (ReportDay, ReportTaskDay:
 one per plan and day [and task id], kept exact by every write, executions/services/rollups.py),
-and so are the retried groups (with ReportRetryDay for their max attempts): they read
-O(days x plans [x tasks]) rows, not executions. The examples of a shown group are bounded
-lookups: its newest rollup days with failures first, then that plan's executions of the day (index
-on planId, firstKnownAt), until REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day
-(newest first), then by task completion (newest first). Still read from the executions in range:
-the rework cost (by the trend, and again by the per-plan rows), the error groups and QC tops, and
-the CSV rows (linear by nature).
+and so are the retried groups (with ReportRetryDay for their max attempts), the error groups
+(ReportErrorDay: one row per plan, day and exact error text, merged by signature here), the rework
+cost (ReportReworkDay: failed attempts' tokens per plan, day, model and attempt day, priced here by
+pricing.rollup_cost) and the QC tops (ReportQcDay: distinct QC-failed attempts per plan, day and
+text key): they read O(days x plans [x tasks | texts | models x attempt days]) rows, not
+executions. The examples of a shown group are bounded lookups: its newest rollup days with failures
+first, then that plan's executions of the day (index on planId, firstKnownAt), until
+REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day (newest first), then by task
+completion (newest first); a QC text's examples likewise, from the days (and plans) with rows for
+the text, whereas over the executions they are ordered by task completion across the range. Still
+read from the executions in range: the CSV rows (linear by nature).
 A range that is not whole days is answered from the executions in range throughout.
 """
 
@@ -60,23 +64,54 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merge_by_signature(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    """(error, count, examples) rows grouped by exact text → groups by error signature."""
+    """(error, count, examples | errorKey) rows grouped by exact text → groups by error signature,
+    most failures first. A group's sample is its most frequent text (ties: the first in text order);
+    its `keys` are its texts' errorKeys when the rows carry them (the rollups' rows, whose examples
+    are looked up afterwards: _error_examples)."""
     merged: dict[str, dict[str, Any]] = {}
-    for error, failed, examples in rows:
+    for error, failed, examples_or_key in rows:
         signature = error_signature(error)
         group = merged.setdefault(signature, {
             "signature": signature, "failed": 0, "variants": 0, "sample": error, "sampleCount": 0, "examples": [],
+            "keys": [],
         })
         group["failed"] += failed
         group["variants"] += 1
-        group["examples"].extend(examples)
-        if failed > group["sampleCount"]:
+        if isinstance(examples_or_key, str):
+            group["keys"].append(examples_or_key)
+        else:
+            group["examples"].extend(examples_or_key)
+        if (failed, _text_order(group["sample"])) > (group["sampleCount"], _text_order(error)):
             group["sample"], group["sampleCount"] = error, failed
     groups = sorted(merged.values(), key=lambda g: (-g["failed"], g["signature"]))
     for group in groups:
-        group["examples"].sort(key=lambda x: (-(x["timestamp"] or 0), x["executionId"], x["taskId"]))
-        del group["examples"][REPORT_EXAMPLE_LIMIT:]
+        _sort_examples(group["examples"])
         del group["sampleCount"]
+    return groups
+
+
+def _text_order(text: str | None) -> tuple[bool, str]:
+    return (text is not None, text or "")
+
+
+def _sort_examples(examples: list[dict[str, Any]]) -> None:
+    examples.sort(key=lambda x: (-(x["timestamp"] or 0), x["executionId"], x["taskId"]))
+    del examples[REPORT_EXAMPLE_LIMIT:]
+
+
+def _error_groups(*, source: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The error-signature groups, each with up to REPORT_EXAMPLE_LIMIT examples (newest first).
+    From the rollups, the shown groups' examples are a second, bounded lookup
+    (report/days/error_examples: newest days first)."""
+    groups = _merge_by_signature(graph.read(f"{source}/by_error", params))
+    shown = groups[:REPORT_GROUP_LIMIT]
+    if source == "report/days" and shown:
+        wanted = [{"group": index, "keys": group["keys"]} for index, group in enumerate(shown)]
+        for index, examples in graph.read("report/days/error_examples", {**params, "groups": wanted}):
+            shown[index]["examples"] = examples
+            _sort_examples(examples)
+    for group in groups:
+        del group["keys"]
     return groups
 
 
@@ -103,9 +138,11 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
 
     counted = ("executions", "finishedExecutions", "failedExecutions", "tasks", "failedTasks", "tokens", "reworkTokens")
     source = _source(started_from=started_from, started_to=started_to)
+    # The days path answers ReportReworkDay sums to price, the other the priced sums (pages/_cost).
+    priced = pricing.rollup_cost if source == "report/days" else pricing.cost
     trend_rows = graph.read(f"{source}/trend", {**params, "origin": origin, "bucket_ms": size})
     by_bucket = {
-        row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": pricing.cost(row[-1], table)}
+        row[0]: {**dict(zip(counted, row[1:-1], strict=True)), "reworkCost": priced(row[-1], table)}
         for row in trend_rows
     }
     trend = []
@@ -125,15 +162,15 @@ def failure_report(*, started_from: int, started_to: int, plan_id: str | None) -
     by_plan = []
     for row in graph.read(f"{source}/by_plan", params):
         plan = dict(zip(plan_keys, row, strict=True))
-        plan["reworkCost"] = pricing.cost(plan["reworkCost"], table)
+        plan["reworkCost"] = priced(plan["reworkCost"], table)
         plan["taskFailureRate"] = _ratio(plan["failed"], plan["tasks"])
         plan["executionFailureRate"] = _ratio(plan["failedExecutions"], plan["finishedExecutions"])
         by_plan.append(plan)
     for group in by_task:
         group["failureRate"] = _ratio(group["failed"], group["tasks"])
 
-    by_error = _merge_by_signature(graph.read("report/by_error", params))
-    failed_qc_attempts, qc_issues, qc_fixes = graph.read("report/qc", params)[0]
+    by_error = _error_groups(source=source, params=params)
+    failed_qc_attempts, qc_issues, qc_fixes = graph.read(f"{source}/qc", params)[0]
     retried_groups_total, retried, retried_groups = graph.read(f"{source}/retried", params)[0]
 
     return {

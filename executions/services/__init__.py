@@ -24,7 +24,13 @@ from .ingest import (
     task_result_record,
     task_results_write,
 )
-from .rederive import KeyMigration, executions_need_rederive, executions_rederive, keys_migrate, plan_task_models_keep
+from .rederive import (
+    KeyMigration,
+    executions_need_rederive,
+    executions_rederive,
+    keys_migrate,
+    plan_task_models_keep,
+)
 from .retention import (
     DailyPrune,
     PruneCounts,

@@ -22,6 +22,8 @@ from .. import clock, graph, schemas
 from ..errors import ConflictError, Forbidden, InvalidInput, ServiceError, TooLargeToStore, TransactionTimedOut
 from ..limits import UNLIMITED, ExecutionLimits
 from ..models import ATTEMPT_CONTENT_FIELDS
+from ..qc_texts import qc_text_keys
+from ..signatures import error_key
 
 Outcome = Literal["created", "updated", "replayed"]
 
@@ -105,6 +107,8 @@ def _attempt_props(
     # An attempt that names no model hashes as it did before `model` was kept, so that replays of
     # attempts stored by an older version stay replays.
     props["contentHash"] = _hash({k: v for k, v in content.items() if not (k in _ADDED_CONTENT and v is None)})
+    props["errorKey"] = error_key(result.error)
+    props.update(_qc_keys(values))
     content_keys = list(content)
     if props["timestamp"] is None:
         props["timestamp"] = now
@@ -112,8 +116,13 @@ def _attempt_props(
     return props, content_keys
 
 
+def _qc_keys(props: dict[str, Any]) -> dict[str, Any]:
+    """The keys of an attempt's QC texts (derived, not content: executions/qc_texts.py)."""
+    return {"qcIssueKeys": qc_text_keys(props["qcIssues"]), "qcFixKeys": qc_text_keys(props["qcRequiredFixes"])}
+
+
 def _history_props(qc: schemas.QCResult, attempt_number: int) -> dict[str, Any]:
-    return {
+    props = {
         "attemptNumber": attempt_number,
         "status": "success" if qc.passed else "failure",
         "qcPassed": qc.passed,
@@ -123,6 +132,7 @@ def _history_props(qc: schemas.QCResult, attempt_number: int) -> dict[str, Any]:
         "qcRequiredFixes": list(qc.requiredFixes),
         "timestamp": qc.timestamp,
     }
+    return {**props, **_qc_keys(props)}
 
 
 @dataclass

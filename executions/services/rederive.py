@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .. import clock, graph
+from ..qc_texts import qc_text_keys
 from ..selectors.executions import plan_tasks
+from ..signatures import error_key
 from .ingest import plan_task_models
 
 
@@ -60,6 +62,8 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
 
         def refresh(eids: list[str] = eids) -> None:
             now = lock_executions(eids=eids)
+            _error_keys_give(eids=eids)
+            _qc_keys_give(eids=eids)
             ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
             graph.run("ingest/refresh_tasks", {"tasks": tasks})
             graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now})
@@ -69,6 +73,27 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
         if progress:
             progress(done)
     return done
+
+
+def _error_keys_give(*, eids: list[str]) -> None:
+    """Give the attempts of executions `eids` stored before attempts kept their errorKey one (in the
+    open transaction, before the task executions mirror it)."""
+    missing = graph.run("ingest/attempts_without_error_key", {"eids": eids})
+    if missing:
+        keys = [{"eid": eid, "taskId": task_id, "attemptNumber": number, "errorKey": error_key(error)}
+                for eid, task_id, number, error in missing]
+        graph.run("ingest/attempt_error_keys_write", {"keys": keys})
+
+
+def _qc_keys_give(*, eids: list[str]) -> None:
+    """Give the attempts of executions `eids` stored before attempts kept the keys of their QC texts
+    (qcIssueKeys, qcFixKeys: executions/qc_texts.py, as ingest computes them) their keys, in the open
+    transaction, before the execution's rollups are refreshed (ReportQcDay groups by them)."""
+    ((attempts,),) = graph.run("ingest/attempts_need_qc_keys", {"eids": eids})
+    if attempts:
+        rows = [{"executionId": a["executionId"], "taskId": a["taskId"], "attemptNumber": a["attemptNumber"],
+                 "issueKeys": qc_text_keys(a["issues"]), "fixKeys": qc_text_keys(a["fixes"])} for a in attempts]
+        graph.run("ingest/attempt_qc_keys_write", {"attempts": rows})
 
 
 def execution_id_batches(*, batch_size: int) -> Iterator[list[str]]:

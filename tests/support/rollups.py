@@ -4,10 +4,11 @@ maintain them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from typing import Any
 
-from executions.models import ROLLUP_DAY_FIELDS, ROLLUP_TASK_FIELDS
+from executions.models import NO_MODEL, ROLLUP_DAY_FIELDS, ROLLUP_TASK_FIELDS
 
 from .graph import cypher
 
@@ -18,10 +19,26 @@ MATCH (e:OrchestrationExecution)
 OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
 CALL (t) {
   OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-  RETURN collect([a.attemptNumber, a.status, a.tokensInput, a.tokensOutput, a.tokensTotal, a.qcPassed]) AS attempts
+  RETURN collect([a.attemptNumber, a.status, a.tokensInput, a.tokensOutput, a.tokensTotal, a.qcPassed, a.error])
+    AS attempts
 }
 WITH e, collect(CASE WHEN t IS NOT NULL THEN [t.taskId, attempts] END) AS tasks
 RETURN e.planId, e.firstKnownAt, e.finished, e.cancelled, tasks
+"""
+
+# The attempts that failed QC, their lists trimmed by Cypher (as report/qc trims them).
+_QC_FACTS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+WHERE a.qcPassed = false
+RETURN e.planId, e.firstKnownAt, [x IN coalesce(a.qcIssues, []) | trim(x)], [x IN coalesce(a.qcRequiredFixes, []) | trim(x)]
+"""
+
+# Every attempt with what prices it: its own model, its task execution's and the plan's definition's.
+_REWORK_FACTS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+OPTIONAL MATCH (d:PlanTask {planId: e.planId, taskId: t.taskId})
+RETURN e.executionId, e.planId, e.firstKnownAt, a.status, a.source, a.tokensInput, a.tokensOutput, a.tokensTotal,
+       a.timestamp, a.model, t.recommendedModel, d.recommendedModel
 """
 
 
@@ -50,7 +67,34 @@ def stored_rollups() -> dict[str, dict[tuple, Any]]:
         )
         if count
     }
-    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries}
+    qc = {
+        (plan, day, kind, key): (attempts, text)
+        for plan, day, kind, key, attempts, text in cypher(
+            "MATCH (r:ReportQcDay) RETURN r.planKey, r.day, r.kind, r.textKey, r.attempts, r.text"
+        )
+        if attempts
+    }
+    rework = {
+        (plan, day, model, attempt_day): (tin, tout, attempts)
+        for plan, day, model, attempt_day, tin, tout, attempts in cypher(
+            "MATCH (r:ReportReworkDay) RETURN r.planKey, r.day, r.model, r.attemptDay, r.tokensInput, "
+            "r.tokensOutput, r.attempts"
+        )
+        if any((tin, tout, attempts))
+    }
+    errors = {
+        (plan, day, key): (failed, error)
+        for plan, day, key, failed, error in cypher(
+            "MATCH (r:ReportErrorDay) RETURN r.planKey, r.day, r.errorKey, r.failed, r.error"
+        )
+        if failed
+    }
+    return {"ReportDay": days, "ReportTaskDay": tasks, "ReportRetryDay": retries, "ReportErrorDay": errors,
+            "ReportReworkDay": rework, "ReportQcDay": qc}
+
+
+def _error_key(text: str | None) -> str:
+    return "" if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
 def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
@@ -58,6 +102,7 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
     days: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_DAY_FIELDS))
     tasks: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(ROLLUP_TASK_FIELDS))
     retries: Counter = Counter()
+    errors: dict[tuple, list] = {}
     for plan, first_known, finished, cancelled, task_rows in cypher(_FACTS):
         key = (plan or "", first_known - first_known % DAY_MS)
         ok = bad = retried_here = 0
@@ -73,6 +118,8 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
             failed_rework = sum(a[4] or 0 for a in attempts if a[1] == "failure")
             rework += failed_rework
             failed_qc += sum(1 for a in attempts if a[5] is False)
+            if latest[1] == "failure":
+                errors.setdefault((*key, _error_key(latest[6])), [0, latest[6]])[0] += 1
             row = tasks[(*key, task_id)]
             row[0] += 1
             row[1] += latest[1] == "failure"
@@ -87,11 +134,37 @@ def recomputed_rollups() -> dict[str, dict[tuple, Any]]:
         for i, value in enumerate((1, int(finished), int(failed), ok + bad, bad, tokens, rework, failed_qc,
                                    retried_here)):
             days[key][i] += value
+    qc: Counter = Counter()
+    for plan, first_known, issues, fixes in cypher(_QC_FACTS):
+        for kind, texts in (("issue", issues), ("fix", fixes)):
+            for text in {t for t in texts if t}:
+                qc[(plan or "", first_known - first_known % DAY_MS, kind, text)] += 1
     return {
         "ReportDay": {k: tuple(v) for k, v in days.items() if any(v)},
         "ReportTaskDay": {k: tuple(v) for k, v in tasks.items() if any(v)},
         "ReportRetryDay": dict(retries),
+        "ReportErrorDay": {k: tuple(v) for k, v in errors.items()},
+        "ReportReworkDay": _recomputed_rework(),
+        "ReportQcDay": {(*key, hashlib.sha256(text.encode()).hexdigest()): (n, text) for (*key, text), n in qc.items()},
     }
+
+
+def _recomputed_rework() -> dict[tuple, tuple[int, int, int]]:
+    """ReportReworkDay from the attempts: of executions with failed attempts' tokens, each failed
+    attempt from a result with tokens, by (plan, day, model as priced, UTC day of its completion)."""
+    rows = cypher(_REWORK_FACTS)
+    rework_tokens: Counter = Counter()
+    for eid, _, _, status, _, _, _, total, *_ in rows:
+        rework_tokens[eid] += (total or 0) if status == "failure" else 0
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for eid, plan, first_known, status, source, tin, tout, _, at, *models in rows:
+        if not (rework_tokens[eid] > 0 and status == "failure" and source == "result" and (tin or 0) + (tout or 0) > 0):
+            continue
+        model = next((m for m in models if m is not None), None)
+        key = (plan or "", first_known - first_known % DAY_MS, (model or NO_MODEL).strip().lower(), at - at % DAY_MS)
+        for i, value in enumerate((tin or 0, tout or 0, 1)):
+            sums[key][i] += value
+    return {k: tuple(v) for k, v in sums.items()}
 
 
 def db_hits(name: str, params: dict[str, Any]) -> int:

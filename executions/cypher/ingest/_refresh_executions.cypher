@@ -1,7 +1,8 @@
 // Fragment. Needs `conflicts` (nothing happens unless it is empty) and `changed` (the executions
 // whose version moves: replays leave it alone so that live pages do not re-render for nothing) in
 // scope, and $eids, $now. Binds `executions`: each one's counters. The failure report's rollups
-// follow in the same statement (ingest/_roll_up_execution, ingest/_apply_rollups).
+// follow in the same statement (ingest/_roll_up_execution, _roll_up_errors, _roll_up_rework,
+// _roll_up_qc, _apply_rollups, _apply_rework_rollups, _apply_qc_rollups, _apply_error_rollups).
 // Counters derive from stored facts: task status from each task's latest attempt; tokens and
 // tool calls from every attempt (retries cost real tokens).
 CALL (conflicts, changed) {
@@ -46,9 +47,19 @@ CALL (conflicts, changed) {
       e.lastEventAt = CASE WHEN moved THEN $now ELSE e.lastEventAt END
   WITH e, failedQc
 //@include ingest/_roll_up_execution
+//@include ingest/_roll_up_errors
+//@include ingest/_roll_up_rework
+//@include ingest/_roll_up_qc
   RETURN collect(@project(e, execution_counters)) AS executions,
          reduce(all = [], x IN collect(dayDeltas) | all + x) AS dayDeltas,
          reduce(all = [], x IN collect(taskDeltas) | all + x) AS taskDeltas,
-         reduce(all = [], x IN collect(retryDeltas) | all + x) AS retryDeltas
+         reduce(all = [], x IN collect(retryDeltas) | all + x) AS retryDeltas,
+         reduce(all = [], x IN collect(errorDeltas) | all + x) AS errorDeltas,
+         reduce(all = [], x IN collect(reworkDeltas) | all + x) AS reworkDeltas,
+         reduce(all = [], x IN collect(qcDeltas) | all + x) AS qcDeltas
 }
 //@include ingest/_apply_rollups
+// Rows in the lock order across labels: ReportReworkDay, ReportQcDay, then ReportErrorDay.
+//@include ingest/_apply_rework_rollups
+//@include ingest/_apply_qc_rollups
+//@include ingest/_apply_error_rollups

@@ -22,7 +22,7 @@ CALL (conflicts) {
   }
   // Never refreshed before (no attemptCount yet): the task execution appears in this write.
   WITH e, t, latest, attemptCount, qcFailed, t.attemptCount IS NULL AS appears
-  SET t += @project(latest, attempt_content), t.attemptCount = attemptCount,
+  SET t += @project(latest, attempt_content), t.errorKey = latest.errorKey, t.attemptCount = attemptCount,
       t.changedVersion = e.version + 1,
       t.firstVersion = coalesce(t.firstVersion, CASE WHEN appears THEN e.version + 1 ELSE 0 END)
   WITH e, t, qcFailed, latest.status = 'failure' AS failed,

@@ -1,7 +1,8 @@
 // Fragment. Needs `e` (its counters just refreshed) and `failedQc` (its attempts with qcPassed =
 // false) in scope. Binds `dayDeltas`, `taskDeltas`, `retryDeltas`: what this write changes in the
-// failure report's rollups (ingest/_apply_rollups applies them), and records on `e` what it now
-// contributes (e.rolled*). Each delta is (new - old): the old contribution comes off the row it was
+// failure report's rollups (ingest/_apply_rollups applies them), and for the fragments after it the
+// row keys (`planKey`, `day`) and those contributed to before (`oldPlanKey`, `oldDay`); and
+// records on `e` what it now contributes (e.rolled*). Each delta is (new - old): the old contribution comes off the row it was
 // added to and the new one goes on the row of the execution's current plan and day, so a late start
 // event that moves the execution to another day (or plan) moves all of its contributions. Rows
 // whose deltas cancel out are not written (ingest/_apply_rollups drops them).
@@ -38,7 +39,7 @@ WITH e, taskIds, taskValues, planKey, day, counts, oldPlanKey, oldDay, oldCounts
        AS same
 SET e.rolledPlanKey = planKey, e.rolledDay = day, e.rolledCounts = counts, e.rolledTaskIds = taskIds,
     e.rolledTaskValues = taskValues
-WITH e,
+WITH e, planKey, day, oldPlanKey, oldDay,
      CASE WHEN same THEN [] ELSE
        [x IN CASE WHEN oldDay IS NULL THEN [] ELSE [1] END | {planKey: oldPlanKey, day: oldDay, d: [c IN oldCounts | -c]}]
        + [{planKey: planKey, day: day, d: counts}] END AS dayDeltas,

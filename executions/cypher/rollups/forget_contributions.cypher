@@ -2,5 +2,7 @@
 // $from (rows that rollups_rebuild deleted), so that ingest/refresh_executions adds them afresh.
 MATCH (e:OrchestrationExecution)
 WHERE e.executionId IN $eids AND (e.rolledDay IS NULL OR e.rolledDay >= $from)
-REMOVE e.rolledPlanKey, e.rolledDay, e.rolledCounts, e.rolledTaskIds, e.rolledTaskValues
+REMOVE e.rolledPlanKey, e.rolledDay, e.rolledCounts, e.rolledTaskIds, e.rolledTaskValues, e.rolledErrorKeys,
+       e.rolledErrorCounts, e.rolledReworkPlanKey, e.rolledReworkDay, e.rolledReworkModels, e.rolledReworkValues,
+       e.rolledQcPlanKey, e.rolledQcDay, e.rolledQcKinds, e.rolledQcKeys, e.rolledQcCounts
 RETURN count(e) AS forgotten

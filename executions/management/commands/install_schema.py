@@ -42,7 +42,7 @@ class Command(BaseCommand):
             "CREATE INDEX execution_plan_first_known IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.planId, e.firstKnownAt)"
         )
-        for label in ("ReportDay", "ReportTaskDay"):
+        for label in ("ReportDay", "ReportTaskDay", "ReportErrorDay", "ReportQcDay"):
             db.cypher_query(f"CREATE INDEX {label.lower()}_day IF NOT EXISTS FOR (r:{label}) ON (r.day)")
         # A plan's runs by start: the execution page's "previous run of this plan" is one seek.
         db.cypher_query(

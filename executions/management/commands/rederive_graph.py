@@ -5,7 +5,8 @@ from executions import services
 
 class Command(BaseCommand):
     help = (
-        "Move a graph written by an older version to the current keys, then recompute every "
+        "Move a graph written by an older version to the current keys (and give attempts the keys of "
+        "their QC texts), then recompute every "
         "execution's derived facts (counters, statuses, FAILED_TASK and the failure report's links and "
         "fields) from the stored attempts, and rebuild the failure report's rollups (days from the prune "
         "watermark on). Stop ingest while it runs. Run it once after upgrading a graph "

@@ -1,5 +1,6 @@
 // report/by_plan over whole UTC days: counts from the ReportDay rollups; examples by
-// report/days/_examples (bounded), rework cost from the executions (report/days/_rework_cost).
+// report/days/_examples (bounded), the rework's ReportReworkDay rows (report/days/_rework_cost, for
+// pricing.rollup_cost).
 //@include report/days/_rows
 WITH r.planKey AS planKey, r.day AS day, r.executions AS executions, r.finishedExecutions AS finishedExecutions,
      r.failedExecutions AS failedExecutions, r.tasks AS tasks, r.failedTasks AS failed, r.reworkTokens AS reworkTokens
@@ -17,8 +18,8 @@ CALL (planKey, reworkTokens) {
 //@include report/days/_rework_cost
 }
 WITH CASE WHEN planKey = '' THEN null ELSE planKey END AS planId, executions, finishedExecutions, failedExecutions,
-     tasks, failed, examples, cost
+     tasks, failed, examples, rework
 OPTIONAL MATCH (p:Plan {planId: planId})
 RETURN planId, p.title AS planTitle, executions, finishedExecutions, failedExecutions, tasks, failed, examples,
-       cost AS reworkCost
+       rework AS reworkCost
 ORDER BY failed DESC, failedExecutions DESC, planId

@@ -1,5 +1,6 @@
 // report/trend over whole UTC days, from the ReportDay rollups: per bucket of $bucket_ms from
-// $origin (buckets are whole days too).
+// $origin (buckets are whole days too). `reworkCost`: the bucket's ReportReworkDay rows
+// (report/days/_rework_cost), for pricing.rollup_cost.
 //@include report/days/_rows
 WITH (r.day - $origin) / $bucket_ms AS bucket,
      sum(r.executions) AS executions, sum(r.finishedExecutions) AS finishedExecutions,
@@ -16,5 +17,5 @@ CALL (bucket, start, reworkTokens) {
 //@include report/days/_rework_cost
 }
 RETURN bucket, executions, finishedExecutions, failedExecutions, tasks, failedTasks, tokens, reworkTokens,
-       cost AS reworkCost
+       rework AS reworkCost
 ORDER BY bucket
