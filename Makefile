@@ -47,12 +47,15 @@ test: lint system-test venv-dev jars
 # gunicorn, manage.py processes, the second JVM, Chromium), in TEST_FAST_WORKERS processes, each
 # with a Neo4j of its own that stays up for the next run (ports TEST_NEO4J_PORT, +1000, ...; other
 # than `make test`'s, which starts a fresh one each time): `make stop-test-neo4j` stops them.
-# A kept server keeps its schema, so its plans, from run to run. Warm, the tier costs ~135-150 CPU s
-# (Python ~65-70, the two Neo4j ~63-87): ~70 s on 2 idle cores at best, not yet the issue's "well
-# under a minute" (docs/benchmarks.md, "The quick test tier", says where it goes).
+# A kept server keeps its schema, so its plans, from run to run, and no quick test changes the schema
+# or empties the plan cache (either would make it plan every statement again). Bytecode caches are on
+# (PYTHONDONTWRITEBYTECODE emptied) even where the environment turns them off: without them each
+# worker compiles and assertion-rewrites some 350 modules every run (pytest rewrites all of hypothesis
+# and schemathesis, as plugins, once test_fuzz_api is collected). Figures: docs/benchmarks.md,
+# "The quick test tier".
 TEST_FAST_WORKERS ?= 2
 test-fast: system-test venv-dev jars
-	TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
+	PYTHONDONTWRITEBYTECODE= TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
 	  $(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 stop-test-neo4j: | $(VENV)/bin/python

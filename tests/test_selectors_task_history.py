@@ -61,11 +61,12 @@ def test_it_reads_from_the_plans_executions_by_key_not_every_task_execution(seed
     # The plan's executions are walked and each task execution is a seek of its (executionId,
     # taskId) key: no scan of the TaskExecution label nor of the taskId index (which would read the
     # other plan's `extract` too), and the walk stops once `limit` runs are found. Planned for this
-    # graph's statistics: a test server keeps the first plan it made (maybe on an empty graph) and its
-    # index samples may date from then too (conftest, for_tests).
-    db.cypher_query("CALL db.prepareForReplanning()")
+    # graph's statistics: a test server keeps the first plan it made (maybe on an empty graph)
+    # (conftest, for_tests), so this one statement is planned again (`replan=force`) on fresh index
+    # samples; not `db.prepareForReplanning()`, which would empty the whole plan cache of the server.
+    db.cypher_query("CALL db.resampleOutdatedIndexes()")
     with db.driver.session() as session:
-        result = session.run("PROFILE " + cypher.statement("pages/task_history"),
+        result = session.run("CYPHER replan=force PROFILE " + cypher.statement("pages/task_history"),
                              {"pid": "etl", "taskId": "extract", "limit": 3})
         rows = list(result)
         profile = result.consume().profile
