@@ -44,6 +44,16 @@ class Command(BaseCommand):
         )
         for label in ("ReportDay", "ReportTaskDay", "ReportErrorDay", "ReportQcDay"):
             db.cypher_query(f"CREATE INDEX {label.lower()}_day IF NOT EXISTS FOR (r:{label}) ON (r.day)")
+        # The executions behind one rollup row (a shown group's examples: report/days/_executions_of_day).
+        db.cypher_query(
+            "CREATE INDEX execution_rolled_row IF NOT EXISTS"
+            " FOR (e:OrchestrationExecution) ON (e.rolledPlanKey, e.rolledDay)"
+        )
+        # A retried group's max attempts: its own rows of the range (plan and task first, then days).
+        db.cypher_query(
+            "CREATE INDEX reportretryday_task_day IF NOT EXISTS"
+            " FOR (r:ReportRetryDay) ON (r.planKey, r.taskId, r.day)"
+        )
         # A plan's runs by start: the execution page's "previous run of this plan" is one seek.
         db.cypher_query(
             "CREATE INDEX execution_plan_start IF NOT EXISTS"

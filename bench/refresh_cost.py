@@ -1,0 +1,94 @@
+"""What Neo4j does to refresh one execution after a write (issue #15): PROFILE database hits and the
+time of `ingest/refresh_executions`, the statement every writer ends with (counters, then the
+failure report's rollups), for executions of the throughput benchmark's workload.
+
+    .venv/bin/python bench/refresh_cost.py --neo4j-port 7816
+    .venv/bin/python bench/refresh_cost.py --neo4j-port 7816 --repo /path/to/an/older/checkout
+
+It starts a fresh Neo4j, prepares the app (migrate, schema, a token), posts the workload through
+the batch endpoint in process (the WSGI application, no sockets), then runs the statement on
+executions whose facts did not change (no row moves, so the figures are what every write pays
+before its deltas). `--repo` runs another checkout's code and statements against the same
+workload, for a before/after: database hits do not depend on the machine's load; times do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def _db_hits(plan) -> int:
+    return plan.get("dbHits", 0) + sum(_db_hits(child) for child in plan.get("children", []))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent,
+                    help="the checkout whose code and statements run (default: this one)")
+    ap.add_argument("--neo4j-port", type=int, default=7816)
+    ap.add_argument("--executions", type=int, default=20)
+    ap.add_argument("--tasks", type=int, default=50, help="task results per execution")
+    ap.add_argument("--runs", type=int, default=15, help="timed runs per case (the median is shown)")
+    args = ap.parse_args(argv)
+
+    repo = args.repo.resolve()
+    sys.path.insert(0, str(repo))
+    os.chdir(repo)
+    from bench import harness
+    from bench.ingest_profile import _environ
+    from bench.ingest_throughput import make_workload
+
+    harness.install_signal_handlers()
+    with harness.neo4j_server("refresh-cost", port=args.neo4j_port) as neo:
+        env, token = harness.prepare_app("refresh-cost", neo.bolt_url)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from neomodel import db
+
+        from executions.cypher import statement
+        from mimir_dashboard.wsgi import application
+
+        workload = make_workload("rc", args.executions, args.tasks, seed=1)
+        events = [{"type": "task_result", "executionId": eid, **body} for eid, body in workload.items]
+        harness.log(f"posting {len(events):,} task results of {args.executions} executions")
+        statuses: list[str] = []
+
+        def start_response(status, headers, exc_info=None):
+            statuses.append(status)
+
+        for i in range(0, len(events), 200):
+            statuses.clear()
+            body = json.dumps({"events": events[i:i + 200]}).encode()
+            b"".join(application(_environ("/api/v1/events", body, token), start_response))
+            if not statuses[0].startswith("200"):
+                raise SystemExit(f"the batch was refused: {statuses[0]}")
+        eids = sorted({e["executionId"] for e in events})
+        query = statement("ingest/refresh_executions")
+        print(f"{repo.name} ({repo}): ingest/refresh_executions, executions of {args.tasks} tasks")
+        print("| executions refreshed | db hits | median ms |")
+        print("|---:|---:|---:|")
+        for ids in (eids[:1], eids):
+            params = {"eids": ids, "changed": [], "now": 1}
+            with db.driver.session() as session:
+                result = session.run("PROFILE " + query, params)
+                list(result)
+                hits = _db_hits(result.consume().profile)
+                times = []
+                for _ in range(args.runs):
+                    started = time.perf_counter()
+                    list(session.run(query, params))
+                    times.append((time.perf_counter() - started) * 1000)
+            print(f"| {len(ids)} | {hits:,} | {statistics.median(times):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
