@@ -16,7 +16,7 @@ cost (ReportReworkDay: failed attempts' tokens per plan, day, model and attempt 
 pricing.rollup_cost) and the QC tops (ReportQcDay: distinct QC-failed attempts per plan, day and
 text key): they read O(days x plans [x tasks | texts | models x attempt days]) rows, not
 executions. The examples of a shown group are bounded lookups: its newest rollup days with failures
-first, then that plan's executions of the day (index on planId, firstKnownAt), until
+first, then the executions behind that plan's row of the day (index on rolledPlanKey, rolledDay), until
 REPORT_EXAMPLE_LIMIT are found; so examples are ordered by day (newest first), then by task
 completion (newest first); a QC text's examples likewise, from the days (and plans) with rows for
 the text, whereas over the executions they are ordered by task completion across the range. Still
