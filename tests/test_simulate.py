@@ -8,6 +8,7 @@ import json
 import random
 import re
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,7 +18,7 @@ from executions import schemas
 from executions.demo.loader import load_demo_plans
 from executions.demo.scripting import plan_stages, script_execution
 from executions.demo.transport import ClientApi, TokenRejected
-from executions.management.commands.simulate import IngestClient
+from executions.management.commands.simulate import IngestClient, _finished_line
 from tests.support.graph import cypher
 
 PLANS = load_demo_plans()
@@ -197,6 +198,17 @@ def test_the_client_gives_up_quietly_when_stopping_and_the_server_is_unreachable
     stop.set()
     client = IngestClient(base_url="http://127.0.0.1:9", token="t", stop=stop, warn=lambda line: None)
     assert client.send(method="POST", path="/executions", body={}) is None
+
+
+def test_a_finish_left_unconfirmed_by_a_stop_says_so_and_points_to_no_warning():
+    plan = load_demo_plans()[0]
+    script = script_execution(plan=plan, rng=random.Random(3))
+    line = _finished_line(execution_id="exec-1", script=script, answer=None, posted=Counter(), seconds=1.0,
+                          stopping=True)
+    assert "stopped by signal" in line and "warnings" not in line
+    line = _finished_line(execution_id="exec-1", script=script, answer=None, posted=Counter(), seconds=1.0,
+                          stopping=False)
+    assert "see the warnings above" in line
 
 
 # ---------------------------------------------------------------- through a live server

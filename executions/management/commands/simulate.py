@@ -250,6 +250,9 @@ def _finished_line(
     head = f"finished  {execution_id}  {script.plan.plan_id:<26}"
     execution = (answer or {}).get("execution")
     if execution is None:
+        if stopping:
+            # Stopping, the client tries once and gives up quietly: there is no warning to point to.
+            return f"{head} (stopped by signal before its finish was confirmed: it may stay running)"
         return f"{head} (finish not confirmed; see the warnings above)"
     return (f"{head} {execution['status']:<9} {execution['tasksSuccessful']}/{execution['tasksTotal']} ok, "
             f"{execution['tasksFailed']} failed, {posted['retries']} retries, {posted['replays']} replayed posts, "
