@@ -28,10 +28,15 @@ def qc_texts(texts: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(t for t in map(cypher_trim, texts) if t))
 
 
+def text_key(text: str) -> str:
+    """The SHA-256 (hex) of a text's UTF-8: the key of a text too long for an index key."""
+    # surrogatepass: a lone surrogate that JSON let through still gets a key rather than an error.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def qc_text_keys(texts: list[str] | None) -> list[str] | None:
     """A key per distinct trimmed non-empty text (qc_texts), aligned with them; None for no list."""
     distinct = qc_texts(texts)
     if distinct is None:
         return None
-    # surrogatepass: a lone surrogate that JSON let through still gets a key rather than an error.
-    return [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in distinct]
+    return [text_key(t) for t in distinct]

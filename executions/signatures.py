@@ -7,8 +7,9 @@ that differ only in ids, numbers, paths, hashes or quoted values group together.
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from .qc_texts import text_key
 
 NO_ERROR = "(no error message)"
 # The error key of an attempt without an error text (a real key is 64 hex digits).
@@ -57,4 +58,4 @@ def error_key(text: str | None) -> str:
     """The key of an exact error text (SHA-256 of its UTF-8, in hex; NO_ERROR_KEY for none): what the
     failure report's ReportErrorDay rows are keyed by, since error texts are too long for an index
     key and Cypher has no hash function."""
-    return NO_ERROR_KEY if text is None else hashlib.sha256(text.encode()).hexdigest()
+    return NO_ERROR_KEY if text is None else text_key(text)

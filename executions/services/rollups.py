@@ -1,12 +1,11 @@
-"""The failure report's rollups (ReportDay, ReportTaskDay, ReportRetryDay, ReportReworkDay,
-ReportQcDay): rebuilding them from the stored facts.
+"""The failure report's rollups (ReportDay, ReportTaskDay, ReportRetryDay, ReportErrorDay,
+ReportReworkDay, ReportQcDay): rebuilding them from the stored facts.
 
-Every write keeps them exact on its own (ingest/_roll_up_execution, ingest/_apply_rollups,
-ingest/_roll_up_rework, ingest/_apply_rework_rollups, ingest/_roll_up_qc, ingest/_apply_qc_rollups,
+Every write keeps them exact on its own (the ingest/_roll_up_* and ingest/_apply_*rollups fragments,
 in the statement that writes the facts); a rebuild is for a graph written before they existed
-(ReportReworkDay, ReportQcDay: after the upgrade that added them), or after a repair. Days before
-the prune watermark (the latest PruneRun's `before`) are kept as they are: their executions are
-gone, so the rows are all that is left of them.
+(ReportErrorDay, ReportReworkDay, ReportQcDay: after the upgrade that added them), or after a
+repair. Days before the prune watermark (the latest PruneRun's `before`) are kept as they are:
+their executions are gone, so the rows are all that is left of them.
 """
 
 from __future__ import annotations
