@@ -123,8 +123,18 @@ class TaskExecution(AttemptRecord):
     firstVersion = IntegerProperty()
     # Its latest attempt's errorKey (ingest/_refresh_tasks).
     errorKey = StringProperty()
+    # What the failure report's examples seek by (ingest/_refresh_tasks, _roll_up_execution; the
+    # indexes task_report_*, which hold only the task executions that have them): its execution's
+    # rollup row keys (the execution's rolledPlanKey, rolledDay), 'FAILED_TASK' | 'RETRIED_TASK' as
+    # its links say, its errorKey ('' for none) while failed, true while an attempt failed QC.
+    reportPlanKey = StringProperty()
+    reportDay = IntegerProperty()
+    reportLink = StringProperty()
+    reportErrorKey = StringProperty()
+    reportQcFailed = BooleanProperty()
 
-    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion", "errorKey")
+    INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion", "errorKey", "reportPlanKey", "reportDay",
+                       "reportLink", "reportErrorKey", "reportQcFailed")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 

@@ -24,7 +24,7 @@ from executions.selectors.failure_report import (
 )
 from executions.signatures import error_key
 from tests.support.graph import cypher
-from tests.support.rollups import DAY_MS, db_hits, recomputed_rollups, stored_rollups
+from tests.support.rollups import DAY_MS, db_hits, example_keys, recomputed_rollups, stored_rollups
 
 T0 = 1_763_164_800_000  # a UTC midnight
 # Whitespace variants of one text (Cypher's trim: not the no-break space, which stays a text of its
@@ -162,8 +162,11 @@ def test_it_keeps_rollups_equal_to_a_recomputation_after_a_random_parallel_load(
     assert len({key[0] for key in expected["ReportQcDay"]}) > 2
     assert cypher("MATCH (a:TaskAttempt {source: 'history', qcPassed: false}) RETURN count(a) > 0") == [[True]]
     assert stored_rollups() == expected
+    stored, recomputed = example_keys()
+    assert stored == recomputed and {keys[2] for keys in recomputed.values()} == {"FAILED_TASK", "RETRIED_TASK", None}
     services.rollups_rebuild(batch_size=7)
     assert stored_rollups() == expected
+    assert example_keys()[0] == recomputed
     report = _assert_rollups_answer_as_the_executions(started_from=T0 - DAY_MS, started_to=T0 + 6 * DAY_MS)
     total = report["totals"]["reworkCost"]
     assert total.pricedAttempts and total.amount > 0
@@ -315,6 +318,8 @@ def test_it_moves_every_contribution_when_a_late_start_moves_the_execution_to_an
         "ReportQcDay": {("etl", T0, "issue", _sha("No tests")): (1, "No tests")},
     }
     assert stored_rollups() == recomputed_rollups()
+    stored, recomputed = example_keys()
+    assert stored == recomputed == {("e1", "a"): ("etl", T0, "RETRIED_TASK", None, True)}
 
 
 def test_it_moves_the_error_rows_with_the_execution_and_drops_them_when_the_task_passes(ingest):
@@ -353,6 +358,72 @@ def test_it_gives_attempts_stored_before_error_keys_theirs_when_the_graph_is_red
     assert stored_rollups() == expected
     assert sorted(cypher("MATCH (a:TaskAttempt) RETURN a.errorKey")) == sorted(
         [[error_key(None)], [error_key("Timeout after 30s")]])
+
+
+def test_it_gives_task_executions_written_before_example_keys_theirs_when_the_graph_is_rederived(ingest):
+    _start(ingest, "e1", "etl", T0)
+    _result(ingest, "e1", "a", "failure", when=T0 + 1000, qc_issues=["No tests"])
+    _result(ingest, "e1", "b", "success", when=T0 + 2000, attempt=2)
+    _result(ingest, "e2", "a", "success", when=T0 + DAY_MS + 5000)
+    stored, expected = example_keys()
+    assert stored == expected == {
+        ("e1", "a"): ("etl", T0, "FAILED_TASK", error_key(None), True),
+        ("e1", "b"): ("etl", T0, "RETRIED_TASK", None, None),
+        ("e2", "a"): ("", T0 + DAY_MS, None, None, None),
+    }
+    params = _report_params(started_from=T0, started_to=T0 + 2 * DAY_MS)
+    report = graph.read("report/days/by_plan", params)
+    # As a version before these keys left the task executions (the rows were already rolled up).
+    cypher("MATCH (t:TaskExecution) REMOVE t.reportPlanKey, t.reportDay, t.reportLink, t.reportErrorKey, "
+           "t.reportQcFailed")
+    assert services.executions_need_rederive()
+    assert [row[7] for row in graph.read("report/days/by_plan", params)] == [[], []]
+
+    call_command("rederive_graph", "--if-needed", stdout=io.StringIO())
+
+    assert not services.executions_need_rederive()
+    assert example_keys()[0] == expected
+    assert graph.read("report/days/by_plan", params) == report
+    assert [[x["taskId"] for x in row[7]] for row in report] == [["a"], []]
+
+
+def test_it_reads_as_many_task_executions_for_the_examples_whatever_the_number_of_failures_a_day(ingest):
+    """A shown group's examples are the newest of each day by an index in timestamp order: as many
+    database hits for 36 failed executions a day as for 12, for every kind of group."""
+
+    def hits(per_day: int) -> list[int]:
+        events = []
+        for n in range(per_day):
+            for day in (0, 1):
+                eid = f"etl-{day}-{n}"
+                at = T0 + day * DAY_MS + n * 1000
+                events.append({"type": "execution_started", "executionId": eid, "planId": "etl", "totalTasks": 3,
+                               "startTime": at})
+                qc = {"passed": False, "score": 10, "issues": ["No tests"], "requiredFixes": ["Add tests"]}
+                events += [
+                    {"type": "task_result", "executionId": eid, "taskId": "a",
+                     "result": {"status": "failure", "duration": 5, "timestamp": at + 5, "error": ERRORS[0],
+                                "qcVerification": qc}},
+                    {"type": "task_result", "executionId": eid, "taskId": "b",
+                     "result": {"status": "success", "attemptNumber": 2, "duration": 5, "timestamp": at + 6}},
+                    {"type": "task_result", "executionId": eid, "taskId": "c",
+                     "result": {"status": "success", "duration": 5, "timestamp": at + 7}},
+                ]
+        assert ingest.events(events).status_code == 200
+        params = _report_params(started_from=T0, started_to=T0 + 3 * DAY_MS)
+        ((_, groups),) = graph.read("report/days/by_task", params)
+        assert [len(g["examples"]) for g in groups] == [REPORT_EXAMPLE_LIMIT]
+        groups = [{"group": 0, "keys": [error_key(ERRORS[0])]}]
+        ((_, examples),) = graph.read("report/days/error_examples", {**params, "groups": groups})
+        newest = range(per_day - 1, per_day - 1 - REPORT_EXAMPLE_LIMIT, -1)
+        assert [x["executionId"] for x in examples] == [f"etl-1-{n}" for n in newest]
+        return [db_hits(name, {**params, "groups": groups}) for name in (
+            "report/days/by_plan", "report/days/by_task", "report/days/retried", "report/days/qc",
+            "report/days/error_examples")]
+
+    few = hits(12)
+    cypher("MATCH (n) DETACH DELETE n")
+    assert hits(36) == few
 
 
 def test_it_writes_no_rollup_row_for_a_replay(ingest):

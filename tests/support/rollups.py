@@ -167,6 +167,34 @@ def _recomputed_rework() -> dict[tuple, tuple[int, int, int]]:
     return {k: tuple(v) for k, v in sums.items()}
 
 
+_EXAMPLE_KEY_FACTS = """
+MATCH (e:OrchestrationExecution)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+CALL (t) {
+  MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+  RETURN collect([a.attemptNumber, a.status, a.qcPassed, a.error]) AS attempts
+}
+RETURN e.executionId, t.taskId, e.planId, e.firstKnownAt, attempts,
+       [t.reportPlanKey, t.reportDay, t.reportLink, t.reportErrorKey, t.reportQcFailed]
+"""
+
+
+def example_keys() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """What each task execution carries for the report's examples (TaskExecution.report*), as stored
+    and as recomputed from its execution and attempts, by (executionId, taskId)."""
+    stored, expected = {}, {}
+    for eid, task_id, plan, first_known, attempts, keys in cypher(_EXAMPLE_KEY_FACTS):
+        attempts = sorted((a for a in attempts if a[0] is not None), key=lambda a: a[0])
+        number, status, _, error = attempts[-1]
+        failed = status == "failure"
+        retried = status == "success" and (len(attempts) > 1 or number > 1)
+        link = "FAILED_TASK" if failed else "RETRIED_TASK" if retried else None
+        qc_failed = True if any(a[2] is False for a in attempts) else None
+        stored[(eid, task_id)] = tuple(keys)
+        expected[(eid, task_id)] = (plan or "", first_known - first_known % DAY_MS, link,
+                                    _error_key(error) if failed else None, qc_failed)
+    return stored, expected
+
+
 def db_hits(name: str, params: dict[str, Any]) -> int:
     """The database hits of PROFILE of a named statement: the work Neo4j did for it."""
     from neomodel import db

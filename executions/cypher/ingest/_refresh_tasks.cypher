@@ -21,12 +21,20 @@ CALL (conflicts) {
            any(x IN attempts WHERE x.qcPassed = false) AS qcFailed
   }
   // Never refreshed before (no attemptCount yet): the task execution appears in this write.
-  WITH e, t, latest, attemptCount, qcFailed, t.attemptCount IS NULL AS appears
+  WITH e, t, latest, attemptCount, qcFailed, t.attemptCount IS NULL AS appears, latest.status = 'failure' AS failed,
+       latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
   SET t += @project(latest, attempt_content), t.errorKey = latest.errorKey, t.attemptCount = attemptCount,
       t.changedVersion = e.version + 1,
-      t.firstVersion = coalesce(t.firstVersion, CASE WHEN appears THEN e.version + 1 ELSE 0 END)
-  WITH e, t, qcFailed, latest.status = 'failure' AS failed,
-       latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
+      t.firstVersion = coalesce(t.firstVersion, CASE WHEN appears THEN e.version + 1 ELSE 0 END),
+      // What the failure report's examples seek by (indexes task_report_*: only task executions
+      // with these set are in them): its link, its error's key while failed, whether an attempt
+      // failed QC, and its rollup row's keys. Those are the execution's as last rolled up; a write
+      // that moves the execution to another row sets them on all its tasks (_roll_up_execution).
+      t.reportLink = CASE WHEN failed THEN 'FAILED_TASK' WHEN retried THEN 'RETRIED_TASK' END,
+      t.reportErrorKey = CASE WHEN failed THEN coalesce(latest.errorKey, '') END,
+      t.reportQcFailed = CASE WHEN qcFailed THEN true END,
+      t.reportPlanKey = coalesce(t.reportPlanKey, e.rolledPlanKey), t.reportDay = coalesce(t.reportDay, e.rolledDay)
+  WITH e, t, qcFailed, failed, retried
   // Each link exists exactly while its flag holds.
   CALL (e, t, failed) {
     OPTIONAL MATCH (e)-[link:FAILED_TASK]->(t)

@@ -39,6 +39,14 @@ WITH e, taskIds, taskValues, planKey, day, counts, oldPlanKey, oldDay, oldCounts
        AS same
 SET e.rolledPlanKey = planKey, e.rolledDay = day, e.rolledCounts = counts, e.rolledTaskIds = taskIds,
     e.rolledTaskValues = taskValues
+WITH e, taskIds, taskValues, planKey, day, counts, oldPlanKey, oldDay, oldCounts, oldIds, oldValues, same
+// Its task executions carry these row keys for the report's examples (ingest/_refresh_tasks gives a
+// new one the execution's as they were): when the row moves, or on the first roll-up, all follow.
+CALL (e, planKey, day, oldPlanKey, oldDay) {
+  WITH e WHERE oldDay IS NULL OR oldPlanKey <> planKey OR oldDay <> day
+  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
+  SET t.reportPlanKey = planKey, t.reportDay = day
+}
 WITH e, planKey, day, oldPlanKey, oldDay,
      CASE WHEN same THEN [] ELSE
        [x IN CASE WHEN oldDay IS NULL THEN [] ELSE [1] END | {planKey: oldPlanKey, day: oldDay, d: [c IN oldCounts | -c]}]

@@ -10,11 +10,14 @@ WITH e LIMIT 1
 // result, its errorKey (written before the failure report's error rollups).
 OPTIONAL MATCH (a:TaskAttempt) WHERE a.executionId IS NULL OR (a.source = 'result' AND a.errorKey IS NULL)
 WITH e, a LIMIT 1
+// Or some task execution was written before task executions carried the report's example keys.
+OPTIONAL MATCH (t:TaskExecution) WHERE t.reportDay IS NULL
+WITH e, a, t LIMIT 1
 // Or some plan was PUT before its tasks' recommended models were kept (PlanTask nodes).
 OPTIONAL MATCH (p:Plan) WHERE p.registered AND p.taskModelsKept IS NULL
-WITH e, a, p LIMIT 1
+WITH e, a, t, p LIMIT 1
 // Or some attempt was written before the keys of its QC texts were kept (ReportQcDay groups by them).
 OPTIONAL MATCH (q:TaskAttempt)
 WHERE (q.qcIssues IS NOT NULL AND q.qcIssueKeys IS NULL) OR (q.qcRequiredFixes IS NOT NULL AND q.qcFixKeys IS NULL)
-WITH e, a, p, q LIMIT 1
-RETURN e IS NOT NULL OR a IS NOT NULL OR p IS NOT NULL OR q IS NOT NULL
+WITH e, a, t, p, q LIMIT 1
+RETURN e IS NOT NULL OR a IS NOT NULL OR t IS NOT NULL OR p IS NOT NULL OR q IS NOT NULL

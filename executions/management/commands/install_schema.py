@@ -44,11 +44,20 @@ class Command(BaseCommand):
         )
         for label in ("ReportDay", "ReportTaskDay", "ReportErrorDay", "ReportQcDay"):
             db.cypher_query(f"CREATE INDEX {label.lower()}_day IF NOT EXISTS FOR (r:{label}) ON (r.day)")
-        # The executions behind one rollup row (a shown group's examples: report/days/_executions_of_day).
-        db.cypher_query(
-            "CREATE INDEX execution_rolled_row IF NOT EXISTS"
-            " FOR (e:OrchestrationExecution) ON (e.rolledPlanKey, e.rolledDay)"
-        )
+        # A shown group's examples: one seek per rollup row, newest first (timestamp last, so the
+        # index gives the order). Only task executions with every property are indexed, i.e. the
+        # failed, retried or QC-failed ones (TaskExecution.report*).
+        for name, props in (
+            ("task_report_task", ("reportPlanKey", "taskId", "reportLink", "reportDay", "timestamp")),
+            ("task_report_plan", ("reportPlanKey", "reportLink", "reportDay", "timestamp")),
+            ("task_report_error", ("reportErrorKey", "reportPlanKey", "reportDay", "timestamp")),
+            ("task_report_qc", ("reportPlanKey", "reportQcFailed", "reportDay", "timestamp")),
+        ):
+            keys = ", ".join(f"t.{p}" for p in props)
+            db.cypher_query(f"CREATE INDEX {name} IF NOT EXISTS FOR (t:TaskExecution) ON ({keys})")
+        # The examples read executions of a rollup row by this index before task executions carried
+        # their row keys.
+        db.cypher_query("DROP INDEX execution_rolled_row IF EXISTS")
         # A retried group's max attempts: its own rows of the range (plan and task first, then days).
         db.cypher_query(
             "CREATE INDEX reportretryday_task_day IF NOT EXISTS"

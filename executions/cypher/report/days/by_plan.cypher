@@ -1,5 +1,5 @@
 // report/by_plan over whole UTC days: counts from the ReportDay rollups; examples by
-// report/days/_examples (bounded), the rework's ReportReworkDay rows (report/days/_rework_cost, for
+// report/days/_plan_examples (bounded), the rework's ReportReworkDay rows (report/days/_rework_cost, for
 // pricing.rollup_cost).
 //@include report/days/_rows
 WITH r.planKey AS planKey, r.day AS day, r.executions AS executions, r.finishedExecutions AS finishedExecutions,
@@ -10,8 +10,7 @@ WITH planKey, sum(executions) AS executions, sum(finishedExecutions) AS finished
      sum(reworkTokens) AS reworkTokens, collect(CASE WHEN failed > 0 THEN day END) AS days
 WHERE executions > 0
 CALL (planKey, days) {
-  WITH 'FAILED_TASK' AS link, planKey, days, null AS taskId
-//@include report/days/_examples
+//@include report/days/_plan_examples
 }
 CALL (planKey, reworkTokens) {
   WITH planKey, $started_from AS lo, $started_to AS hi WHERE reworkTokens > 0
