@@ -7,14 +7,18 @@ leader switches) lives here, around a whole transaction or a whole auto-commit s
 
 from __future__ import annotations
 
+import contextvars
 import random
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import neo4j
 import neo4j.exceptions
 import neomodel
+from django.conf import settings
 from neomodel import db
 from neomodel.sync_.database import ensure_connection
 
@@ -143,6 +147,62 @@ def read(name: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     if db._active_transaction is not None:  # neomodel's transactions do not nest
         return run(name, params)
     return _with_retries(lambda: _reader.rows(statement(name), params or {}), transaction=False, write=False)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+# Set in the pool's jobs: a job that calls concurrently() runs its reads itself, since waiting for
+# the pool from inside it could wait for ever on a full pool.
+_in_pool: contextvars.ContextVar[bool] = contextvars.ContextVar("in_read_pool", default=False)
+
+
+def _read_pool() -> ThreadPoolExecutor:
+    """The process's threads for concurrent reads, made at first use (so after gunicorn forks), and
+    again if NEO4J_READ_CONCURRENCY changed (tests change it)."""
+    global _pool, _pool_workers
+    workers = settings.NEO4J_READ_CONCURRENCY - 1
+    with _pool_lock:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-read"), workers
+        return _pool
+
+
+def _pool_job(read: Callable[[], T]) -> T:
+    _in_pool.set(True)
+    return read()
+
+
+def concurrently(*reads: Callable[[], T]) -> list[T]:
+    """Call each of `reads` (independent functions that only read) and return their results in
+    order, running up to NEO4J_READ_CONCURRENCY of them at once: Neo4j Community runs a statement on
+    one core, so a page of several heavy statements waits for the longest rather than for their sum.
+    The first runs in the calling thread, the others in a pool shared by the process (each in a copy
+    of the caller's context). Inside `write_transaction`, inside a pool job, or with a concurrency of
+    1, they run one after the other, here. Waits for all before raising the first error, so no read outlives the
+    call."""
+    if (len(reads) < 2 or settings.NEO4J_READ_CONCURRENCY < 2 or db._active_transaction is not None
+            or _in_pool.get()):
+        return [read() for read in reads]
+    pool = _read_pool()
+    futures: list[Future] = [pool.submit(contextvars.copy_context().run, _pool_job, read) for read in reads[1:]]
+    first: list[Any] = []
+    error: BaseException | None = None
+    try:
+        first.append(reads[0]())
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others finished
+        error = exc
+    results = first
+    for future in futures:
+        try:
+            results.append(future.result())
+        except BaseException as exc:  # noqa: BLE001 - the first error is re-raised below
+            error = error or exc
+    if error is not None:
+        raise error
+    return results
 
 
 def is_up() -> bool:

@@ -187,6 +187,9 @@ ALERT_POLL_SECONDS = _env_int("ALERT_POLL_SECONDS", 2, minimum=1)
 PRUNE_BATCH_NODES = _env_int("PRUNE_BATCH_NODES", 5000, minimum=1)
 PRUNE_OLDER_THAN_DAYS = _env_int("PRUNE_OLDER_THAN_DAYS", 0, minimum=1) or None
 PRUNE_KEEP_FAILED = _env_bool("PRUNE_KEEP_FAILED", False)
+# Statements one page may have Neo4j run at once for it (the failure report's sections, which are
+# independent reads): 1 runs them one after the other. Shared by all requests of a process.
+NEO4J_READ_CONCURRENCY = _env_int("NEO4J_READ_CONCURRENCY", 6, minimum=1)
 # Seconds a client is told to wait when Neo4j is unreachable (503 Retry-After).
 NEO4J_RETRY_AFTER_SECONDS = _env_int("NEO4J_RETRY_AFTER_SECONDS", 5, minimum=1)
 

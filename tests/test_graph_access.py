@@ -4,6 +4,9 @@ app unchanged on a `neo4j://` URL against the single embedded server."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import neo4j.exceptions
 import pytest
 import requests
@@ -32,6 +35,66 @@ def test_it_reads_inside_a_write_transaction_what_that_transaction_wrote():
     options = graph.write_transaction(write_then_read)
     assert "p" in repr(options)
     assert db._active_transaction is None
+
+
+def _pinged_from_thread(barrier: threading.Barrier | None = None):
+    def read():
+        if barrier is not None:
+            barrier.wait(timeout=10)  # breaks unless all parties run at the same time
+        graph.read("pages/ping")
+        return threading.current_thread().name
+    return read
+
+
+def test_it_runs_independent_reads_at_the_same_time_and_answers_in_order(settings):
+    settings.NEO4J_READ_CONCURRENCY = 3
+    barrier = threading.Barrier(3)
+    names = graph.concurrently(*(_pinged_from_thread(barrier) for _ in range(3)))
+    assert names[0] == threading.current_thread().name
+    assert len(set(names)) == 3
+    assert graph.concurrently(lambda: 1, lambda: 2, lambda: 3, lambda: 4, lambda: 5) == [1, 2, 3, 4, 5]
+
+
+def test_it_runs_reads_one_after_the_other_with_a_concurrency_of_one_or_inside_a_pool_job(settings):
+    settings.NEO4J_READ_CONCURRENCY = 1
+    here = threading.current_thread().name
+    assert graph.concurrently(*(_pinged_from_thread() for _ in range(3))) == [here] * 3
+    settings.NEO4J_READ_CONCURRENCY = 2
+
+    def nested():
+        return threading.current_thread().name, graph.concurrently(_pinged_from_thread(), _pinged_from_thread())
+
+    _, (job, inner) = graph.concurrently(lambda: None, nested)
+    assert job != here and inner == [job, job]
+
+
+def test_it_reads_inside_a_write_transaction_in_its_thread_seeing_its_writes(settings):
+    settings.NEO4J_READ_CONCURRENCY = 4
+
+    def write_then_read():
+        graph.run("ingest/upsert_plan", {"planId": "p", "now": T0, "contentHash": "h", "props": {"title": "T"},
+                                          "taskModels": []})
+        return graph.concurrently(lambda: graph.read("pages/plan_options"), _pinged_from_thread())
+
+    options, name = graph.write_transaction(write_then_read)
+    assert "p" in repr(options) and name == threading.current_thread().name
+
+
+def test_it_raises_the_first_error_of_concurrent_reads_after_all_of_them_ended(settings):
+    settings.NEO4J_READ_CONCURRENCY = 3
+    ended = []
+
+    def fails():
+        raise ValueError("first")
+
+    def slow():
+        time.sleep(0.3)
+        ended.append("slow")
+        raise KeyError("second")
+
+    with pytest.raises(ValueError, match="first"):
+        graph.concurrently(fails, slow, _pinged_from_thread())
+    assert ended == ["slow"]
 
 
 @pytest.mark.slow  # manage.py and gunicorn processes

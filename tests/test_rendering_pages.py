@@ -97,3 +97,41 @@ def test_it_tells_no_qc_from_a_zero_score_and_formats_rates():
 def test_it_escapes_status_values_in_badges():
     assert str(mimir.status_badge("<x>")) == '<span class="badge badge-&lt;x&gt;">&lt;x&gt;</span>'
     assert "badge-stale" in str(mimir.status_badge("running", True))
+
+
+def test_it_lists_a_report_groups_examples_escaped_and_linked_like_the_task_page():
+    from django.urls import reverse
+
+    examples = [
+        {"executionId": "exec-7", "taskId": "t.1", "taskTitle": '<img src=x onerror="alert(1)">', "timestamp": 0,
+         "attempts": 3},
+        {"executionId": "e 1ü", "taskId": "a#b?", "taskTitle": None, "timestamp": None},
+        {"executionId": "e/1", "taskId": "t", "taskTitle": "T", "timestamp": None},
+    ]
+    html = str(mimir.task_examples(examples))
+
+    class Parts(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parts = Parts()
+    parts.feed(html)
+    assert [tag for tag, _ in parts.tags if tag not in {"span", "time"}] == ["details", "summary", "ul"] + ["li", "a"] * 3
+    links = [attrs["href"] for tag, attrs in parts.tags if tag == "a"]
+    # The fast path for plain ids builds what reverse() builds; other ids go through reverse() (and
+    # one that no URL pattern takes, through task_url's quoting).
+    assert links == [reverse("executions:task", args=["exec-7", "t.1"]), reverse("executions:task", args=["e 1ü", "a#b?"]),
+                     "/executions/e%2F1/tasks/t"]
+    text = "".join(parts.text)
+    assert "3 examples" in text and '<img src=x onerror="alert(1)">' in text  # shown as text, not markup
+    assert "1970-01-01 00:00:00" in text and "· 3 attempts" in text and text.count("attempts") == 1
+    assert "· a#b?" in text  # no title: the task id
+    assert mimir.task_examples([]) == "" and mimir.task_examples(None) == ""
+    assert "1 example<" in str(mimir.task_examples(examples[:1]))

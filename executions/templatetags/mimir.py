@@ -5,11 +5,12 @@ rate or a moment reads the same on every page."""
 from __future__ import annotations
 
 import datetime
+import re
 from urllib.parse import quote
 
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from executions import clock
@@ -176,6 +177,51 @@ def task_url(execution_id: str, task_id: str) -> str:
     except NoReverseMatch:
         return f"/executions/{quote(execution_id, safe='')}/tasks/{quote(task_id, safe='')}"
 
+
+# Ids that every quoting leaves as they are (RFC 3986 unreserved characters): their task URL is
+# the reversed pattern's head plus the ids, without a reverse() each.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def _task_url_builder():
+    """A function (execution id, task id) → task_url, reversing the pattern once."""
+    base = task_url("x", "y")
+    if not base.endswith("/x/tasks/y"):  # another pattern: reverse every time
+        return task_url
+    head = base[: -len("x/tasks/y")]
+
+    def build(execution_id: str, task_id: str) -> str:
+        if _UNRESERVED.fullmatch(execution_id) and _UNRESERVED.fullmatch(task_id):
+            return f"{head}{execution_id}/tasks/{task_id}"
+        return task_url(execution_id, task_id)
+
+    return build
+
+
+@register.simple_tag
+def task_examples(examples) -> SafeString | str:
+    """A failure report group's example task executions: a closed <details> listing each one's link
+    (execution id, task title) with when it finished and, for a retried one, its attempts; nothing
+    for none. In Python rather than a template loop, because a report shows up to a thousand of
+    them and the loop cost several times the rest of the page."""
+    if not examples:
+        return ""
+    url = _task_url_builder()
+    items = []
+    for x in examples:
+        execution_id, task_id = x["executionId"], x["taskId"]
+        attempts = x.get("attempts")
+        items.append(
+            f'<li><a href="{escape(url(execution_id, task_id))}"><span class="mono">{escape(execution_id)}</span>'
+            f' · {escape(x.get("taskTitle") or task_id)}</a>\n      <span class="muted small nowrap">'
+            f'{utc(x.get("timestamp"))}{f" · {int(attempts)} attempts" if attempts else ""}</span></li>'
+        )
+    count = len(examples)
+    return mark_safe(  # noqa: S308 - every value above is escaped or already safe (utc)
+        f'<details class="examples">\n  <summary>{count} example{"" if count == 1 else "s"}</summary>\n  <ul>\n    '
+        + "\n    ".join(items)
+        + "\n  </ul>\n</details>"
+    )
 
 
 # Which way a change is better, per kind of number: fewer tokens, attempts and failures, less time,

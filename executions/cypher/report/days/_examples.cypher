@@ -7,11 +7,13 @@
 // reportLink: ingest/_refresh_tasks, _roll_up_execution), so a day's examples are one seek of the
 // index task_report_task, in timestamp order: however many other executions that day had, only
 // the newest $examples are read (and those tied with the last of them).
+// USING INDEX SEEK, not INDEX: with few task executions the planner would rather scan the whole
+// index in its order and filter, reading every entry that sorts after the group's.
 UNWIND days AS day
 CALL (link, planKey, taskId, day) {
   CALL (link, planKey, taskId, day) {
     MATCH (t:TaskExecution {reportPlanKey: planKey, taskId: taskId, reportLink: link, reportDay: day})
-    USING INDEX t:TaskExecution(reportPlanKey, taskId, reportLink, reportDay, timestamp)
+    USING INDEX SEEK t:TaskExecution(reportPlanKey, taskId, reportLink, reportDay, timestamp)
     WHERE t.timestamp IS NOT NULL
     // The whole index key in the ORDER BY (all but timestamp are equal): the index gives the order.
     WITH t ORDER BY t.reportPlanKey DESC, t.taskId DESC, t.reportLink DESC, t.reportDay DESC, t.timestamp DESC
@@ -19,7 +21,7 @@ CALL (link, planKey, taskId, day) {
     RETURN min(t.timestamp) AS floor
   }
   MATCH (t:TaskExecution {reportPlanKey: planKey, taskId: taskId, reportLink: link, reportDay: day})
-  USING INDEX t:TaskExecution(reportPlanKey, taskId, reportLink, reportDay, timestamp)
+  USING INDEX SEEK t:TaskExecution(reportPlanKey, taskId, reportLink, reportDay, timestamp)
   WHERE t.timestamp >= floor
   WITH t ORDER BY t.timestamp DESC, t.executionId LIMIT $examples
   RETURN t

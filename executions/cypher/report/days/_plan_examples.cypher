@@ -7,14 +7,14 @@ UNWIND days AS day
 CALL (planKey, day) {
   CALL (planKey, day) {
     MATCH (t:TaskExecution {reportPlanKey: planKey, reportLink: 'FAILED_TASK', reportDay: day})
-    USING INDEX t:TaskExecution(reportPlanKey, reportLink, reportDay, timestamp)
+    USING INDEX SEEK t:TaskExecution(reportPlanKey, reportLink, reportDay, timestamp)
     WHERE t.timestamp IS NOT NULL
     // The whole index key in the ORDER BY (all but timestamp are equal): the index gives the order.
     WITH t ORDER BY t.reportPlanKey DESC, t.reportLink DESC, t.reportDay DESC, t.timestamp DESC LIMIT $examples
     RETURN min(t.timestamp) AS floor
   }
   MATCH (t:TaskExecution {reportPlanKey: planKey, reportLink: 'FAILED_TASK', reportDay: day})
-  USING INDEX t:TaskExecution(reportPlanKey, reportLink, reportDay, timestamp)
+  USING INDEX SEEK t:TaskExecution(reportPlanKey, reportLink, reportDay, timestamp)
   WHERE t.timestamp >= floor
   WITH t ORDER BY t.timestamp DESC, t.executionId, t.taskId LIMIT $examples
   RETURN t

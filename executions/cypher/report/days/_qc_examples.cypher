@@ -12,7 +12,7 @@ CALL (kind, textKey, d) {
     UNWIND d.planKeys AS planKey
     CALL (kind, textKey, planKey, d) {
       MATCH (t:TaskExecution {reportPlanKey: planKey, reportQcFailed: true, reportDay: d.day})
-      USING INDEX t:TaskExecution(reportPlanKey, reportQcFailed, reportDay, timestamp)
+      USING INDEX SEEK t:TaskExecution(reportPlanKey, reportQcFailed, reportDay, timestamp)
       WHERE t.timestamp IS NOT NULL AND EXISTS {
         MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
         WHERE a.qcPassed = false AND textKey IN CASE kind WHEN 'issue' THEN a.qcIssueKeys ELSE a.qcFixKeys END
@@ -28,7 +28,7 @@ CALL (kind, textKey, d) {
   UNWIND d.planKeys AS planKey
   CALL (kind, textKey, planKey, d, floor) {
     MATCH (t:TaskExecution {reportPlanKey: planKey, reportQcFailed: true, reportDay: d.day})
-    USING INDEX t:TaskExecution(reportPlanKey, reportQcFailed, reportDay, timestamp)
+    USING INDEX SEEK t:TaskExecution(reportPlanKey, reportQcFailed, reportDay, timestamp)
     WHERE t.timestamp >= floor AND EXISTS {
       MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
       WHERE a.qcPassed = false AND textKey IN CASE kind WHEN 'issue' THEN a.qcIssueKeys ELSE a.qcFixKeys END

@@ -17,7 +17,7 @@ CALL (g) {
       UNWIND rows AS row
       CALL (day, row) {
         MATCH (t:TaskExecution {reportErrorKey: row.errorKey, reportPlanKey: row.planKey, reportDay: day})
-        USING INDEX t:TaskExecution(reportErrorKey, reportPlanKey, reportDay, timestamp)
+        USING INDEX SEEK t:TaskExecution(reportErrorKey, reportPlanKey, reportDay, timestamp)
         WHERE t.timestamp IS NOT NULL
         // The whole index key in the ORDER BY (all but timestamp are equal): the index gives the order.
         WITH t ORDER BY t.reportErrorKey DESC, t.reportPlanKey DESC, t.reportDay DESC, t.timestamp DESC LIMIT $examples
@@ -29,7 +29,7 @@ CALL (g) {
     UNWIND rows AS row
     CALL (day, row, floor) {
       MATCH (t:TaskExecution {reportErrorKey: row.errorKey, reportPlanKey: row.planKey, reportDay: day})
-      USING INDEX t:TaskExecution(reportErrorKey, reportPlanKey, reportDay, timestamp)
+      USING INDEX SEEK t:TaskExecution(reportErrorKey, reportPlanKey, reportDay, timestamp)
       WHERE t.timestamp >= floor
       RETURN t
     }
