@@ -181,20 +181,19 @@ def concurrently(*reads: Callable[[], T]) -> list[T]:
     one core, so a page of several heavy statements waits for the longest rather than for their sum.
     The first runs in the calling thread, the others in a pool shared by the process (each in a copy
     of the caller's context). Inside `write_transaction`, inside a pool job, or with a concurrency of
-    1, they run one after the other, here. Waits for all before raising the first error, so no read outlives the
-    call."""
+    1, they run one after the other, here. Waits for all before raising the first error, so no read
+    outlives the call."""
     if (len(reads) < 2 or settings.NEO4J_READ_CONCURRENCY < 2 or db._active_transaction is not None
             or _in_pool.get()):
         return [read() for read in reads]
     pool = _read_pool()
     futures: list[Future] = [pool.submit(contextvars.copy_context().run, _pool_job, read) for read in reads[1:]]
-    first: list[Any] = []
+    results: list[Any] = []
     error: BaseException | None = None
     try:
-        first.append(reads[0]())
+        results.append(reads[0]())
     except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others finished
         error = exc
-    results = first
     for future in futures:
         try:
             results.append(future.result())

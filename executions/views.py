@@ -1,4 +1,3 @@
-import functools
 import hashlib
 import ipaddress
 import json
@@ -8,9 +7,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import RFC3986_SUBDELIMS, content_disposition_header
+from django.utils.http import content_disposition_header
 from django_htmx.http import HttpResponseStopPolling
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
@@ -24,7 +23,7 @@ from .forms import ExecutionFilterForm, TaskHistoryForm
 from .rendering import DIFF_MAX_CHARS, DIFF_MAX_LINES, markdown_excerpt, with_output_diffs
 from .report_filters import FailureReportForm, ReportFilters
 from .selectors.executions import ATTEMPT_TEXT_FIELDS, TEXT_EXCERPT_CHARS
-from .templatetags.mimir import compact, duration
+from .templatetags.mimir import compact, duration, task_url
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -138,22 +137,10 @@ def execution_list(request: HttpRequest) -> HttpResponse:
 LIVE_TITLE_CHARS = 200
 
 
-@functools.lru_cache(maxsize=1024)
-def _task_url_prefix(script_prefix: str, execution_id: str) -> str:
-    return reverse("executions:task", args=[execution_id, "x"])[:-1]  # reverse reads the script prefix itself
-
-
-def _task_url(execution_id: str, task_id: str) -> str:
-    """reverse("executions:task", ...) of a task, with the execution's part reversed once: a
-    reverse per task was a tenth of a 200-task page's time. The task id (the URL's last segment,
-    never holding `/`) is quoted as reverse quotes it."""
-    return _task_url_prefix(get_script_prefix(), execution_id) + quote(task_id, safe=RFC3986_SUBDELIMS + "/~:@")
-
-
 def _with_links(execution_id: str, tasks: list[dict], bars: list[dict]) -> None:
     # Each task's link is reversed once here, for its table row and its timeline bar (a {% url %}
     # per row and bar was a fifth of a 200-task page's render time).
-    urls = {t["taskId"]: _task_url(execution_id, t["taskId"]) for t in tasks}
+    urls = {t["taskId"]: task_url(execution_id, t["taskId"]) for t in tasks}
     for item in (*tasks, *bars):
         item["url"] = urls[item["taskId"]]
         item["key"] = row_key(item["taskId"])
@@ -173,7 +160,7 @@ def _execution_graph(data: dict) -> dict:
     def url_of(task_id: str) -> str | None:
         if task_id not in reported:
             return None
-        return reported[task_id] or _task_url(execution["executionId"], task_id)
+        return reported[task_id] or task_url(execution["executionId"], task_id)
 
     return depgraph.build(plan_tasks=data.get("plan_tasks"), tasks=data["tasks"], execution=execution, url_of=url_of)
 

@@ -125,8 +125,7 @@ def test_it_lists_a_report_groups_examples_escaped_and_linked_like_the_task_page
     parts.feed(html)
     assert [tag for tag, _ in parts.tags if tag not in {"span", "time"}] == ["details", "summary", "ul"] + ["li", "a"] * 3
     links = [attrs["href"] for tag, attrs in parts.tags if tag == "a"]
-    # The fast path for plain ids builds what reverse() builds; other ids go through reverse() (and
-    # one that no URL pattern takes, through task_url's quoting).
+    # Each link is what reverse() builds; one that no URL pattern takes is quoted whole.
     assert links == [reverse("executions:task", args=["exec-7", "t.1"]), reverse("executions:task", args=["e 1ü", "a#b?"]),
                      "/executions/e%2F1/tasks/t"]
     text = "".join(parts.text)

@@ -411,7 +411,7 @@ def test_it_lists_with_dates_at_the_calendars_edges_without_an_error(browser, qu
 def test_it_links_each_task_as_reverse_would(task_id):
     from django.urls import reverse
 
-    from executions.views import _task_url
+    from executions.templatetags.mimir import task_url
 
     for execution_id in ("e", "run %2F #1", "ü"):
-        assert _task_url(execution_id, task_id) == reverse("executions:task", args=[execution_id, task_id])
+        assert task_url(execution_id, task_id) == reverse("executions:task", args=[execution_id, task_id])
