@@ -52,8 +52,9 @@ test: lint system-test venv-dev jars
 # (PYTHONDONTWRITEBYTECODE emptied) even where the environment turns them off: without them each
 # worker compiles and assertion-rewrites some 350 modules every run (pytest rewrites all of hypothesis
 # and schemathesis, as plugins, once test_fuzz_api is collected). Figures: docs/benchmarks.md,
-# "The quick test tier".
-TEST_FAST_WORKERS ?= 2
+# "The quick test tier". Three processes on two cores: each waits on its Neo4j for much of a test,
+# and a third keeps the cores busy meanwhile.
+TEST_FAST_WORKERS ?= 3
 test-fast: system-test venv-dev jars
 	PYTHONDONTWRITEBYTECODE= TEST_NEO4J_KEEP=1 TEST_NEO4J_PORT=$${TEST_NEO4J_PORT:-7689} \
 	  $(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -353,6 +353,12 @@ STORAGES = {
     },
 }
 
+# WhiteNoise reads the headers of every collected file when its middleware is made: once per
+# process in production, but once per test client under pytest (each loads the middleware): in a
+# checkout where collectstatic has run, most of the quick tier's Python time. In a test run it
+# looks files up when asked instead; what it serves is the same.
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security headers. HTTPS-only settings follow DJANGO_HTTPS so that plain-HTTP local runs work.
