@@ -27,6 +27,14 @@ def _db_hits(plan) -> int:
     return plan.get("dbHits", 0) + sum(_db_hits(child) for child in plan.get("children", []))
 
 
+def _operators(plan, depth=0):
+    """(depth, operator, details, rows, db hits) of every operator of a PROFILE plan, depth first."""
+    args = plan.get("args", {})
+    yield depth, plan.get("operatorType", "?"), str(args.get("Details", "")), plan.get("rows", 0), plan.get("dbHits", 0)
+    for child in plan.get("children", []):
+        yield from _operators(child, depth + 1)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent,
@@ -35,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--executions", type=int, default=20)
     ap.add_argument("--tasks", type=int, default=50, help="task results per execution")
     ap.add_argument("--runs", type=int, default=15, help="timed runs per case (the median is shown)")
+    ap.add_argument("--operators", type=int, default=0, metavar="N",
+                    help="also list the N operators with most db hits of the one-execution case")
     args = ap.parse_args(argv)
 
     repo = args.repo.resolve()
@@ -80,7 +90,14 @@ def main(argv=None) -> int:
             with db.driver.session() as session:
                 result = session.run("PROFILE " + query, params)
                 list(result)
-                hits = _db_hits(result.consume().profile)
+                plan = result.consume().profile
+                hits = _db_hits(plan)
+                if args.operators and len(ids) == 1:
+                    top = sorted(_operators(plan), key=lambda op: -op[4])[: args.operators]
+                    print("| operator | details | rows | db hits |")
+                    print("|---|---|---:|---:|")
+                    for _depth, operator, details, rows, op_hits in top:
+                        print(f"| {operator} | {details[:110]} | {rows:,} | {op_hits:,} |")
                 times = []
                 for _ in range(args.runs):
                     started = time.perf_counter()

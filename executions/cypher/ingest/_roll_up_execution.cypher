@@ -1,30 +1,12 @@
-// Fragment. Needs `e` (its counters just refreshed) and `failedQc` (its attempts with qcPassed =
-// false) in scope. Binds `dayDeltas`, `taskDeltas`, `retryDeltas`: what this write changes in the
-// failure report's rollups (ingest/_apply_rollups applies them), and for the fragments after it the
-// row keys (`planKey`, `day`) and those contributed to before (`oldPlanKey`, `oldDay`); and
-// records on `e` what it now contributes (e.rolled*). Each delta is (new - old): the old contribution comes off the row it was
+// Fragment. Needs `e` (its counters just refreshed), `failedQc` (its attempts with qcPassed =
+// false), `taskIds` and `taskValues` (per task id, ingest/_refresh_executions) in scope. Binds
+// `dayDeltas`, `taskDeltas`, `retryDeltas`: what this write changes in the failure report's rollups
+// (ingest/_apply_rollups applies them), and for the fragments after it the row keys (`planKey`,
+// `day`) and those contributed to before (`oldPlanKey`, `oldDay`); and records on `e` what it now
+// contributes (e.rolled*). Each delta is (new - old): the old contribution comes off the row it was
 // added to and the new one goes on the row of the execution's current plan and day, so a late start
 // event that moves the execution to another day (or plan) moves all of its contributions. Rows
 // whose deltas cancel out are not written (ingest/_apply_rollups drops them).
-// Per task id, in models.ROLLUP_TASK_FIELDS order: tasks, failed (latest attempt failed), retried
-// (latest passed after earlier attempts, as RETRIED_TASK), its attempts and failed attempts' tokens.
-CALL (e) {
-  MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-  WITH t, t.status = 'success' AND (coalesce(t.attemptCount, 0) > 1 OR coalesce(t.attemptNumber, 0) > 1) AS retried
-  CALL (t, retried) {
-    OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt {status: 'failure'})
-    WHERE retried
-    RETURN coalesce(sum(a.tokensTotal), 0) AS rework
-  }
-  WITH t.taskId AS taskId,
-       [1, CASE WHEN t.status = 'failure' THEN 1 ELSE 0 END, CASE WHEN retried THEN 1 ELSE 0 END,
-        CASE WHEN NOT retried THEN 0
-             WHEN coalesce(t.attemptNumber, 0) > coalesce(t.attemptCount, 0) THEN t.attemptNumber
-             ELSE t.attemptCount END,
-        CASE WHEN retried THEN rework ELSE 0 END] AS values
-  ORDER BY taskId
-  RETURN collect(taskId) AS taskIds, reduce(flat = [], v IN collect(values) | flat + v) AS taskValues
-}
 // The execution's ReportDay counters, in models.ROLLUP_DAY_FIELDS order (the report's definitions:
 // report/trend, by_plan, qc, retried).
 WITH e, taskIds, taskValues, coalesce(e.planId, '') AS planKey,
