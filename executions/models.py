@@ -132,9 +132,28 @@ class TaskExecution(AttemptRecord):
     reportLink = StringProperty()
     reportErrorKey = StringProperty()
     reportQcFailed = BooleanProperty()
+    # What its attempts add up to (ingest/_refresh_tasks), summed by its execution's counters.
+    attemptsTokensInput = IntegerProperty()
+    attemptsTokensOutput = IntegerProperty()
+    attemptsToolCalls = IntegerProperty()
+    attemptsReworkTokens = IntegerProperty()
+    attemptsFailedQc = IntegerProperty()
+    attemptsFirstStart = IntegerProperty()
+    # Its ReportTaskDay values (ROLLUP_TASK_FIELDS order) as derived now (reportValues) and as last
+    # added to its execution's row (rolledValues): a write applies the difference
+    # (ingest/_roll_up_execution).
+    reportValues = ArrayProperty(IntegerProperty())
+    rolledValues = ArrayProperty(IntegerProperty())
+    # Its attemptsReworkTokens and attemptsFailedQc as of that roll-up: while either is or was above
+    # zero, a write of it recomputes its execution's ReportReworkDay or ReportQcDay contribution.
+    rolledReworkTokens = IntegerProperty()
+    rolledFailedQc = IntegerProperty()
 
     INTERNAL_FIELDS = ("created", "changedVersion", "firstVersion", "errorKey", "reportPlanKey", "reportDay",
-                       "reportLink", "reportErrorKey", "reportQcFailed")
+                       "reportLink", "reportErrorKey", "reportQcFailed", "attemptsTokensInput",
+                       "attemptsTokensOutput", "attemptsToolCalls", "attemptsReworkTokens", "attemptsFailedQc",
+                       "attemptsFirstStart", "reportValues", "rolledValues", "rolledReworkTokens",
+                       "rolledFailedQc")
 
     attempts = RelationshipTo(TaskAttempt, "HAS_ATTEMPT")
 
@@ -185,14 +204,12 @@ class OrchestrationExecution(StructuredNode):
     # While the task's latest attempt passed after earlier attempts.
     retried_tasks = RelationshipTo(TaskExecution, "RETRIED_TASK")
 
-    # What it last contributed to the failure report's rollups (ingest/_roll_up): the row keys, its
-    # ReportDay counters (ROLLUP_DAY_FIELDS order), its task ids (sorted) and per task id the
-    # ROLLUP_TASK_FIELDS values, flattened. A write applies (new - old) to the rows.
+    # What it last contributed to the failure report's rollups (ingest/_roll_up_execution): the row
+    # keys and its ReportDay counters (ROLLUP_DAY_FIELDS order); its task executions keep their
+    # ReportTaskDay values (TaskExecution.rolledValues). A write applies (new - old) to the rows.
     rolledPlanKey = StringProperty()
     rolledDay = IntegerProperty()
     rolledCounts = ArrayProperty(IntegerProperty())
-    rolledTaskIds = ArrayProperty(StringProperty())
-    rolledTaskValues = ArrayProperty(IntegerProperty())
     # Its failed tasks' error keys (sorted) and how many failed with each (ReportErrorDay).
     rolledErrorKeys = ArrayProperty(StringProperty())
     rolledErrorCounts = ArrayProperty(IntegerProperty())
@@ -213,7 +230,7 @@ class OrchestrationExecution(StructuredNode):
 
     INTERNAL_FIELDS = (
         "reworkTokens", "taskIds", "searchText",
-        "rolledPlanKey", "rolledDay", "rolledCounts", "rolledTaskIds", "rolledTaskValues",
+        "rolledPlanKey", "rolledDay", "rolledCounts",
         "rolledErrorKeys", "rolledErrorCounts",
         "rolledReworkPlanKey", "rolledReworkDay", "rolledReworkModels", "rolledReworkValues",
         "rolledQcPlanKey", "rolledQcDay", "rolledQcKinds", "rolledQcKeys", "rolledQcCounts",

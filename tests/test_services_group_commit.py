@@ -161,6 +161,9 @@ def _poison(execution_id: str) -> None:
            {"eid": execution_id})
     cypher("MATCH (a:TaskAttempt {executionId: $eid}) SET a.tokensInput = toInteger(a.tokensInput), "
            "a.tokensOutput = toInteger(a.tokensOutput)", {"eid": execution_id})
+    # And its task executions' sums of their attempts, which its counters add up (ingest/_refresh_tasks).
+    cypher("MATCH (t:TaskExecution {executionId: $eid}) SET t.attemptsTokensInput = toInteger(2^62), "
+           "t.attemptsTokensOutput = toInteger(2^62)", {"eid": execution_id})
 
 
 def test_it_fails_only_the_result_whose_write_errs_and_lands_the_others_of_its_group(group):

@@ -60,6 +60,8 @@ class _Batch:
     now: int
     limits: ExecutionLimits = UNLIMITED
     changed: set[str] = field(default_factory=set)
+    # execution id -> the task ids whose task executions the batch refreshed
+    touched: dict[str, set[str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- task results
@@ -148,6 +150,15 @@ class TaskResultsWrite:
     def execution_ids(self) -> list[str]:
         return sorted({m[0] for m in self.meta.values()})
 
+    @property
+    def touched(self) -> dict[str, list[str]]:
+        """Execution id -> the task ids whose task executions the write refreshes (the execution's
+        rollups need to look at only those: ingest/_roll_up_execution)."""
+        touched: dict[str, list[str]] = {}
+        for key in self.params["tasks"]:
+            touched.setdefault(key["eid"], []).append(key["taskId"])
+        return touched
+
 
 def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResultIn]]) -> TaskResultsWrite:
     """Build the parameters of the task-results statements for (index, executionId, result)."""
@@ -231,6 +242,8 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
     write = task_results_write(now=batch.now, items=items)
     ((conflicts, recorded),) = graph.run("ingest/record_task_results", {**write.params, "now": batch.now})
     results = _task_results(write, conflicts, recorded)
+    for eid, task_ids in write.touched.items():
+        batch.touched.setdefault(eid, set()).update(task_ids)
     batch.changed |= {r.execution_id for r in results.values() if r.changed and r.execution_id}
     return results
 
@@ -238,7 +251,8 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
 def _apply_task_results(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
     """Only task results: the whole write is one statement in one auto-commit transaction."""
     write = task_results_write(now=now, items=[(idx, ev.executionId, ev) for idx, ev in events])
-    params = {**write.params, "eids": write.execution_ids, "now": now, "nonce": uuid.uuid4().hex}
+    params = {**write.params, "eids": write.execution_ids, "touched": write.touched, "allTasks": False,
+              "now": now, "nonce": uuid.uuid4().hex}
     ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/task_results_write", params))
     results = _task_results(write, conflicts, recorded)
     counters = {c["executionId"]: c for c in executions}
@@ -375,7 +389,9 @@ def _apply_in_tx(events: list[tuple[int, Any]], now: int, limits: ExecutionLimit
         pos += 1
     if eids:
         ((executions,),) = graph.run(
-            "ingest/refresh_executions", {"eids": eids, "changed": sorted(batch.changed), "now": batch.now}
+            "ingest/refresh_executions",
+            {"eids": eids, "changed": sorted(batch.changed), "now": batch.now, "allTasks": False,
+             "touched": {eid: sorted(task_ids) for eid, task_ids in batch.touched.items()}},
         )
         counters = {c["executionId"]: c for c in executions}
         for result in results.values():

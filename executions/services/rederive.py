@@ -66,7 +66,7 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
             _qc_keys_give(eids=eids)
             ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
             graph.run("ingest/refresh_tasks", {"tasks": tasks})
-            graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now})
+            executions_refresh_whole(eids=eids, now=now)
 
         graph.write_transaction(refresh)
         done += len(eids)
@@ -94,6 +94,13 @@ def _qc_keys_give(*, eids: list[str]) -> None:
         rows = [{"executionId": a["executionId"], "taskId": a["taskId"], "attemptNumber": a["attemptNumber"],
                  "issueKeys": qc_text_keys(a["issues"]), "fixKeys": qc_text_keys(a["fixes"])} for a in attempts]
         graph.run("ingest/attempt_qc_keys_write", {"attempts": rows})
+
+
+def executions_refresh_whole(*, eids: list[str], now: int) -> None:
+    """Refresh executions `eids` (locked in the open transaction) from all their task executions:
+    counters, and every task execution's rollup contribution looked at again. Versions are not
+    bumped."""
+    graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now, "touched": {}, "allTasks": True})
 
 
 def execution_id_batches(*, batch_size: int) -> Iterator[list[str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .. import graph
 from ..selectors.retention import pruned_before
-from .rederive import execution_id_batches, lock_executions
+from .rederive import execution_id_batches, executions_refresh_whole, lock_executions
 
 
 @dataclass
@@ -51,7 +51,7 @@ def rollups_rebuild(*, batch_size: int = 200, progress: Callable[[str, int], Non
         def roll_up(eids: list[str] = eids) -> None:
             now = lock_executions(eids=eids)
             graph.run("rollups/forget_contributions", {"eids": eids, "from": since})
-            graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now})
+            executions_refresh_whole(eids=eids, now=now)
 
         graph.write_transaction(roll_up)
         done += len(eids)

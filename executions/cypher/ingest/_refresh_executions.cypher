@@ -1,43 +1,27 @@
 // Fragment. Needs `conflicts` (nothing happens unless it is empty) and `changed` (the executions
 // whose version moves: replays leave it alone so that live pages do not re-render for nothing) in
-// scope, and $eids, $now. Binds `executions`: each one's counters. The failure report's rollups
-// follow in the same statement (ingest/_roll_up_execution, _roll_up_errors, _roll_up_rework,
-// _roll_up_qc, _apply_rollups, _apply_rework_rollups, _apply_qc_rollups, _apply_error_rollups).
+// scope, and $eids, $now, $touched (execution id -> the task ids this write refreshed, by
+// ingest/_refresh_tasks) and $allTasks (true: roll up every task execution again, as rederive_graph
+// does). Binds `executions`: each one's counters. The failure report's rollups follow in the same
+// statement (ingest/_roll_up_execution, _roll_up_errors, _roll_up_rework, _roll_up_qc,
+// _apply_rollups, _apply_rework_rollups, _apply_qc_rollups, _apply_error_rollups).
 // Counters derive from stored facts: task status from each task's latest attempt; tokens and
-// tool calls from every attempt (retries cost real tokens).
+// tool calls from every attempt (retries cost real tokens), as each task execution sums its own
+// (ingest/_refresh_tasks keeps them, so no attempt is read here).
 CALL (conflicts, changed) {
   UNWIND CASE WHEN conflicts = [] THEN $eids ELSE [] END AS eid
   MATCH (e:OrchestrationExecution {executionId: eid})
-  // One walk of its task executions and their attempts gives the counters and, per task id, what
-  // it adds to the failure report's task rows (ingest/_roll_up_execution; models.ROLLUP_TASK_FIELDS
-  // order: tasks, failed (latest attempt failed), retried (latest passed after earlier attempts, as
-  // RETRIED_TASK), its attempts and its failed attempts' tokens, the last two for retried ones only).
   CALL (e) {
     OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
-    CALL (t) {
-      OPTIONAL MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
-      RETURN coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
-             coalesce(sum(a.toolCalls), 0) AS calls,
-             coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework,
-             min(a.timestamp - coalesce(a.durationMs, 0)) AS firstStart,
-             count(CASE WHEN a.qcPassed = false THEN 1 END) AS failedQc
-    }
-    WITH t, tin, tout, calls, rework, firstStart, failedQc,
-         t.status = 'success' AND (coalesce(t.attemptCount, 0) > 1 OR coalesce(t.attemptNumber, 0) > 1) AS retried
-    ORDER BY t.taskId
+    WITH t ORDER BY t.taskId
     RETURN count(CASE WHEN t.status = 'success' THEN 1 END) AS ok,
            count(CASE WHEN t.status = 'failure' THEN 1 END) AS bad, collect(t.taskId) AS taskIds,
-           collect(t.taskTitle) AS titles, sum(tin) AS tin, sum(tout) AS tout, sum(calls) AS calls,
-           sum(rework) AS rework, min(firstStart) AS firstAttemptStart, sum(failedQc) AS failedQc,
-           // collect skips the null of an execution without task executions.
-           reduce(flat = [], v IN collect(CASE WHEN t IS NOT NULL THEN
-             [1, CASE WHEN t.status = 'failure' THEN 1 ELSE 0 END, CASE WHEN retried THEN 1 ELSE 0 END,
-              CASE WHEN NOT retried THEN 0
-                   WHEN coalesce(t.attemptNumber, 0) > coalesce(t.attemptCount, 0) THEN t.attemptNumber
-                   ELSE t.attemptCount END,
-              CASE WHEN retried THEN rework ELSE 0 END] END) | flat + v) AS taskValues
+           collect(t.taskTitle) AS titles, coalesce(sum(t.attemptsTokensInput), 0) AS tin,
+           coalesce(sum(t.attemptsTokensOutput), 0) AS tout, coalesce(sum(t.attemptsToolCalls), 0) AS calls,
+           coalesce(sum(t.attemptsReworkTokens), 0) AS rework, min(t.attemptsFirstStart) AS firstAttemptStart,
+           coalesce(sum(t.attemptsFailedQc), 0) AS failedQc, coalesce(sum(t.reportValues[2]), 0) AS retried
   }
-  WITH e, ok, bad, taskIds, titles, taskValues, tin, tout, calls, rework, firstAttemptStart, failedQc,
+  WITH e, ok, bad, taskIds, titles, tin, tout, calls, rework, firstAttemptStart, failedQc, retried,
        eid IN changed AS moved
   SET e.tasksSuccessful = ok, e.tasksFailed = bad,
       e.tokensInput = tin, e.tokensOutput = tout, e.tokensTotal = tin + tout, e.toolCalls = calls,
@@ -60,7 +44,7 @@ CALL (conflicts, changed) {
       e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,
       e.updated = CASE WHEN moved THEN $now ELSE e.updated END,
       e.lastEventAt = CASE WHEN moved THEN $now ELSE e.lastEventAt END
-  WITH e, failedQc, taskIds, taskValues
+  WITH e, failedQc, retried
 //@include ingest/_roll_up_execution
 //@include ingest/_roll_up_errors
 //@include ingest/_roll_up_rework

@@ -13,17 +13,33 @@ CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $tasks ELSE [] END AS key
   MATCH (e:OrchestrationExecution {executionId: key.eid})-[:HAS_TASK_EXECUTION]->
         (t:TaskExecution {executionId: key.eid, taskId: key.taskId})
+  // What its attempts add up to is kept on it (attempts*): the execution's counters sum these over
+  // its task executions (ingest/_refresh_executions) instead of walking every attempt at each write.
+  // Tokens and tool calls count every attempt (retries cost real tokens); rework is the tokens of
+  // the failed ones.
   CALL (t) {
     MATCH (t)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WITH a ORDER BY a.attemptNumber DESC
-    WITH collect(a) AS attempts
-    RETURN attempts[0] AS latest, size(attempts) AS attemptCount,
-           any(x IN attempts WHERE x.qcPassed = false) AS qcFailed
+    RETURN collect(a)[0] AS latest, count(a) AS attemptCount, count(CASE WHEN a.qcPassed = false THEN 1 END) AS failedQc,
+           coalesce(sum(a.tokensInput), 0) AS tin, coalesce(sum(a.tokensOutput), 0) AS tout,
+           coalesce(sum(a.toolCalls), 0) AS calls,
+           coalesce(sum(CASE WHEN a.status = 'failure' THEN a.tokensTotal END), 0) AS rework,
+           min(a.timestamp - coalesce(a.durationMs, 0)) AS firstStart
   }
   // Never refreshed before (no attemptCount yet): the task execution appears in this write.
-  WITH e, t, latest, attemptCount, qcFailed, t.attemptCount IS NULL AS appears, latest.status = 'failure' AS failed,
+  WITH e, t, latest, attemptCount, failedQc > 0 AS qcFailed, failedQc, tin, tout, calls, rework, firstStart,
+       t.attemptCount IS NULL AS appears, latest.status = 'failure' AS failed,
        latest.status = 'success' AND (attemptCount > 1 OR latest.attemptNumber > 1) AS retried
   SET t += @project(latest, attempt_content), t.errorKey = latest.errorKey, t.attemptCount = attemptCount,
+      t.attemptsTokensInput = tin, t.attemptsTokensOutput = tout, t.attemptsToolCalls = calls,
+      t.attemptsReworkTokens = rework, t.attemptsFailedQc = failedQc, t.attemptsFirstStart = firstStart,
+      // What it adds to its ReportTaskDay row (models.ROLLUP_TASK_FIELDS order: the task, failed
+      // (latest attempt failed), retried (as RETRIED_TASK), its attempts and its failed attempts'
+      // tokens, the last two for a retried one only); ingest/_roll_up_execution applies the change.
+      t.reportValues = [1, CASE WHEN failed THEN 1 ELSE 0 END, CASE WHEN retried THEN 1 ELSE 0 END,
+                        CASE WHEN NOT retried THEN 0 WHEN latest.attemptNumber > attemptCount THEN latest.attemptNumber
+                             ELSE attemptCount END,
+                        CASE WHEN retried THEN rework ELSE 0 END],
       t.changedVersion = e.version + 1,
       t.firstVersion = coalesce(t.firstVersion, CASE WHEN appears THEN e.version + 1 ELSE 0 END),
       // What the failure report's examples seek by (indexes task_report_*: only task executions

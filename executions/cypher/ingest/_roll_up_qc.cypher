@@ -1,4 +1,5 @@
-// Fragment. Needs `e` (its counters just refreshed) in scope; a CALL of its own, so that it adds to
+// Fragment. Needs `e` (its counters just refreshed) and `rollQc` (ingest/_roll_up_execution: unless
+// it is true, nothing is read and the contribution stays as it was) in scope; a CALL of its own, so that it adds to
 // whatever is bound around it. Binds `qcDeltas`: what this write changes in the ReportQcDay rows
 // (ingest/_apply_qc_rollups applies them), and records on `e` what it now contributes (e.rolledQc*).
 // Per kind ('issue': qcIssues, 'fix': qcRequiredFixes) and text key, the attempts of the execution
@@ -8,8 +9,12 @@
 // counts nowhere until rederive_graph gives it its keys and rebuilds the rows. As in
 // ingest/_roll_up_execution, each delta is (new - old), so a late start event that moves the
 // execution to another day (or plan) moves its contributions; unchanged, there are none.
-CALL (e) {
-  CALL (e) {
+CALL (e, rollQc) {
+  // Also whenever its rows are not the execution's (a graph rolled up before these rows existed).
+  WITH e, rollQc OR NOT coalesce(e.rolledQcPlanKey = coalesce(e.planId, '')
+         AND e.rolledQcDay = e.firstKnownAt - e.firstKnownAt % 86400000, false) AS roll
+  CALL (e, roll) {
+    WITH e WHERE roll
     // QC_FAILED_TASK links exactly the task executions with an attempt that failed QC.
     OPTIONAL MATCH (e)-[:QC_FAILED_TASK]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WHERE a.qcPassed = false
@@ -23,14 +28,17 @@ CALL (e) {
     ORDER BY kind, textKey
     RETURN collect(kind) AS kinds, collect(textKey) AS keys, collect(text) AS texts, collect(attempts) AS counts
   }
-  WITH e, kinds, keys, texts, counts, coalesce(e.planId, '') AS planKey,
+  WITH e, roll, kinds, keys, texts, counts, coalesce(e.planId, '') AS planKey,
        e.firstKnownAt - e.firstKnownAt % 86400000 AS day,
        e.rolledQcPlanKey AS oldPlanKey, e.rolledQcDay AS oldDay, coalesce(e.rolledQcKinds, []) AS oldKinds,
        coalesce(e.rolledQcKeys, []) AS oldKeys, coalesce(e.rolledQcCounts, []) AS oldCounts
-  WITH e, kinds, keys, texts, counts, planKey, day, oldPlanKey, oldDay, oldKinds, oldKeys, oldCounts,
-       oldPlanKey = planKey AND oldDay = day AND oldKinds = kinds AND oldKeys = keys AND oldCounts = counts AS same
-  SET e.rolledQcPlanKey = planKey, e.rolledQcDay = day, e.rolledQcKinds = kinds, e.rolledQcKeys = keys,
-      e.rolledQcCounts = counts
+  WITH e, roll, kinds, keys, texts, counts, planKey, day, oldPlanKey, oldDay, oldKinds, oldKeys, oldCounts,
+       NOT roll OR (oldPlanKey = planKey AND oldDay = day AND oldKinds = kinds AND oldKeys = keys AND oldCounts = counts)
+         AS same
+  SET e.rolledQcPlanKey = planKey, e.rolledQcDay = day,
+      e.rolledQcKinds = CASE WHEN roll THEN kinds ELSE e.rolledQcKinds END,
+      e.rolledQcKeys = CASE WHEN roll THEN keys ELSE e.rolledQcKeys END,
+      e.rolledQcCounts = CASE WHEN roll THEN counts ELSE e.rolledQcCounts END
   RETURN CASE WHEN same THEN [] ELSE
            [i IN range(0, size(oldKeys) - 1) |
              {planKey: oldPlanKey, day: oldDay, kind: oldKinds[i], textKey: oldKeys[i], d: -oldCounts[i]}]

@@ -10,8 +10,9 @@ WITH e LIMIT 1
 // result, its errorKey (written before the failure report's error rollups).
 OPTIONAL MATCH (a:TaskAttempt) WHERE a.executionId IS NULL OR (a.source = 'result' AND a.errorKey IS NULL)
 WITH e, a LIMIT 1
-// Or some task execution was written before task executions carried the report's example keys.
-OPTIONAL MATCH (t:TaskExecution) WHERE t.reportDay IS NULL
+// Or some task execution was written before task executions carried the report's example keys,
+// or before they kept their attempts' sums and rollup values.
+OPTIONAL MATCH (t:TaskExecution) WHERE t.reportDay IS NULL OR t.rolledValues IS NULL
 WITH e, a, t LIMIT 1
 // Or some plan was PUT before its tasks' recommended models were kept (PlanTask nodes).
 OPTIONAL MATCH (p:Plan) WHERE p.registered AND p.taskModelsKept IS NULL
