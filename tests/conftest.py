@@ -25,7 +25,7 @@ from tests.support.graph import SharedGraph, drop_schema, remember_schema, schem
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
-# Under pytest-xdist (`make test-fast` runs `-n 2`) each worker process has a Neo4j of its own,
+# Under pytest-xdist (`make test-fast` runs `-n 3`) each worker process has a Neo4j of its own,
 # TEST_NEO4J_PORT + index * this: every test wipes the whole graph, and Community has one database.
 XDIST_PORT_STRIDE = 1000
 

@@ -44,9 +44,11 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def chromium(live_server, transactional_db):
+def chromium(live_server, transactional_db, tmp_path):
     """One browser per test, quit before the test's database goes (its keep-alive connections close
-    with it, so no server thread outlives the test)."""
+    with it, so no server thread outlives the test). Its temporary files go to the test's own
+    directory: Chromium leaves its singleton socket's directory behind in TMPDIR when it quits, one
+    per test, and pytest removes old tmp_path directories itself."""
     os.environ.setdefault("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -55,7 +57,8 @@ def chromium(live_server, transactional_db):
                 "--no-first-run", "--window-size=1280,900"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(tmp_path)})
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
