@@ -1,7 +1,8 @@
 // Fragment. Needs `e` (its counters just refreshed) and `rollQc` (ingest/_roll_up_execution: unless
-// it is true, nothing is read and the contribution stays as it was) in scope; a CALL of its own, so that it adds to
-// whatever is bound around it. Binds `qcDeltas`: what this write changes in the ReportQcDay rows
-// (ingest/_apply_qc_rollups applies them), and records on `e` what it now contributes (e.rolledQc*).
+// it is true, nothing is read and the contribution stays as it was) in scope; a CALL of its own, so
+// that it adds to whatever is bound around it. Binds `qcDeltas`: what this write changes in the
+// ReportQcDay rows (ingest/_apply_qc_rollups applies them), and records on `e` what it now
+// contributes (e.rolledQc*).
 // Per kind ('issue': qcIssues, 'fix': qcRequiredFixes) and text key, the attempts of the execution
 // that failed QC and name that text (report/qc's count). An attempt's keys (qcIssueKeys, qcFixKeys,
 // executions/qc_texts.py) align with its distinct trimmed non-empty texts in the order they first

@@ -1,9 +1,10 @@
 // Fragment. Needs `e` (its counters just refreshed) and `rollRework` (ingest/_roll_up_execution:
-// unless it is true, nothing is read and the contribution stays as it was) in scope. Binds `reworkDeltas`: what this write
-// changes in ReportReworkDay (ingest/_apply_rework_rollups applies them), and records on `e` what
-// it now contributes (e.rolledRework*), as ingest/_roll_up_execution does for the other rollups:
-// (new - old) per row, the old off the row it was added to, so that a late start event that moves
-// the execution to another day (or plan) moves these too; unchanged, no deltas.
+// unless it is true, nothing is read and the contribution stays as it was) in scope. Binds
+// `reworkDeltas`: what this write changes in ReportReworkDay (ingest/_apply_rework_rollups applies
+// them), and records on `e` what it now contributes (e.rolledRework*), as ingest/_roll_up_execution
+// does for the other rollups: (new - old) per row, the old off the row it was added to, so that a
+// late start event that moves the execution to another day (or plan) moves these too; unchanged,
+// no deltas.
 // Per row: the failed attempts report/_rework_cost prices (pages/_cost: from results, with tokens,
 // of an execution with rework tokens), by the model that prices them (pages/_attempt_model,
 // lower-cased and trimmed as $prices is keyed; models.NO_MODEL for none) and their completion's UTC
