@@ -7,7 +7,7 @@ Phases (each writes its own executions, so every phase is checked on its own):
       posts (executions.services.GroupCommit; --group-commit-max 1 turns it off);
   (b) HTTP, the batch endpoint POST /api/v1/events, B events per request, M concurrent clients;
   (c) the neo4j driver directly, one transaction per result, running the very Cypher statement
-      of the ingest service (executions/cypher/ingest/task_results_write.cypher) with the same parameters
+      of the ingest service (executions/cypher/ingest/write.cypher) with the same parameters
       (built by services.task_results_write), auto-commit as the service runs it, N concurrent;
   (d) the driver, the same statement UNWIND-batched B results per transaction, M concurrent
       (what the batch endpoint does in its one transaction, without HTTP and Django): the floor for (b);
@@ -428,7 +428,7 @@ def service_writes(items: list[tuple[str, dict]], size: int, now: int) -> list[d
     for chunk in batches(list(enumerate(items)), size):
         validated = [(idx, eid, schemas.TaskResultIn.model_validate(body)) for idx, (eid, body) in chunk]
         write = services.task_results_write(now=now, items=validated)
-        writes.append({**write.params, "eids": write.execution_ids, "now": now, "nonce": uuid.uuid4().hex})
+        writes.append(services.write_params(now=now, eids=write.execution_ids, touched=write.touched, **write.params))
     return writes
 
 
@@ -436,7 +436,7 @@ def _driver_write(session, params: dict) -> None:
     """The one statement of an ingest write, run as the ingest service runs it: auto-commit."""
     from executions.cypher import statement
 
-    record = session.run(statement("ingest/task_results_write"), params).single(strict=True)
+    record = session.run(statement("ingest/write"), params).single(strict=True)
     if record["conflicts"] or not all(r["created"] for r in record["recorded"]):
         raise RuntimeError("an attempt was not created")
 

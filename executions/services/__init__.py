@@ -23,6 +23,7 @@ from .ingest import (
     plan_upsert,
     task_result_record,
     task_results_write,
+    write_params,
 )
 from .rederive import (
     KeyMigration,
@@ -92,6 +93,7 @@ __all__ = [
     "prune_run_start",
     "task_result_record",
     "task_results_write",
+    "write_params",
     "token_limits_parse",
     "token_scopes_parse",
 ]

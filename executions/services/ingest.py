@@ -209,6 +209,25 @@ def task_results_write(*, now: int, items: list[tuple[int, str, schemas.TaskResu
     return TaskResultsWrite(params=params, meta=meta, duplicates=duplicates)
 
 
+def write_params(
+    *,
+    now: int,
+    eids: list[str] | None = None,
+    rows: list[dict[str, Any]] | None = None,
+    history: list[dict[str, Any]] | None = None,
+    tasks: list[dict[str, str]] | None = None,
+    touched: dict[str, list[str]] | None = None,
+    all_tasks: bool = False,
+    changed: list[str] | None = None,
+) -> dict[str, Any]:
+    """The parameters of `ingest/write` and `ingest/lock_executions`: one map, `$write` (the
+    statement's header says why, and what each entry does); what is left out is empty, so that part
+    of the statement does nothing."""
+    return {"write": {"now": now, "nonce": uuid.uuid4().hex, "eids": eids or [], "rows": rows or [],
+                      "history": history or [], "tasks": tasks or [], "touched": touched or {},
+                      "allTasks": all_tasks, "changed": changed or []}}
+
+
 def _conflict(eid: str, task_id: str, attempt_number: int, differing: list[str]) -> ConflictError:
     return ConflictError(
         f"attempt {attempt_number} of task {task_id!r} in execution {eid!r} was already recorded "
@@ -240,7 +259,8 @@ def _task_results(write: TaskResultsWrite, conflicts: list[dict], recorded: list
 def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.TaskResultIn]]) -> dict[int, EventResult]:
     """A run of task results inside a transaction that already holds the execution locks."""
     write = task_results_write(now=batch.now, items=items)
-    ((conflicts, recorded),) = graph.run("ingest/record_task_results", {**write.params, "now": batch.now})
+    # No $eids: the transaction holds their locks already, and refreshes their counters once, at its end.
+    ((conflicts, recorded, _),) = graph.run("ingest/write", write_params(now=batch.now, **write.params))
     results = _task_results(write, conflicts, recorded)
     for eid, task_ids in write.touched.items():
         batch.touched.setdefault(eid, set()).update(task_ids)
@@ -251,9 +271,8 @@ def _record_task_results(batch: _Batch, items: list[tuple[int, str, schemas.Task
 def _apply_task_results(events: list[tuple[int, Any]], now: int) -> dict[int, EventResult]:
     """Only task results: the whole write is one statement in one auto-commit transaction."""
     write = task_results_write(now=now, items=[(idx, ev.executionId, ev) for idx, ev in events])
-    params = {**write.params, "eids": write.execution_ids, "touched": write.touched, "allTasks": False,
-              "now": now, "nonce": uuid.uuid4().hex}
-    ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/task_results_write", params))
+    params = write_params(now=now, eids=write.execution_ids, touched=write.touched, **write.params)
+    ((conflicts, recorded, executions),) = graph.write_statement(lambda: graph.run("ingest/write", params))
     results = _task_results(write, conflicts, recorded)
     counters = {c["executionId"]: c for c in executions}
     for result in results.values():
@@ -366,7 +385,7 @@ def _apply_in_tx(events: list[tuple[int, Any]], now: int, limits: ExecutionLimit
     eids = sorted({eid for _, ev in events if (eid := _event_execution_id(ev))})
     if eids:
         # Lock in a fixed order so that concurrent batches cannot deadlock on each other.
-        graph.run("ingest/lock_executions", {"eids": eids, "now": batch.now, "nonce": uuid.uuid4().hex})
+        graph.run("ingest/lock_executions", write_params(now=batch.now, eids=eids))
     results: dict[int, EventResult] = {}
     pos = 0
     while pos < len(events):
@@ -388,11 +407,9 @@ def _apply_in_tx(events: list[tuple[int, Any]], now: int, limits: ExecutionLimit
             raise TypeError(type(ev))
         pos += 1
     if eids:
-        ((executions,),) = graph.run(
-            "ingest/refresh_executions",
-            {"eids": eids, "changed": sorted(batch.changed), "now": batch.now, "allTasks": False,
-             "touched": {eid: sorted(task_ids) for eid, task_ids in batch.touched.items()}},
-        )
+        ((_, _, executions),) = graph.run("ingest/write", write_params(
+            now=batch.now, eids=eids, changed=sorted(batch.changed),
+            touched={eid: sorted(task_ids) for eid, task_ids in batch.touched.items()}))
         counters = {c["executionId"]: c for c in executions}
         for result in results.values():
             if result.execution_id:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ from .. import clock, graph
 from ..qc_texts import qc_text_keys
 from ..selectors.executions import plan_tasks
 from ..signatures import error_key
-from .ingest import plan_task_models
+from .ingest import plan_task_models, write_params
 
 
 def executions_need_rederive() -> bool:
@@ -65,7 +64,7 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
             _error_keys_give(eids=eids)
             _qc_keys_give(eids=eids)
             ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
-            graph.run("ingest/refresh_tasks", {"tasks": tasks})
+            graph.run("ingest/write", write_params(now=now, tasks=tasks))
             executions_refresh_whole(eids=eids, now=now)
 
         graph.write_transaction(refresh)
@@ -100,7 +99,7 @@ def executions_refresh_whole(*, eids: list[str], now: int) -> None:
     """Refresh executions `eids` (locked in the open transaction) from all their task executions:
     counters, and every task execution's rollup contribution looked at again. Versions are not
     bumped."""
-    graph.run("ingest/refresh_executions", {"eids": eids, "changed": [], "now": now, "touched": {}, "allTasks": True})
+    graph.run("ingest/write", write_params(now=now, eids=eids, all_tasks=True))
 
 
 def execution_id_batches(*, batch_size: int) -> Iterator[list[str]]:
@@ -117,5 +116,5 @@ def execution_id_batches(*, batch_size: int) -> Iterator[list[str]]:
 def lock_executions(*, eids: list[str]) -> int:
     """Lock the executions (sorted ids) in the open transaction; returns the time it took them at."""
     now = clock.now_ms()
-    graph.run("ingest/lock_executions", {"eids": eids, "now": now, "nonce": uuid.uuid4().hex})
+    graph.run("ingest/lock_executions", write_params(now=now, eids=eids))
     return now

@@ -1,5 +1,5 @@
-// Fragment. Needs $rows (one per attempt, each attempt once: the service settles duplicates),
-// $history (attempts known only from a later result's QC history) and $now.
+// Fragment. Needs $write.rows (one per attempt, each attempt once: the service settles duplicates),
+// $write.history (attempts known only from a later result's QC history) and $write.now.
 // Binds `conflicts` (empty unless the write is refused) and `recorded` (one entry per row: whether
 // its attempt was created, upgraded from QC history, and which task-definition fields it changed).
 // Steps run in order, each CALL seeing the writes of the ones before:
@@ -7,18 +7,18 @@
 //    write (nothing below runs); 2. the attempts themselves (an attempt known only from a later
 //    result's QC history gets its full record now); 3. attempts known only from QC history.
 CALL () {
-  UNWIND $rows AS r
+  UNWIND $write.rows AS r
   OPTIONAL MATCH (old:TaskAttempt {executionId: r.eid, taskId: r.taskId, attemptNumber: r.props.attemptNumber})
   WITH r, old WHERE old.source = 'result' AND old.contentHash <> r.props.contentHash
   RETURN collect({idx: r.idx, differing: [k IN r.contentKeys
            WHERE NOT (coalesce(old[k] = r.props[k], false) OR (old[k] IS NULL AND r.props[k] IS NULL))]}) AS conflicts
 }
 CALL (conflicts) {
-  UNWIND CASE WHEN conflicts = [] THEN $rows ELSE [] END AS r
+  UNWIND CASE WHEN conflicts = [] THEN $write.rows ELSE [] END AS r
   MATCH (e:OrchestrationExecution {executionId: r.eid})
   // Keyed by the pair, never by the joined string: `a-b` + `c` and `a` + `b-c` are two tasks.
   MERGE (t:TaskExecution {executionId: r.eid, taskId: r.taskId})
-  ON CREATE SET t.taskExecutionId = r.teid, t.created = $now
+  ON CREATE SET t.taskExecutionId = r.teid, t.created = $write.now
   // The task's definition (title, parallel group, QC role, recommended model) is descriptive: a later post may change
   // it (the latest wins), and a change is news even when the attempt itself is a replay.
   WITH r, e, t, coalesce(r.title, t.taskTitle, r.taskId) AS title, coalesce(r.parallelGroup, t.parallelGroup) AS grp,
@@ -38,7 +38,7 @@ CALL (conflicts) {
   RETURN collect({idx: r.idx, eid: r.eid, created: created, upgraded: upgraded, redefined: redefined}) AS recorded
 }
 CALL (conflicts) {
-  UNWIND CASE WHEN conflicts = [] THEN $history ELSE [] END AS h
+  UNWIND CASE WHEN conflicts = [] THEN $write.history ELSE [] END AS h
   MATCH (t:TaskExecution {executionId: h.eid, taskId: h.taskId})
   MERGE (a:TaskAttempt {executionId: h.eid, taskId: h.taskId, attemptNumber: h.props.attemptNumber})
   ON CREATE SET a += h.props, a.source = 'history'

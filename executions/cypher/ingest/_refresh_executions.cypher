@@ -1,7 +1,7 @@
 // Fragment. Needs `conflicts` (nothing happens unless it is empty) and `changed` (the executions
 // whose version moves: replays leave it alone so that live pages do not re-render for nothing) in
-// scope, and $eids, $now, $touched (execution id -> the task ids this write refreshed, by
-// ingest/_refresh_tasks) and $allTasks (true: roll up every task execution again, as rederive_graph
+// scope, and $write.eids, $write.now, $write.touched (execution id -> the task ids this write refreshed, by
+// ingest/_refresh_tasks) and $write.allTasks (true: roll up every task execution again, as rederive_graph
 // does). Binds `executions`: each one's counters. The failure report's rollups follow in the same
 // statement (ingest/_roll_up_execution, _roll_up_errors, _roll_up_rework, _roll_up_qc,
 // _apply_rollups, _apply_rework_rollups, _apply_qc_rollups, _apply_error_rollups).
@@ -9,7 +9,7 @@
 // tool calls from every attempt (retries cost real tokens), as each task execution sums its own
 // (ingest/_refresh_tasks keeps them, so no attempt is read here).
 CALL (conflicts, changed) {
-  UNWIND CASE WHEN conflicts = [] THEN $eids ELSE [] END AS eid
+  UNWIND CASE WHEN conflicts = [] THEN $write.eids ELSE [] END AS eid
   MATCH (e:OrchestrationExecution {executionId: eid})
   CALL (e) {
     OPTIONAL MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution)
@@ -42,8 +42,8 @@ CALL (conflicts, changed) {
       e.durationMs = CASE WHEN e.startTime IS NOT NULL AND e.endTime IS NOT NULL
                           THEN e.endTime - e.startTime ELSE null END,
       e.version = e.version + CASE WHEN moved THEN 1 ELSE 0 END,
-      e.updated = CASE WHEN moved THEN $now ELSE e.updated END,
-      e.lastEventAt = CASE WHEN moved THEN $now ELSE e.lastEventAt END
+      e.updated = CASE WHEN moved THEN $write.now ELSE e.updated END,
+      e.lastEventAt = CASE WHEN moved THEN $write.now ELSE e.lastEventAt END
   WITH e, failedQc, retried
 //@include ingest/_roll_up_execution
 //@include ingest/_roll_up_errors

@@ -1,4 +1,4 @@
-// Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $tasks: the
+// Fragment. Needs `conflicts` in scope (nothing happens unless it is empty) and $write.tasks: the
 // task executions to refresh, as {eid, taskId}.
 // Each task execution mirrors its latest attempt, and keeps the execution versions at which it last
 // changed (`changedVersion`) and first appeared (`firstVersion`; 0 for one written before these were
@@ -10,7 +10,7 @@
 // attempt failed, QC_FAILED_TASK while any attempt failed QC, RETRIED_TASK while the latest attempt
 // passed after earlier ones.
 CALL (conflicts) {
-  UNWIND CASE WHEN conflicts = [] THEN $tasks ELSE [] END AS key
+  UNWIND CASE WHEN conflicts = [] THEN $write.tasks ELSE [] END AS key
   MATCH (e:OrchestrationExecution {executionId: key.eid})-[:HAS_TASK_EXECUTION]->
         (t:TaskExecution {executionId: key.eid, taskId: key.taskId})
   // What its attempts add up to is kept on it (attempts*): the execution's counters sum these over

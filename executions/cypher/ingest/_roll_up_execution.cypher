@@ -1,6 +1,6 @@
 // Fragment. Needs `e` (its counters just refreshed), `failedQc` (its attempts with qcPassed =
-// false) and `retried` (its task executions that count as retried) in scope, and $touched,
-// $allTasks (ingest/_refresh_executions). Binds `dayDeltas`, `taskDeltas`, `retryDeltas`: what this
+// false) and `retried` (its task executions that count as retried) in scope, and $write.touched,
+// $write.allTasks (ingest/_refresh_executions). Binds `dayDeltas`, `taskDeltas`, `retryDeltas`: what this
 // write changes in the failure report's rollups (ingest/_apply_rollups applies them), and for the
 // fragments after it the row keys (`planKey`, `day`) and those contributed to before (`oldPlanKey`,
 // `oldDay`) and whether each of them has anything to recompute (`rollErrors`, `rollRework`,
@@ -19,9 +19,9 @@ WITH e, coalesce(e.planId, '') AS planKey, e.firstKnownAt - e.firstKnownAt % 864
      e.rolledPlanKey AS oldPlanKey, e.rolledDay AS oldDay, coalesce(e.rolledCounts, []) AS oldCounts
 // Which task executions' contributions can have changed: those this write refreshed, unless the
 // execution's row moved, or it is rolled up for the first time (or afresh: rollups_rebuild made it
-// forget), or $allTasks: then all of them.
+// forget), or $write.allTasks: then all of them.
 WITH e, planKey, day, counts, oldPlanKey, oldDay, oldCounts,
-     oldDay IS NULL OR oldPlanKey <> planKey OR oldDay <> day OR $allTasks AS everyTask
+     oldDay IS NULL OR oldPlanKey <> planKey OR oldDay <> day OR $write.allTasks AS everyTask
 SET e.rolledPlanKey = planKey, e.rolledDay = day, e.rolledCounts = counts
 // The lists by which it kept its tasks' values before they were kept on the task executions.
 REMOVE e.rolledTaskIds, e.rolledTaskValues
@@ -40,7 +40,7 @@ CALL (e, everyTask, oldDay) {
     RETURN t
     UNION
     WITH e WHERE NOT everyTask
-    UNWIND coalesce($touched[e.executionId], []) AS taskId
+    UNWIND coalesce($write.touched[e.executionId], []) AS taskId
     MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {executionId: e.executionId, taskId: taskId})
     RETURN t
   }
