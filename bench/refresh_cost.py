@@ -1,8 +1,9 @@
 """What Neo4j does to refresh one execution after a write (issue #15): PROFILE database hits and the
 time of `ingest/write` with only executions to refresh (the part every writer ends with: counters,
-then the failure report's rollups; an older checkout's `ingest/refresh_executions`), for executions of the throughput benchmark's workload: with one task
-execution of each refreshed (a one-result write) and with all of them (rederive_graph, or a late
-start that moves the execution's rollup row).
+then the failure report's rollups; an older checkout's `ingest/refresh_executions`), for
+executions of the throughput benchmark's workload: with one task execution of each refreshed (a
+one-result write) and with all of them (rederive_graph, or a late start that moves the execution's
+rollup row).
 
     .venv/bin/python bench/refresh_cost.py --neo4j-port 7816
     .venv/bin/python bench/refresh_cost.py --neo4j-port 7816 --repo /path/to/an/older/checkout
