@@ -42,7 +42,6 @@ import os
 import platform
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -310,40 +309,11 @@ def _pool_run(fn, work: list, clients: int, max_seconds: float) -> tuple[float, 
     return time.perf_counter() - began, latencies, errors
 
 
-class _Connection:
-    """One keep-alive socket and its response parser (httptools, the C parser uvicorn uses)."""
-
-    def __init__(self, host: str, port: int, timeout: float):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.parser = httptools.HttpResponseParser(self)
-        self.body: list[bytes] = []
-        self.complete = False
-
-    # httptools callbacks
-    def on_body(self, data: bytes) -> None:
-        self.body.append(data)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-
-    def exchange(self, request: bytes) -> tuple[int, bytes]:
-        self.body, self.complete = [], False
-        self.sock.sendall(request)
-        while not self.complete:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("the server closed the connection before it answered")
-            self.parser.feed_data(data)
-        return self.parser.get_status_code(), b"".join(self.body)
-
-
 class _KeepAliveClients:
     """One keep-alive connection per client thread, sending requests encoded before the clock starts.
 
     The load generator shares the two cores with the server, so it should cost as little as it can
-    (a real orchestrator would not run on this box): a socket and httptools' C response parser cost
-    a third of the CPU per request of http.client, whose header parsing goes through email.parser."""
+    (a real orchestrator would not run on this box): harness.KeepAliveConnection."""
 
     def __init__(self, app: harness.AppServer):
         parts = urlsplit(app.url)
@@ -351,7 +321,7 @@ class _KeepAliveClients:
         self.head = (f"Host: {self.host}:{self.port}\r\nAuthorization: Bearer {app.token}\r\n"
                      "Content-Type: application/json\r\n")
         self.local = threading.local()
-        self.opened: list[_Connection] = []
+        self.opened: list[harness.KeepAliveConnection] = []
 
     def encode(self, path: str, body: bytes) -> bytes:
         return f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body
@@ -359,7 +329,7 @@ class _KeepAliveClients:
     def post(self, request: bytes, timeout: float) -> tuple[int, bytes]:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = self.local.conn = _Connection(self.host, self.port, timeout)
+            conn = self.local.conn = harness.KeepAliveConnection(self.host, self.port, timeout)
             self.opened.append(conn)
         try:
             return conn.exchange(request)

@@ -7,8 +7,9 @@
      attempt 2 passes), start times are spread over the last 60 days, all finished except a few
      running ones. One extra execution ("pg-big", running) has 200 tasks, for the execution page.
   2. Measures each page: median and p95 of --requests sequential GETs after --warmup warm-up GETs,
-     as the client-observed latency over loopback (requests.Session, 127.0.0.1). That is server time
-     plus loopback HTTP overhead (well under a millisecond); no product middleware is added.
+     as the client-observed latency over loopback (127.0.0.1, one keep-alive connection and a C
+     response parser: harness.LeanGets, since a requests.Session would take about 2 ms of the two
+     cores per GET). That is server time plus loopback HTTP overhead; no product middleware is added.
   3. Measures the live poll fragment once after ~1,000 task executions are stored (the first seeding
      phase) and again after the full seed: it must not grow with history.
   4. Reads the RSS of each gunicorn worker (/proc/<pid>/status VmRSS) and Neo4j's heap
@@ -78,6 +79,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness
@@ -282,18 +284,28 @@ def pct(values: list[float], q: float) -> float:
 
 
 def measure(session, url: str, n: int, warmup: int, expect: tuple[int, ...] = (200,), headers=None) -> dict:
+    """Median, p95 and max ms of `n` sequential GETs of `url` after `warmup` more, with the cookies of
+    `session` (a requests.Session, signed in or not) and `headers`, redirects not followed. Sent by
+    harness.LeanGets: a requests.Session costs about 2 ms of the machine's two cores per GET, and
+    the app's cheapest answers (the poll's 204) take about as long themselves."""
+    parts = urlsplit(url)
+    client = harness.LeanGets(f"{parts.scheme}://{parts.netloc}", session)
+    request = client.encode(parts.path + (f"?{parts.query}" if parts.query else ""), headers)
     times, sizes = [], []
-    for i in range(warmup + n):
-        t0 = time.perf_counter()
-        r = session.get(url, timeout=60, headers=headers or {}, allow_redirects=False)
-        dt = (time.perf_counter() - t0) * 1000
-        if r.status_code not in expect:
-            raise RuntimeError(f"GET {url}: HTTP {r.status_code}, expected {expect}: {r.text[:300]}")
-        if i >= warmup:
-            times.append(dt)
-            sizes.append(len(r.content))
+    try:
+        for i in range(warmup + n):
+            t0 = time.perf_counter()
+            status, body = client.get(request)
+            dt = (time.perf_counter() - t0) * 1000
+            if status not in expect:
+                raise RuntimeError(f"GET {url}: HTTP {status}, expected {expect}: {body[:300]!r}")
+            if i >= warmup:
+                times.append(dt)
+                sizes.append(len(body))
+    finally:
+        client.close()
     return {"median": statistics.median(times), "p95": pct(times, 0.95), "max": max(times), "n": n,
-            "bytes": int(statistics.median(sizes)), "status": r.status_code, "times": times}
+            "bytes": int(statistics.median(sizes)), "status": status, "times": times}
 
 
 def current_version(session, base: str, eid: str) -> int:
@@ -401,7 +413,7 @@ def markdown(args, rows: list[tuple], poll_small: dict | None, poll_large: dict,
     else:
         lines += ["Seeding skipped (`--skip-seed`): the graph seeded by an earlier run was reused.", ""]
     lines += [
-        f"Latency = client-observed over loopback (`requests.Session` to 127.0.0.1, logged in), {args.requests} "
+        f"Latency = client-observed over loopback (one keep-alive connection to 127.0.0.1, logged in), {args.requests} "
         f"sequential requests after {args.warmup} warm-up requests each; it includes the HTTP round trip on "
         "loopback (well under 1 ms), no product middleware was added.",
         "",
@@ -1180,7 +1192,7 @@ def growth_markdown(args, sizes: list[dict], seeded: list[Seeded], memory: dict,
     lines += [
         "",
         f"Median / p95 ms of {args.requests} sequential GETs after {args.warmup} warm-up GETs, client-observed "
-        "over loopback. Targets at the larger size (issue #15); the report's growth is p95 at the larger size "
+        "over loopback (one keep-alive connection, bench/harness.py LeanGets). Targets at the larger size (issue #15); the report's growth is p95 at the larger size "
         f"over p95 at the smaller, held to <= {GROWTH_REPORT_RATIO}.",
         "",
         f"| page | request | {small['counts']['tasks']:,} tasks: median / p95 | "

@@ -390,6 +390,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions, read by one fixed SQL statement (mimir_dashboard/sessions.py).
+SESSION_ENGINE = "mimir_dashboard.sessions"
 
 LOGGING = {
     "version": 1,
