@@ -64,8 +64,8 @@ def executions_rederive(*, batch_size: int = 200, progress: Callable[[int], None
             _error_keys_give(eids=eids)
             _qc_keys_give(eids=eids)
             ((tasks,),) = graph.run("ingest/task_execution_keys", {"eids": eids})
-            graph.run("ingest/write", write_params(now=now, tasks=tasks))
-            executions_refresh_whole(eids=eids, now=now)
+            # One statement: the task executions first, then the executions from all of them.
+            graph.run("ingest/write", write_params(now=now, eids=eids, tasks=tasks, all_tasks=True))
 
         graph.write_transaction(refresh)
         done += len(eids)
