@@ -28,10 +28,13 @@ def test_it_installs_the_schema_again_printing_only_its_summary(capsys):
 # A second JVM (`own_neo4j`), so slow: any schema change empties the Neo4j's plan cache, and on the
 # suite's (kept) server that made it plan every statement of the run once more.
 @pytest.mark.slow
-def test_it_drops_a_retired_joined_string_key_left_by_an_older_version(own_neo4j):
+def test_it_drops_a_retired_key_and_index_left_by_an_older_version(own_neo4j):
     cypher("CREATE CONSTRAINT old_task_key IF NOT EXISTS FOR (t:TaskExecution) REQUIRE t.taskExecutionId IS UNIQUE")
+    # An index of older versions that misled the planner (tests/test_cypher_statements.py).
+    cypher("CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)")
     call_command("install_schema", stdout=io.StringIO())
     assert cypher("SHOW CONSTRAINTS YIELD name WHERE name = 'old_task_key' RETURN name") == []
+    assert cypher("SHOW INDEXES YIELD name WHERE name = 'attempt_number' RETURN name") == []
 
 
 def test_it_refuses_a_rederive_batch_size_below_one():

@@ -34,6 +34,27 @@ def test_the_write_statement_takes_its_lists_inside_one_map_parameter():
         assert set(re.findall(r"\$(\w+)", cypher.statement(name))) == {"write"}, name
 
 
+def _operators(plan) -> list[tuple[str, str]]:
+    found = [(plan["operatorType"], plan.get("args", {}).get("Details", ""))]
+    for child in plan.get("children", []):
+        found += _operators(child)
+    return found
+
+
+def test_the_write_finds_attempts_by_their_key_alone():
+    # With an index on the attempt number as well, Neo4j planned the write's conflict check as a
+    # seek of every attempt with that number in the graph, filtered by execution and task.
+    with db.driver.session(database=db._database_name) as session:
+        session.run("CALL db.awaitIndexes(300)").consume()  # the planner uses only indexes online
+        # Planned afresh against the schema as it is, not taken from the plan cache.
+        plan = session.run("CYPHER replan=force EXPLAIN " + cypher.statement("ingest/write")).consume().plan
+    seeks = [(op, details) for op, details in _operators(plan) if ":TaskAttempt(" in details]
+    assert seeks, "the write finds no attempt by an index"
+    for op, details in seeks:
+        assert op.startswith("NodeUniqueIndexSeek"), (op, details)
+        assert "TaskAttempt(executionId, taskId, attemptNumber)" in details, details
+
+
 def test_it_refuses_a_fragment_as_a_statement():
     with pytest.raises(ValueError, match="fragment"):
         cypher.statement("ingest/_lock_executions")

@@ -68,9 +68,9 @@ class Command(BaseCommand):
             "CREATE INDEX execution_plan_start IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.planId, e.startTime)"
         )
-        db.cypher_query(
-            "CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)"
-        )
+        # No statement reads attempts by their number alone, and with that index the planner may seek
+        # the ingest write's attempt by number (every first attempt of the graph) instead of its key.
+        db.cypher_query("DROP INDEX attempt_number IF EXISTS")
         # No statement reads `started` by an index (the list walks firstKnownAt): drop an older one.
         db.cypher_query("DROP INDEX execution_started IF EXISTS")
         constraints = len(db.list_constraints())
