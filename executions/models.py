@@ -105,7 +105,7 @@ class TaskExecution(AttemptRecord):
     # (TASK_EXECUTION_KEY). Never by the joined string: execution `a-b` with task `c` and execution
     # `a` with task `b-c` are two task executions.
     executionId = StringProperty(required=True)
-    taskId = StringProperty(index=True, required=True)
+    taskId = StringProperty(required=True)
     # "<executionId>-<taskId>", what Mimir's persistTaskExecutionToNeo4j returns: shown, never a key.
     taskExecutionId = StringProperty()
     taskTitle = StringProperty()
@@ -113,9 +113,9 @@ class TaskExecution(AttemptRecord):
     qcRoleDescription = StringProperty()
     # The definition's `recommendedModel`, when a result carried the definition (`task`).
     recommendedModel = StringProperty()
-    status = StringProperty(index=True, choices={s: s for s in TASK_STATUSES})
+    status = StringProperty(choices={s: s for s in TASK_STATUSES})
     attemptCount = IntegerProperty()
-    timestamp = IntegerProperty(index=True)
+    timestamp = IntegerProperty()
     created = IntegerProperty()
     # The execution versions at which it last changed and first appeared (ingest/_refresh_tasks):
     # the live page's poll sends only the rows changed after the version the page has.

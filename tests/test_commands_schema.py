@@ -32,9 +32,11 @@ def test_it_drops_a_retired_key_and_index_left_by_an_older_version(own_neo4j):
     cypher("CREATE CONSTRAINT old_task_key IF NOT EXISTS FOR (t:TaskExecution) REQUIRE t.taskExecutionId IS UNIQUE")
     # An index of older versions that misled the planner (tests/test_cypher_statements.py).
     cypher("CREATE INDEX attempt_number IF NOT EXISTS FOR (a:TaskAttempt) ON (a.attemptNumber)")
+    cypher("CREATE INDEX index_TaskExecution_taskId IF NOT EXISTS FOR (t:TaskExecution) ON (t.taskId)")
     call_command("install_schema", stdout=io.StringIO())
     assert cypher("SHOW CONSTRAINTS YIELD name WHERE name = 'old_task_key' RETURN name") == []
-    assert cypher("SHOW INDEXES YIELD name WHERE name = 'attempt_number' RETURN name") == []
+    assert cypher("SHOW INDEXES YIELD name WHERE name IN ['attempt_number', 'index_TaskExecution_taskId'] "
+                  "RETURN name") == []
 
 
 def test_it_refuses_a_rederive_batch_size_below_one():

@@ -39,7 +39,9 @@ CALL (conflicts) {
 }
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $write.history ELSE [] END AS h
+  // By its key: ingest/_roll_up_execution says why.
   MATCH (t:TaskExecution {executionId: h.eid, taskId: h.taskId})
+  USING INDEX t:TaskExecution(executionId, taskId)
   MERGE (a:TaskAttempt {executionId: h.eid, taskId: h.taskId, attemptNumber: h.props.attemptNumber})
   ON CREATE SET a += h.props, a.source = 'history'
   MERGE (t)-[:HAS_ATTEMPT]->(a)

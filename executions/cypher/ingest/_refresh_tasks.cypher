@@ -11,8 +11,10 @@
 // passed after earlier ones.
 CALL (conflicts) {
   UNWIND CASE WHEN conflicts = [] THEN $write.tasks ELSE [] END AS key
+  // By its key: ingest/_roll_up_execution says why.
   MATCH (e:OrchestrationExecution {executionId: key.eid})-[:HAS_TASK_EXECUTION]->
         (t:TaskExecution {executionId: key.eid, taskId: key.taskId})
+  USING INDEX t:TaskExecution(executionId, taskId)
   // What its attempts add up to is kept on it (attempts*): the execution's counters sum these over
   // its task executions (ingest/_refresh_executions) instead of walking every attempt at each write.
   // Tokens and tool calls count every attempt (retries cost real tokens); rework is the tokens of

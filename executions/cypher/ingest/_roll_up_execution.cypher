@@ -41,7 +41,11 @@ CALL (e, everyTask, oldDay) {
     UNION
     WITH e WHERE NOT everyTask
     UNWIND coalesce($write.touched[e.executionId], []) AS taskId
+    // By its key (as everywhere in this statement): left to statistics, Neo4j may seek every task
+    // execution with this task id in the graph (one per run of the plan) by the taskId index, and
+    // keep the one of this execution.
     MATCH (e)-[:HAS_TASK_EXECUTION]->(t:TaskExecution {executionId: e.executionId, taskId: taskId})
+    USING INDEX t:TaskExecution(executionId, taskId)
     RETURN t
   }
   // Nothing was added to the execution's old row (first roll-up, or rows rebuilt): no old values.

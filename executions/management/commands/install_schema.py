@@ -68,9 +68,12 @@ class Command(BaseCommand):
             "CREATE INDEX execution_plan_start IF NOT EXISTS"
             " FOR (e:OrchestrationExecution) ON (e.planId, e.startTime)"
         )
-        # No statement reads attempts by their number alone, and with that index the planner may seek
-        # the ingest write's attempt by number (every first attempt of the graph) instead of its key.
-        db.cypher_query("DROP INDEX attempt_number IF EXISTS")
+        # Indexes of older versions that no statement reads by: every write paid for them, and the
+        # planner sought the write's attempt by its number (every first attempt in the graph) or a
+        # task execution by its task id (one per run of the plan) instead of by their keys.
+        for name in ("attempt_number", "index_TaskExecution_taskId", "index_TaskExecution_status",
+                     "index_TaskExecution_timestamp"):
+            db.cypher_query(f"DROP INDEX {name} IF EXISTS")
         # No statement reads `started` by an index (the list walks firstKnownAt): drop an older one.
         db.cypher_query("DROP INDEX execution_started IF EXISTS")
         constraints = len(db.list_constraints())
