@@ -5,6 +5,9 @@ from neomodel import db
 
 from executions.models import COMPOSITE_KEYS, GRAPH_MODELS, RETIRED_KEYS
 
+RETIRED_INDEXES = ("attempt_number", "index_TaskExecution_taskId", "index_TaskExecution_status",
+                   "index_TaskExecution_timestamp", "execution_started")
+
 
 def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
@@ -70,12 +73,10 @@ class Command(BaseCommand):
         )
         # Indexes of older versions that no statement reads by: every write paid for them, and the
         # planner sought the write's attempt by its number (every first attempt in the graph) or a
-        # task execution by its task id (one per run of the plan) instead of by their keys.
-        for name in ("attempt_number", "index_TaskExecution_taskId", "index_TaskExecution_status",
-                     "index_TaskExecution_timestamp"):
+        # task execution by its task id (one per run of the plan) instead of by their keys. (The
+        # list walks firstKnownAt, not `started`.)
+        for name in RETIRED_INDEXES:
             db.cypher_query(f"DROP INDEX {name} IF EXISTS")
-        # No statement reads `started` by an index (the list walks firstKnownAt): drop an older one.
-        db.cypher_query("DROP INDEX execution_started IF EXISTS")
         constraints = len(db.list_constraints())
         indexes = len(db.list_indexes(exclude_token_lookup=True))
         self.stdout.write(f"schema installed: {constraints} constraints, {indexes} indexes")
